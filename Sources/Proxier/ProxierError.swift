@@ -1,0 +1,67 @@
+import CWMPClient
+
+/// The error type of the Proxier module (data model, registry, RPC translation), in the style of
+/// swift-asn1's `ASN1Error`: an extensible `code`, a `reason`, the call site, and an optional underlying error.
+/// Equality looks at `code` only.
+public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked Sendable {
+    public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
+        enum BackingCode: Hashable, Sendable {
+            case invalidPath
+            case unknownPath
+            case invalidValue
+            case notWritable
+            case providerFailure
+        }
+
+        let backingCode: BackingCode
+
+        /// The text is not a syntactically valid parameter or object path.
+        public static let invalidPath = ErrorCode(backingCode: .invalidPath)
+        /// The path names nothing in the data model.
+        public static let unknownPath = ErrorCode(backingCode: .unknownPath)
+        /// The value does not fit the parameter's type or limits.
+        public static let invalidValue = ErrorCode(backingCode: .invalidValue)
+        /// The parameter or object cannot be changed.
+        public static let notWritable = ErrorCode(backingCode: .notWritable)
+        /// The provider behind a subtree failed.
+        public static let providerFailure = ErrorCode(backingCode: .providerFailure)
+
+        public var description: String { String(describing: backingCode) }
+    }
+
+    public let code: ErrorCode
+    public let reason: String
+    public let file: String
+    public let line: Int
+    public let underlying: (any Error)?
+
+    public init(_ code: ErrorCode, _ reason: String, underlying: (any Error)? = nil,
+                file: String = #fileID, line: Int = #line) {
+        self.code = code
+        self.reason = reason
+        self.underlying = underlying
+        self.file = file
+        self.line = line
+    }
+
+    public static func == (lhs: ProxierError, rhs: ProxierError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+
+    public var description: String {
+        var text = "ProxierError.\(code): \(reason) \(file):\(line)"
+        if let underlying { text += " (underlying: \(underlying))" }
+        return text
+    }
+}
+
+extension ProxierError: CWMPFaultConvertible {
+    public var cwmpFault: CWMPFault {
+        switch code.backingCode {
+        case .invalidPath, .unknownPath: CWMPFault(.invalidParameterName, reason)
+        case .invalidValue: CWMPFault(.invalidParameterValue, reason)
+        case .notWritable: CWMPFault(.attemptToSetNonWritableParameter, reason)
+        case .providerFailure:
+            if let underlying { CWMPFault(converting: underlying) } else { CWMPFault(.internalError) }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+import CWMPClient
+import Logging
+import Proxier
+
+@main
+struct CWMPProxyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cwmp-proxy",
+        abstract: "A TR-069 (CWMP) proxier: UPnP DM and SNMP devices managed from an ACS (TR-069 Annex J).",
+        version: CWMPProxyVersion.current,
+        subcommands: []
+    )
+}
+
+enum CWMPProxyVersion {
+    static let current = "0.1.0"
+}
