@@ -1,0 +1,33 @@
+// swift-tools-version: 6.2
+//
+// Benchmarks for cwmp-proxy (ordo-one/package-benchmark). A separate package so the main build never
+// compiles the benchmark harness. Run from this folder: `swift package benchmark`.
+// Thresholds are committed under Thresholds/; every figure is reported as a ratio to a baseline measured in
+// the same run (see each benchmark's comment), never as an absolute wall-clock claim.
+import PackageDescription
+import class Foundation.ProcessInfo
+import struct Foundation.URL
+
+// SwiftPM names a path dependency after its folder, and a clone may live in a folder of any name.
+let proxyPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .lastPathComponent.lowercased()
+
+let package = Package(
+    name: "cwmp-proxy-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CodecBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "CWMPClient", package: proxyPackage),
+            ],
+            path: "Benchmarks/CodecBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+    ]
+)
