@@ -33,6 +33,21 @@ ROOTS = [
     "Device.IP.Interface.",
 ]
 
+# report.pl (2024-01-18) resets access/minEntries/maxEntries to the XSD defaults (readOnly, 1, 1) on tables that a
+# later amendment re-opens with <object base=...> to change a description or one parameter. A table whose
+# attributes all equal those defaults is therefore suspect: it must be listed here, with the values of the
+# table's upstream definition (BroadbandForum/cwmp-data-models 35da113, cited per entry), or generation fails.
+# A genuine one-instance read-only table would be listed with (readOnly, 1, 1) and a note saying so.
+TABLE_CORRECTIONS = {
+    # tr-181-2-18-0-ethernet.xml re-opens it for its description; defined in tr-181-2-17-0-ethernet.xml.
+    "Device.Ethernet.Interface.{i}.": ("readOnly", 0, None),
+    # tr-181-2-18-0-hosts.xml; tr-181-2-19-1-cwmp.xml re-opens it to note Origin's access.
+    "Device.Hosts.AccessControl.{i}.": ("readWrite", 0, None),
+    # tr-181-2-19-0-dns.xml; tr-181-2-19-1-cwmp.xml re-opens both to note Origin's access.
+    "Device.DNS.Zone.{i}.": ("readWrite", 0, None),
+    "Device.DNS.Zone.{i}.Host.{i}.": ("readWrite", 0, None),
+}
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_XML = os.path.join(REPO, "..", "shared", "data", "bbf", "tr-181-2-19-1-cwmp-full.generated.xml")
 OUTPUT_DIR = os.path.join(REPO, "Sources", "Proxier", "DataModel", "Generated")
@@ -237,6 +252,14 @@ def read_object(element, types):
     unique_keys = []
     for key in element.findall("uniqueKey"):
         unique_keys.append([p.get("ref") for p in key.findall("parameter")])
+    access = element.get("access")
+    min_entries = int(element.get("minEntries", "1"))
+    max_entries = int_attr(element, "maxEntries") if element.get("maxEntries") is not None else 1
+    if path in TABLE_CORRECTIONS:
+        access, min_entries, max_entries = TABLE_CORRECTIONS[path]
+    elif path.endswith(".{i}.") and (access, min_entries, max_entries) == ("readOnly", 1, 1):
+        raise GeneratorError(f"{path}: readOnly table with minEntries=maxEntries=1, as report.pl writes for re-opened "
+                             "tables; check its upstream definition and add it to TABLE_CORRECTIONS")
     num_entries = element.get("numEntriesParameter")
     if num_entries is not None:
         parent = parent_path(path)
@@ -245,9 +268,9 @@ def read_object(element, types):
         num_entries = parent + num_entries
     return Object(
         path=path,
-        access=element.get("access"),
-        min_entries=int(element.get("minEntries", "1")),
-        max_entries=int_attr(element, "maxEntries") if element.get("maxEntries") is not None else 1,
+        access=access,
+        min_entries=min_entries,
+        max_entries=max_entries,
         num_entries=num_entries,
         unique_keys=unique_keys,
         parameters=parameters,

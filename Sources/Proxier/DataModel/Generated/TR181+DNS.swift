@@ -42,7 +42,7 @@ extension DataModelSchema {
         p.append(ParameterSchema(name: "Origin", access: .readOnly, syntax: .string(StringFacets(enumerations: ["User", "System", "Controller"])), defaultValue: "System"))
         p.append(ParameterSchema(name: "Interface", access: .readWrite, syntax: .string(StringFacets(sizes: [SizeRange(maxLength: 256)])), defaultValue: ""))
         p.append(ParameterSchema(name: "HostNumberOfEntries", access: .readOnly, syntax: .unsignedInt([])))
-        return ObjectSchema(path: "Device.DNS.Zone.{i}.", access: .readOnly, minEntries: 1, maxEntries: 1, numberOfEntriesParameter: "Device.DNS.ZoneNumberOfEntries", uniqueKeys: [["Alias"]], parameters: p)
+        return ObjectSchema(path: "Device.DNS.Zone.{i}.", access: .readWrite, minEntries: 0, maxEntries: nil, numberOfEntriesParameter: "Device.DNS.ZoneNumberOfEntries", uniqueKeys: [["Alias"]], parameters: p)
     }
 
     fileprivate static func object_DNS_Zone_i_Host_i() -> ObjectSchema {
@@ -54,7 +54,7 @@ extension DataModelSchema {
         p.append(ParameterSchema(name: "Origin", access: .readOnly, syntax: .string(StringFacets(enumerations: ["User", "System", "Controller"])), defaultValue: "System"))
         p.append(ParameterSchema(name: "Host", access: .readWrite, syntax: .string(StringFacets(sizes: [SizeRange(maxLength: 256)]))))
         p.append(ParameterSchema(name: "LastUpdate", access: .readOnly, syntax: .dateTime))
-        return ObjectSchema(path: "Device.DNS.Zone.{i}.Host.{i}.", access: .readOnly, minEntries: 1, maxEntries: 1, numberOfEntriesParameter: "Device.DNS.Zone.{i}.HostNumberOfEntries", uniqueKeys: [["Alias"]], parameters: p)
+        return ObjectSchema(path: "Device.DNS.Zone.{i}.Host.{i}.", access: .readWrite, minEntries: 0, maxEntries: nil, numberOfEntriesParameter: "Device.DNS.Zone.{i}.HostNumberOfEntries", uniqueKeys: [["Alias"]], parameters: p)
     }
 
     fileprivate static func object_DNS_Client() -> ObjectSchema {

@@ -38,7 +38,7 @@ extension DataModelSchema {
         p.append(ParameterSchema(name: "MDIX", access: .readWrite, syntax: .string(StringFacets(enumerations: ["Auto", "On", "Off"])), defaultValue: "Auto"))
         p.append(ParameterSchema(name: "CurrentMDIX", access: .readOnly, syntax: .string(StringFacets(enumerations: ["Unsupported", "Unknown", "On", "Off"]))))
         p.append(ParameterSchema(name: "SFPReferenceList", access: .readOnly, syntax: .string(StringFacets(sizes: [SizeRange(maxLength: 256)])), list: ListFacets()))
-        return ObjectSchema(path: "Device.Ethernet.Interface.{i}.", access: .readOnly, minEntries: 1, maxEntries: 1, numberOfEntriesParameter: "Device.Ethernet.InterfaceNumberOfEntries", uniqueKeys: [["Alias"], ["Name"]], parameters: p)
+        return ObjectSchema(path: "Device.Ethernet.Interface.{i}.", access: .readOnly, minEntries: 0, maxEntries: nil, numberOfEntriesParameter: "Device.Ethernet.InterfaceNumberOfEntries", uniqueKeys: [["Alias"], ["Name"]], parameters: p)
     }
 
     fileprivate static func object_Ethernet_Interface_i_Stats() -> ObjectSchema {

@@ -81,7 +81,7 @@ extension DataModelSchema {
         p.append(ParameterSchema(name: "AccessPolicy", access: .readWrite, syntax: .string(StringFacets(enumerations: ["Allow", "Deny"])), defaultValue: "Allow"))
         p.append(ParameterSchema(name: "ScheduleRef", access: .readWrite, syntax: .string(StringFacets()), list: ListFacets(), defaultValue: ""))
         p.append(ParameterSchema(name: "ScheduleNumberOfEntries", access: .readOnly, syntax: .unsignedInt([])))  // deprecated
-        return ObjectSchema(path: "Device.Hosts.AccessControl.{i}.", access: .readOnly, minEntries: 1, maxEntries: 1, numberOfEntriesParameter: "Device.Hosts.AccessControlNumberOfEntries", uniqueKeys: [["Alias"], ["PhysAddress"]], parameters: p)
+        return ObjectSchema(path: "Device.Hosts.AccessControl.{i}.", access: .readWrite, minEntries: 0, maxEntries: nil, numberOfEntriesParameter: "Device.Hosts.AccessControlNumberOfEntries", uniqueKeys: [["Alias"], ["PhysAddress"]], parameters: p)
     }
 
     // deprecated
