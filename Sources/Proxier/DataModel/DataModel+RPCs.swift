@@ -80,17 +80,9 @@ extension DataModel {
             faults.append(SetParameterValuesFault(parameterName: name, faultCode: code, faultString: reason))
         }
 
-        var paths: [DataModelPath?] = []
-        for value in parameterList {
-            do throws(ProxierError) {
-                paths.append(try DataModelPath(parsing: value.name))
-            } catch {
-                paths.append(nil)
-                fault(value.name, .invalidParameterName, error.reason)
-            }
-        }
+        let paths = parameterList.map { value in Result { () throws(ProxierError) in try DataModelPath(parsing: value.name) } }
         var context = RequestContext()
-        let parsed = paths.compactMap { $0 }
+        let parsed = paths.compactMap { try? $0.get() }
         var resolved = try await resolve(parsed, allowWildcards: false, context: &context).makeIterator()
 
         struct Change {
@@ -101,8 +93,13 @@ extension DataModel {
         var changes: [Change] = []
         var resolvedNames: Set<String> = []
         var newAliases: [String: Set<String>] = [:]
+        // Faults are listed in the order of the request.
         for (value, path) in zip(parameterList, paths) {
-            guard path != nil, let result = resolved.next() else { continue }
+            if case .failure(let error) = path {
+                fault(value.name, .invalidParameterName, error.reason)
+                continue
+            }
+            guard let result = resolved.next() else { continue }
             guard case .success(let targets) = result, targets.count == 1, case .parameter(let parameter) = targets[0] else {
                 if case .failure(let error) = result { fault(value.name, .invalidParameterName, error.reason) }
                 else { fault(value.name, .invalidParameterName, "\(value.name) is not a parameter") }
