@@ -87,15 +87,17 @@ import Testing
                 == .invalidParameterName)
     }
 
-    @Test func parametersWithoutAProviderAreNotPartOfTheDevice() async throws {
+    @Test func onlyWhatProvidersServeIsPartOfTheDevice() async throws {
         let model = DataModel(schema: TestSchema.tree)
         let provider = try InMemoryProvider(schema: TestSchema.tree, values: ["Device.DeviceInfo.Manufacturer": "ACME"])
         try await model.mount(provider, at: "Device.DeviceInfo.")
-        let names = try await model.getParameterNames(path: "Device.", nextLevel: false).map(\.name)
+        let names = try await model.getParameterNames(path: "", nextLevel: false).map(\.name)
+        #expect(names.first == "Device.")
         #expect(names.contains("Device.DeviceInfo.Manufacturer"))
-        // ParameterKey is the engine's own; the ManagementServer URL has no provider.
-        #expect(names.contains("Device.ManagementServer.ParameterKey"))
-        #expect(!names.contains("Device.ManagementServer.URL"))
+        // Device. leads to the mount point, but its own parameters and its other objects have no provider.
+        #expect(!names.contains("Device.RootDataModelVersion"))
+        #expect(!names.contains { $0.hasPrefix("Device.ManagementServer.") || $0.hasPrefix("Device.IP.") })
         #expect(await fault { try await model.getParameterValues(["Device.ManagementServer.URL"]) }?.code == .invalidParameterName)
+        #expect(await fault { try await model.getParameterNames(path: "Device.IP.", nextLevel: true) }?.code == .invalidParameterName)
     }
 }

@@ -155,6 +155,13 @@ extension DataModel {
         return mount(for: object.name + parameter.name).map { .provider($0) }
     }
 
+    /// Whether the device has this object: a provider serves it, or it leads to a mount point. Objects of the
+    /// schema that nothing serves are not part of the device (9005), so a provider mounted on a small subtree does
+    /// not make the whole schema appear.
+    func isServed(object name: String) -> Bool {
+        mounts.contains { name.hasPrefix($0.path) || $0.path.hasPrefix(name) }
+    }
+
     /// The parameters of an object that the device has: those some provider (or the engine) serves.
     func servedParameters(of object: ObjectLocation) -> [ParameterLocation] {
         object.node.parameters.compactMap { parameter in
@@ -313,7 +320,7 @@ extension DataModel {
                             fail("\(location.name.isEmpty ? "the root" : location.name) is not a table")
                             continue cursorLoop
                         }
-                        if location.node.childObjectNames.contains(name) {
+                        if location.node.childObjectNames.contains(name), isServed(object: location.name + name + ".") {
                             let template = location.node.template + name + "."
                             guard let child = tree.node(atTemplate: template), !(isLast && !path.isPartial) else {
                                 fail("\(name) is an object; its name ends with a dot")
@@ -427,7 +434,10 @@ extension DataModel {
             return (state.tables[object.name]?.instances ?? []).map { object.instance($0, node: instanceNode) }
         case .root, .object, .instance:
             return object.node.childObjectNames.compactMap { name in
-                tree.node(atTemplate: object.node.template + name + ".").map { object.child(named: name, node: $0) }
+                guard isServed(object: object.name + name + "."), let node = tree.node(atTemplate: object.node.template + name + ".") else {
+                    return nil
+                }
+                return object.child(named: name, node: node)
             }
         }
     }
