@@ -117,3 +117,31 @@ import Testing
         #expect(await model.exportState().attributes.keys.contains { $0.hasPrefix("Device.IP.Interface.2.") } == false)
     }
 }
+
+@Suite struct ParameterKeyTests {
+    @Test func aParameterKeyLongerThan32CharactersIs9003AndChangesNothing() async throws {
+        let (model, provider) = try await TestSchema.make()
+        let key = String(repeating: "k", count: 33)
+        #expect(await fault { try await model.addObject("Device.IP.Interface.", parameterKey: key) }?.code == .invalidArguments)
+        #expect(await fault { try await model.deleteObject("Device.IP.Interface.1.", parameterKey: key) }?.code == .invalidArguments)
+        #expect(await fault {
+            try await model.setParameterValues([ParameterValueStruct(name: "Device.ManagementServer.URL", value: "x")], parameterKey: key)
+        }?.code == .invalidArguments)
+        #expect(await provider.totalCalls == 0)
+        _ = try await model.addObject("Device.IP.Interface.", parameterKey: String(repeating: "k", count: 32))
+        #expect(await model.parameterKey.count == 32)
+    }
+
+    @Test func deleteObjectKeepsMinEntries() async throws {
+        let schema = SchemaTree(DataModelSchema(objects: [
+            ObjectSchema(path: "Device.X_TEST_Pool.{i}.", access: .readWrite, minEntries: 1, maxEntries: nil, parameters: [
+                ParameterSchema(name: "Enable", access: .readWrite, syntax: .boolean),
+            ]),
+        ]))
+        let model = DataModel(schema: schema)
+        try await model.mount(try InMemoryProvider(schema: schema, values: ["Device.X_TEST_Pool.1.Enable": "true"]), at: "Device.")
+        _ = try await model.addObject("Device.X_TEST_Pool.", parameterKey: "")
+        _ = try await model.deleteObject("Device.X_TEST_Pool.1.", parameterKey: "")
+        #expect(await fault { try await model.deleteObject("Device.X_TEST_Pool.2.", parameterKey: "") }?.code == .requestDenied)
+    }
+}

@@ -71,6 +71,7 @@ extension DataModel {
     /// The ParameterKey is set only on success and only for the ACS; changes by others are recorded as value changes.
     public func setParameterValues(_ parameterList: [ParameterValueStruct], parameterKey: String,
                                    origin: ChangeOrigin = .acs) async throws(ProxierError) -> ApplyStatus {
+        try Self.checkParameterKey(parameterKey)
         var seen: Set<String> = []
         for value in parameterList where !seen.insert(value.name).inserted {
             throw ProxierError(.invalidArguments, "\(value.name) appears more than once")
@@ -200,6 +201,11 @@ extension DataModel {
         return status
     }
 
+    /// cwmp-1-x.xsd gives ParameterKey as `string(32)`.
+    static func checkParameterKey(_ key: String) throws(ProxierError) {
+        guard key.count <= 32 else { throw ProxierError(.invalidArguments, "ParameterKey longer than 32 characters") }
+    }
+
     func setAlias(_ alias: String, of instance: ObjectLocation) {
         guard let number = instance.instanceNumbers.last else { return }
         let tableName = String(instance.name.dropLast(String(number).count + 1))
@@ -214,6 +220,7 @@ extension DataModel {
     /// already in use names an existing instance, so 9005; an alias that is not a valid Alias value, 9007).
     /// Instance numbers grow per table and are never reused; `maxEntries` is enforced with 9004.
     public func addObject(_ objectName: String, parameterKey: String) async throws(ProxierError) -> (instanceNumber: UInt32, status: ApplyStatus) {
+        try Self.checkParameterKey(parameterKey)
         var path = try DataModelPath(parsing: objectName)
         guard path.isPartial, !path.isRoot else {
             throw ProxierError(.unknownPath, "\(objectName) is not a table name (it ends with a dot)")
@@ -273,8 +280,9 @@ extension DataModel {
     }
 
     /// DeleteObject (§A.3.2.7) of an instance (`….Interface.3.` or `….Interface.[wan].`) of a table the ACS may
-    /// delete from; anything else is 9005. Its number is not reused.
+    /// delete from; anything else is 9005. A table at its `minEntries` refuses with 9001. The number is not reused.
     public func deleteObject(_ objectName: String, parameterKey: String) async throws(ProxierError) -> ApplyStatus {
+        try Self.checkParameterKey(parameterKey)
         var context = RequestContext()
         guard case .object(let instance)? = try await resolveAll([objectName], allowWildcards: false, context: &context).first?.first,
               instance.node.kind == .instance else {
@@ -283,6 +291,10 @@ extension DataModel {
         guard instance.node.isWritableTable, let mount = mount(for: instance.name) else {
             throw ProxierError(.unknownPath, "\(instance.name) is not an instance the ACS can delete")
         }
+        let tableName = String(instance.name.dropLast(String(instance.instanceNumbers.last ?? 0).count + 1))
+        if let minEntries = instance.node.schema?.minEntries, let count = state.tables[tableName]?.instances.count, count <= minEntries {
+            throw ProxierError(.requestDenied, "\(tableName) must keep at least \(minEntries) instances")
+        }
         let status: ApplyStatus
         do {
             status = try await mount.provider.deleteInstance(providerPath(of: instance, mount: mount))
@@ -290,7 +302,6 @@ extension DataModel {
             throw providerError(error, "deleting \(instance.name) failed")
         }
         if let number = instance.instanceNumbers.last {
-            let tableName = String(instance.name.dropLast(String(number).count + 1))
             state.tables[tableName]?.instances.removeAll { $0.number == number }
         }
         forgetSubtree(instance.name)
