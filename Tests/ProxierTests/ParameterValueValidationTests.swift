@@ -103,6 +103,10 @@ import Testing
         #expect(code(syntax, "ab") == 9007)
         #expect(code(syntax, "y") == nil)
         #expect(code(syntax, "x") == 9007)
+        // An escaped bracket opens no class, so the caret after it is literal too.
+        let bracket = ParameterSyntax.string(StringFacets(patterns: [#"\[^a"#]))
+        #expect(code(bracket, "[^a") == nil)
+        #expect(code(bracket, "[a") == 9007)
     }
 
     @Test func anUncompilablePatternIsNotCheckedAndIsNoted() {

@@ -239,19 +239,22 @@ final class XSDPatternCache: Sendable {
     static func swiftSyntax(_ pattern: String) -> String {
         var result = ""
         var escaped = false
+        var classJustOpened = false
         for character in pattern {
+            let opensClass = !escaped && character == "["
             if escaped {
                 result.append(character)
                 escaped = false
             } else if character == "\\" {
                 result.append(character)
                 escaped = true
-            } else if character == "^" || character == "$" {
-                // Inside a class `[^…]` the caret negates in both syntaxes; elsewhere it is literal in XSD.
-                if character == "^", result.hasSuffix("[") { result.append(character) } else { result += "\\\(character)" }
+            } else if character == "$" || character == "^" && !classJustOpened {
+                // A caret opening a class `[^…]` negates in both syntaxes; elsewhere both are literal in XSD.
+                result += "\\\(character)"
             } else {
                 result.append(character)
             }
+            classJustOpened = opensClass
         }
         return result
     }
