@@ -11,6 +11,11 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
             case invalidValue
             case notWritable
             case providerFailure
+            case invalidArguments
+            case invalidType
+            case resourcesExceeded
+            case notificationRejected
+            case requestDenied
         }
 
         let backingCode: BackingCode
@@ -25,6 +30,17 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
         public static let notWritable = ErrorCode(backingCode: .notWritable)
         /// The provider behind a subtree failed.
         public static let providerFailure = ErrorCode(backingCode: .providerFailure)
+        /// The request as a whole is malformed (a parameter named twice, NextLevel on a parameter, per-parameter
+        /// SetParameterValues faults).
+        public static let invalidArguments = ErrorCode(backingCode: .invalidArguments)
+        /// The value's lexical form or `xsi:type` does not match the parameter's type.
+        public static let invalidType = ErrorCode(backingCode: .invalidType)
+        /// A table is full (`maxEntries`) or a similar limit is reached.
+        public static let resourcesExceeded = ErrorCode(backingCode: .resourcesExceeded)
+        /// The Notification attribute cannot take the requested value (activeNotify rules).
+        public static let notificationRejected = ErrorCode(backingCode: .notificationRejected)
+        /// The request is refused for a reason no other code names.
+        public static let requestDenied = ErrorCode(backingCode: .requestDenied)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -34,12 +50,16 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
     public let file: String
     public let line: Int
     public let underlying: (any Error)?
+    /// Per-parameter faults of a SetParameterValues request (with `.invalidArguments`).
+    public let setParameterValuesFaults: [SetParameterValuesFault]
 
     public init(_ code: ErrorCode, _ reason: String, underlying: (any Error)? = nil,
+                setParameterValuesFaults: [SetParameterValuesFault] = [],
                 file: String = #fileID, line: Int = #line) {
         self.code = code
         self.reason = reason
         self.underlying = underlying
+        self.setParameterValuesFaults = setParameterValuesFaults
         self.file = file
         self.line = line
     }
@@ -62,6 +82,12 @@ extension ProxierError: CWMPFaultConvertible {
         case .notWritable: CWMPFault(.attemptToSetNonWritableParameter, reason)
         case .providerFailure:
             if let underlying { CWMPFault(converting: underlying) } else { CWMPFault(.internalError) }
+        case .invalidArguments:
+            CWMPFault(.invalidArguments, reason, setParameterValuesFaults: setParameterValuesFaults)
+        case .invalidType: CWMPFault(.invalidParameterType, reason)
+        case .resourcesExceeded: CWMPFault(.resourcesExceeded, reason)
+        case .notificationRejected: CWMPFault(.notificationRequestRejected, reason)
+        case .requestDenied: CWMPFault(.requestDenied, reason)
         }
     }
 }
