@@ -129,16 +129,17 @@ private struct BodyWriter {
 
     /// `<name>value</name>` after checking characters and length.
     private func string(_ name: StaticString, _ value: String, max: Int?, _ field: @autoclosure () -> String) throws(CWMPError) {
-        try Rules.checkString(value, maxLength: max, field())
-        try writer.element(name, value)
+        let info = try Rules.checkString(value, maxLength: max, field())
+        try writer.element(name, value, plain: info.plain)
     }
 
+    // Numbers and checked dateTimes consist of digits, signs, `:`, `.`, `T`, `Z`: nothing to escape.
     private func unsigned(_ name: StaticString, _ value: UInt32) throws(CWMPError) {
-        try writer.element(name, String(value))
+        try writer.element(name, String(value), plain: true)
     }
 
     private func integer(_ name: StaticString, _ value: Int) throws(CWMPError) {
-        try writer.element(name, String(value))
+        try writer.element(name, String(value), plain: true)
     }
 
     private func boolean(_ name: StaticString, _ value: Bool) throws(CWMPError) {
@@ -150,7 +151,7 @@ private struct BodyWriter {
 
     private func dateTime(_ name: StaticString, _ value: CWMPDateTime, _ field: @autoclosure () -> String) throws(CWMPError) {
         try Rules.checkDateTime(value, field())
-        try writer.element(name, value.rawValue)
+        try writer.element(name, value.rawValue, plain: true)
     }
 
     private func commandKey(_ value: String, _ field: @autoclosure () -> String) throws(CWMPError) {
@@ -187,11 +188,11 @@ private struct BodyWriter {
                 try string("Name", parameter.name, max: 256, "\(field())[\(i)].Name")
                 // Value is xs:anySimpleType: only xsi:type tells the receiver (and the validator) what it is.
                 let type = parameter.type ?? .string
-                try Rules.checkString(parameter.value, maxLength: nil, "\(field())[\(i)].Value")
+                let info = try Rules.checkString(parameter.value, maxLength: nil, "\(field())[\(i)].Value")
                 try Rules.checkValue(parameter.value, type: type, "\(field())[\(i)].Value (\(parameter.name))")
                 try writer.startElement("Value")
                 try writer.attribute("xsi:type", Self.xsiType(type))
-                try writer.text(parameter.value)
+                try writer.text(parameter.value, plain: info.plain)
                 try writer.endElement()
                 try writer.endElement()
             }

@@ -44,39 +44,57 @@ enum CWMPSchemaRules {
 
     // MARK: - Characters and lengths
 
-    /// The string's length as XSD counts it (Unicode scalars), or nil when it holds a character XML 1.0
-    /// cannot carry at all: C0 controls other than tab/LF/CR (NUL included), U+FFFE and U+FFFF.
-    /// libxml2's writer would pass those through and produce a document no parser accepts.
-    static func xmlLength(_ value: String) -> Int? {
-        if let result = value.utf8.withContiguousStorageIfAvailable({ scan($0) }) { return result }
-        return scan(Array(value.utf8))
+    /// What one pass over a string's UTF-8 found out.
+    struct TextInfo {
+        /// The length as XSD counts it: Unicode scalars.
+        var length: Int
+        /// No byte that libxml2's text escaping rewrites (`<`, `>`, `&`, `"`, CR): see `XMLWriter.text`.
+        var plain: Bool
     }
 
-    private static func scan<C: Collection>(_ bytes: C) -> Int? where C.Element == UInt8, C.Index == Int {
+    /// Length and escaping needs of a string, or nil when it holds a character XML 1.0 cannot carry at all:
+    /// C0 controls other than tab/LF/CR (NUL included), U+FFFE and U+FFFF. libxml2's writer would pass
+    /// those through and produce a document no parser accepts.
+    static func textInfo(_ value: String) -> TextInfo? {
+        if let result = value.utf8.withContiguousStorageIfAvailable({ scan($0) }) { return result }
+        return Array(value.utf8).withUnsafeBufferPointer { scan($0) }
+    }
+
+    /// One tight loop over the bytes: this runs for every string of every envelope.
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> TextInfo? {
         var count = 0
-        var i = bytes.startIndex
-        let end = bytes.endIndex
+        var plain = true
+        var i = 0
+        let end = bytes.count
         while i < end {
             let byte = bytes[i]
-            if byte < 0x20 {
-                guard byte == 0x09 || byte == 0x0A || byte == 0x0D else { return nil }
+            if byte < 0x40 {
+                // Every ASCII byte that matters (controls, <, >, &, ") is below 0x40.
+                if byte < 0x20 {
+                    guard byte == 0x09 || byte == 0x0A || byte == 0x0D else { return nil }
+                    if byte == 0x0D { plain = false }
+                } else if byte == 0x3C || byte == 0x3E || byte == 0x26 || byte == 0x22 {
+                    plain = false
+                }
             } else if byte == 0xEF, i + 2 < end, bytes[i + 1] == 0xBF, bytes[i + 2] == 0xBE || bytes[i + 2] == 0xBF {
                 return nil // U+FFFE / U+FFFF
             }
             if byte & 0xC0 != 0x80 { count += 1 }
             i += 1
         }
-        return count
+        return TextInfo(length: count, plain: plain)
     }
 
     /// Throws unless `value` is XML-safe and at most `maxLength` characters long (nil: no limit).
-    static func checkString(_ value: String, maxLength: Int?, _ field: @autoclosure () -> String) throws(CWMPError) {
-        guard let length = xmlLength(value) else {
+    @discardableResult
+    static func checkString(_ value: String, maxLength: Int?, _ field: @autoclosure () -> String) throws(CWMPError) -> TextInfo {
+        guard let info = textInfo(value) else {
             throw CWMPError(.invalidArgument, "\(field()) contains a character XML 1.0 cannot carry (a control character, U+FFFE or U+FFFF)")
         }
-        if let maxLength, length > maxLength {
-            throw CWMPError(.invalidArgument, "\(field()) is \(length) characters long; the schema allows at most \(maxLength)")
+        if let maxLength, info.length > maxLength {
+            throw CWMPError(.invalidArgument, "\(field()) is \(info.length) characters long; the schema allows at most \(maxLength)")
         }
+        return info
     }
 
     // MARK: - Pattern pieces

