@@ -52,6 +52,23 @@ public struct CWMPEncoder: Sendable {
         }
     }
 
+    /// The `xsi:type` of a value. base64 is the exception to `xsd:`: XML Schema has no `base64` type
+    /// (`xsd:base64` fails validation), SOAP encoding's `soapenc:base64` is the same type under the name
+    /// TR-069 uses, so ACSs that look at the local name still see `base64`.
+    static func xsiType(_ type: ParameterValueType) -> StaticString {
+        switch type {
+        case .string: "xsd:string"
+        case .int: "xsd:int"
+        case .unsignedInt: "xsd:unsignedInt"
+        case .long: "xsd:long"
+        case .unsignedLong: "xsd:unsignedLong"
+        case .boolean: "xsd:boolean"
+        case .dateTime: "xsd:dateTime"
+        case .base64: "soapenc:base64"
+        case .hexBinary: "xsd:hexBinary"
+        }
+    }
+
     /// The local name of the message's body element (`Inform`, `GetParameterValuesResponse`, …; `Fault` for
     /// a SOAP fault), for logs and error messages.
     public static func rpcName(of message: CWMPMessage) -> String {
@@ -191,28 +208,11 @@ private struct BodyWriter {
                 let info = try Rules.checkString(parameter.value, maxLength: nil, "\(field())[\(i)].Value")
                 try Rules.checkValue(parameter.value, type: type, "\(field())[\(i)].Value (\(parameter.name))")
                 try writer.startElement("Value")
-                try writer.attribute("xsi:type", Self.xsiType(type))
+                try writer.attribute("xsi:type", CWMPEncoder.xsiType(type))
                 try writer.text(parameter.value, plain: info.plain)
                 try writer.endElement()
                 try writer.endElement()
             }
-        }
-    }
-
-    /// The `xsi:type` of a value. base64 is the exception to `xsd:`: XML Schema has no `base64` type
-    /// (`xsd:base64` fails validation), SOAP encoding's `soapenc:base64` is the same type under the name
-    /// TR-069 uses, so ACSs that look at the local name still see `base64`.
-    static func xsiType(_ type: ParameterValueType) -> StaticString {
-        switch type {
-        case .string: "xsd:string"
-        case .int: "xsd:int"
-        case .unsignedInt: "xsd:unsignedInt"
-        case .long: "xsd:long"
-        case .unsignedLong: "xsd:unsignedLong"
-        case .boolean: "xsd:boolean"
-        case .dateTime: "xsd:dateTime"
-        case .base64: "soapenc:base64"
-        case .hexBinary: "xsd:hexBinary"
         }
     }
 
