@@ -449,3 +449,26 @@ private final class ValueCollector: NSObject, XMLParserDelegate {
         }
     }
 }
+
+@Suite struct TextScanTests {
+    /// The scan reads eight bytes at a time; put each interesting character at every offset of a word.
+    @Test func findsEveryCharacterAtEveryOffset() {
+        let cases: [(String, plain: Bool?)] = [
+            ("<", false), (">", false), ("&", false), ("\"", false), ("\r", false), ("'", true), ("\n", true),
+            ("\t", true), ("\u{1}", nil), ("\u{0}", nil), ("\u{1F}", nil), ("é", true), ("€", true), ("😀", true),
+            ("\u{FFFE}", nil), ("\u{FFFF}", nil), ("\u{FFFD}", true), ("~", true), ("\u{7F}", true),
+        ]
+        for (character, plain) in cases {
+            for offset in 0..<20 {
+                let text = String(repeating: "a", count: offset) + character + String(repeating: "b", count: 11)
+                let info = CWMPSchemaRules.textInfo(text)
+                if let plain {
+                    #expect(info?.plain == plain, "\(character.debugDescription) at \(offset)")
+                    #expect(info?.length == text.unicodeScalars.count, "\(character.debugDescription) at \(offset)")
+                } else {
+                    #expect(info == nil, "\(character.debugDescription) at \(offset) must be refused")
+                }
+            }
+        }
+    }
+}

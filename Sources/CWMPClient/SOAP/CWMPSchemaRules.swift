@@ -60,12 +60,29 @@ enum CWMPSchemaRules {
         return Array(value.utf8).withUnsafeBufferPointer { scan($0) }
     }
 
-    /// One tight loop over the bytes: this runs for every string of every envelope.
+    /// One pass over the bytes; this runs for every string of every envelope, so it first tries eight
+    /// bytes at a time: a word of ASCII with no control character and none of `<>&"` (the usual case for
+    /// parameter names and values) is eight plain characters. Any other word goes byte by byte.
     private static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> TextInfo? {
         var count = 0
         var plain = true
         var i = 0
         let end = bytes.count
+        if let base = UnsafeRawPointer(bytes.baseAddress) {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            // Exact "some byte is zero" / "some byte is below n" tests (Bit Twiddling Hacks, haszero/hasless).
+            @inline(__always) func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
+            @inline(__always) func hasByte(_ x: UInt64, _ b: UInt8) -> Bool { hasZeroByte(x ^ (ones &* UInt64(b))) }
+            while i + 8 <= end {
+                let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let special = word & highs != 0 || (word &- ones &* 0x20) & ~word & highs != 0
+                    || hasByte(word, 0x3C) || hasByte(word, 0x3E) || hasByte(word, 0x26) || hasByte(word, 0x22)
+                if special { break }
+                count += 8
+                i += 8
+            }
+        }
         while i < end {
             let byte = bytes[i]
             if byte < 0x40 {
