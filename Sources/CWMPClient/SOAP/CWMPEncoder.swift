@@ -633,7 +633,8 @@ private struct BodyWriter {
             switch operation {
             case let .install(url, uuid, username, password, executionEnvRef):
                 try writer.attribute("xsi:type", "cwmp:InstallOpStruct")
-                try string("URL", url, max: 1024, "\(field).URL")
+                try Rules.checkAnyURI(url, maxLength: 1024, "\(field).URL")
+                try writer.element("URL", url)
                 try optionalUUID(uuid, "\(field).UUID")
                 try optional("Username", username, max: 256, "\(field).Username")
                 try optional("Password", password, max: 256, "\(field).Password")
@@ -642,7 +643,10 @@ private struct BodyWriter {
                 try writer.attribute("xsi:type", "cwmp:UpdateOpStruct")
                 try optionalUUID(uuid, "\(field).UUID")
                 try optional("Version", version, max: 32, "\(field).Version")
-                try optional("URL", url, max: 1024, "\(field).URL")
+                if !url.isEmpty {
+                    try Rules.checkAnyURI(url, maxLength: 1024, "\(field).URL")
+                    try writer.element("URL", url)
+                }
                 try optional("Username", username, max: 256, "\(field).Username")
                 try optional("Password", password, max: 256, "\(field).Password")
             case let .uninstall(uuid, version, executionEnvRef):

@@ -327,6 +327,46 @@ enum CWMPSchemaRules {
         }
     }
 
+    /// xs:anyURI as libxml2 checks it (it %-escapes spaces and non-ASCII, then parses RFC 2396): the parts a
+    /// caller is likely to get wrong are refused here: a malformed `%` escape, a second `#`, a `:` before the
+    /// first `/`, `?` or `#` that does not end a valid scheme, and `[`/`]` outside an authority's IPv6 host.
+    static func checkAnyURI(_ uri: String, maxLength: Int, _ field: @autoclosure () -> String) throws(CWMPError) {
+        try checkString(uri, maxLength: maxLength, field())
+        func fail(_ why: String) -> CWMPError {
+            CWMPError(.invalidArgument, "\(field()) \"\(uri)\" is not a URI: \(why)")
+        }
+        let c = Array(uri.unicodeScalars)
+        var i = 0
+        while i < c.count {
+            if c[i] == "%" {
+                guard i + 2 < c.count, c[i + 1].properties.isASCIIHexDigit, c[i + 2].properties.isASCIIHexDigit else {
+                    throw fail("'%' must start a %XX escape")
+                }
+            }
+            i += 1
+        }
+        guard c.filter({ $0 == "#" }).count <= 1 else { throw fail("more than one '#'") }
+        let firstDelimiter = c.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? c.count
+        var rest = c[...]
+        if let colon = c[..<firstDelimiter].firstIndex(of: ":") {
+            let scheme = c[..<colon]
+            guard let first = scheme.first, first.properties.isAlphabetic, first.isASCII,
+                  scheme.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || isDigit($0) || "+-.".unicodeScalars.contains($0)) })
+            else { throw fail("the part before ':' is not a scheme") }
+            rest = c[(colon + 1)...]
+        }
+        // Brackets only around an IPv6 host: "//[" … "]" before the authority ends.
+        if rest.contains("[") || rest.contains("]") {
+            guard rest.starts(with: ["/", "/", "["]) else { throw fail("'[' or ']' outside an IPv6 host") }
+            let authority = rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            guard let close = authority.firstIndex(of: "]"),
+                  authority.filter({ $0 == "[" || $0 == "]" }).count == 2,
+                  authority[authority.index(after: close)...].allSatisfy({ $0 == ":" || isDigit($0) }),
+                  !rest.dropFirst(2 + authority.count).contains(where: { $0 == "[" || $0 == "]" })
+            else { throw fail("'[' or ']' outside an IPv6 host") }
+        }
+    }
+
     static func checkEnumeration<T: BinaryInteger>(_ value: T, _ allowed: ClosedRange<T>, _ field: @autoclosure () -> String) throws(CWMPError) {
         guard allowed.contains(value) else {
             throw CWMPError(.invalidArgument, "\(field()) \(value) is not in \(allowed.lowerBound)...\(allowed.upperBound)")
