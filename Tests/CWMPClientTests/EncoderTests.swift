@@ -182,6 +182,27 @@ private let prologue = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
         #expect(CWMPEncoder.rpcName(of: .fault(CWMPFault(.internalError))) == "Fault")
     }
 
+    /// One encoder value used from many tasks at once gives the same bytes as sequential use.
+    @Test func encodesConcurrently() async throws {
+        let encoder = CWMPEncoder()
+        let envelopes = CWMPNamespace.allCases.flatMap { SampleMessages.all(for: $0).map(\.envelope) }
+        let expected = try envelopes.map { try encoder.encode($0) }
+        let results = try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+            for _ in 0..<4 {
+                for (index, envelope) in envelopes.enumerated() {
+                    group.addTask { (index, try encoder.encode(envelope)) }
+                }
+            }
+            var all: [(Int, [UInt8])] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        #expect(results.count == envelopes.count * 4)
+        for (index, bytes) in results where bytes != expected[index] {
+            Issue.record("concurrent encoding of envelope \(index) differs")
+        }
+    }
+
     @Test func largeResponseHasOneStructPerParameter() throws {
         let bytes = try CWMPEncoder().encode(SampleMessages.largeGetParameterValuesResponse(count: 5000))
         let xml = String(decoding: bytes, as: UTF8.self)

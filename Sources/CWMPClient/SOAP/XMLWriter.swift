@@ -21,7 +21,12 @@ final class XMLWriter {
     private let sink = Sink()
     private let writer: xmlTextWriterPtr
 
+    /// libxml2 wants `xmlInitParser()` once before threads use it (it sets up its global state and
+    /// locks); a Swift global's lazy initialiser runs exactly once, however many encoders start at once.
+    private static let libxml2Initialized: Void = xmlInitParser()
+
     init(initialCapacity: Int) throws(CWMPError) {
+        Self.libxml2Initialized
         sink.bytes.reserveCapacity(max(initialCapacity, 512))
         // Unretained is enough: `sink` is a stored property, so it outlives `writer` (freed in deinit).
         let context = Unmanaged.passUnretained(sink).toOpaque()
