@@ -22,7 +22,7 @@ public struct CWMPEncoder: Sendable {
                             "\(Self.rpcName(of: envelope.message)) is not defined in \(namespace.rawValue) (first in \(first.rawValue))")
         }
         let writer = try XMLWriter(initialCapacity: Self.estimatedSize(of: envelope.message))
-        var body = BodyWriter(writer: writer, namespace: namespace)
+        let body = BodyWriter(writer: writer, namespace: namespace)
         try writer.startDocument()
         try writer.startElement("soapenv:Envelope")
         try writer.attribute("xmlns:soapenv", "http://schemas.xmlsoap.org/soap/envelope/")
@@ -88,7 +88,7 @@ private struct BodyWriter {
 
     // MARK: - Header
 
-    mutating func header(_ header: CWMPHeader) throws(CWMPError) {
+    func header(_ header: CWMPHeader) throws(CWMPError) {
         guard header.id != nil || header.holdRequests != nil || header.sessionTimeout != nil
             || header.supportedCWMPVersions != nil || header.useCWMPVersion != nil
         else { return }  // An empty soapenv:Header is legal but noise; leave it out.
@@ -315,7 +315,7 @@ private struct BodyWriter {
         }
     }
 
-    mutating func message(_ message: CWMPMessage) throws(CWMPError) {
+    func message(_ message: CWMPMessage) throws(CWMPError) {
         if case .fault(let fault) = message {
             try soapFault(fault)
             return
@@ -325,7 +325,6 @@ private struct BodyWriter {
         try writer.endElement()
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     private func arguments(of message: CWMPMessage) throws(CWMPError) {
         switch message {
         // Messages without arguments: the element alone.
