@@ -14,6 +14,7 @@ public struct CWMPError: Error, Hashable, CustomStringConvertible, @unchecked Se
             case invalidArgument
             case mustUnderstandHeader
             case encodingFailed
+            case messageNotInVersion
         }
 
         let backingCode: BackingCode
@@ -36,6 +37,9 @@ public struct CWMPError: Error, Hashable, CustomStringConvertible, @unchecked Se
         public static let mustUnderstandHeader = ErrorCode(backingCode: .mustUnderstandHeader)
         /// libxml2 refused to write the envelope.
         public static let encodingFailed = ErrorCode(backingCode: .encodingFailed)
+        /// The RPC or header is not defined by the schema of the envelope's CWMP namespace
+        /// (e.g. ChangeDUState in urn:dslforum-org:cwmp-1-0, SessionTimeout before CWMP 1.3).
+        public static let messageNotInVersion = ErrorCode(backingCode: .messageNotInVersion)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -73,7 +77,7 @@ extension CWMPError: CWMPFaultConvertible {
         case .malformedEnvelope, .forbiddenDocumentType, .unsupportedNamespace, .invalidArgument,
              .mustUnderstandHeader, .envelopeTooDeep:
             CWMPFault(.invalidArguments, reason)
-        case .unknownMethod:
+        case .unknownMethod, .messageNotInVersion:
             CWMPFault(.methodNotSupported)
         case .envelopeTooLarge:
             CWMPFault(.resourcesExceeded, reason)
