@@ -571,7 +571,7 @@ class Authenticator:
         while len(self.nonces) > 100000:  # bounded even under a flood of fresh 401s
             self.nonces.pop(next(iter(self.nonces)))
 
-    def check(self, method: str, header: str | None) -> tuple[bool, bool, str]:
+    def check(self, method: str, target: str, header: str | None) -> tuple[bool, bool, str]:
         """(ok, stale, reason). Reasons are for logs and stats; they never contain secrets."""
         if self.mode == "none":
             return True, False, ""
@@ -594,6 +594,8 @@ class Authenticator:
             return False, False, "wrong realm or user"
         if p.get("qop") != "auth" or not p.get("nc") or not p.get("cnonce"):
             return False, False, "qop=auth with nc and cnonce required"
+        if p.get("uri") != target:
+            return False, False, "digest uri does not match the request target"
         n = self.nonces.get(p.get("nonce", ""))
         if n is None:
             return False, False, "unknown nonce"
@@ -809,7 +811,7 @@ class AcsPeer:
             self._end_session(conn, False, "session cookie missing")
             return Reply(400, b"session cookie required\n", content_type="text/plain", close=True)
         if req.headers.get("authorization") or self.args.auth_every_request:
-            ok, stale, why = self.auth.check("POST", req.headers.get("authorization"))
+            ok, stale, why = self.auth.check("POST", req.target, req.headers.get("authorization"))
             if not ok:
                 self.stats.auth_failures += 1
                 return Reply(401, b"", self.auth.challenge(stale))
@@ -866,7 +868,7 @@ class AcsPeer:
         if msg.name != "Inform":
             self.stats.rejected_bad_session += 1
             return Reply(400, b"a session starts with an Inform\n", content_type="text/plain", close=True)
-        ok, stale, why = self.auth.check("POST", req.headers.get("authorization"))
+        ok, stale, why = self.auth.check("POST", req.target, req.headers.get("authorization"))
         if not ok:
             self.stats.auth_failures += 1
             if self.args.verbose:
