@@ -1001,7 +1001,10 @@ class AcsPeer:
 
     def device_json(self, key: str) -> dict:
         d = dict(self.devices.get(key, {"id": key}))
-        d["queued"] = [{"id": r.id, "method": r.method, "args": r.args} for r in self.queues.get(key, [])]
+        # RPCs queued by serial before the device's first Inform are served to it too.
+        serial = d.get("device_id", {}).get("SerialNumber")
+        pending = self.queues.get(key, []) + (self.queues.get(serial, []) if serial and serial != key else [])
+        d["queued"] = [{"id": r.id, "method": r.method, "args": r.args, "queued_as": r.device} for r in pending]
         d["responses"] = len(self.responses.get(key, []))
         d["cpe_requests"] = len(self.cpe_requests.get(key, []))
         d["in_session"] = any(s.device == key for s in self.sessions.values())
@@ -1175,7 +1178,9 @@ def connection_request_call(url: str, user: str, password: str, timeout: float) 
             if resp.will_close:
                 conn.close()
                 conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+        # GenieACS reads a 503 as "device offline" (the Annex J answer for an unreachable proxied device).
         return {"status": statuses[-1], "statuses": statuses, "ok": statuses[-1] in (200, 204),
+                "device_offline": statuses[-1] == 503,
                 "elapsed_s": round(time.monotonic() - t0, 4)}
     except (OSError, http.client.HTTPException) as e:
         return {"status": None, "statuses": statuses, "ok": False, "error": f"{type(e).__name__}: {e}",
