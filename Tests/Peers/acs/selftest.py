@@ -613,6 +613,30 @@ class RecordAndValidateTests(PeerTest):
               f"({len(kinds)} kinds) validate", file=sys.stderr)
 
 
+class RealCaptureTests(PeerTest):
+    """Informs from real CPEs (../shared/data/captures/vendor-informs) must be understood."""
+
+    def test_vendor_informs(self):
+        files = sorted(glob.glob(os.path.join(SHARED, "data", "captures", "vendor-informs", "*.xml")))
+        if not files:
+            self.skipTest("no ../shared/data/captures/vendor-informs: real-capture check skipped")
+        p = self.start()
+        for f in files:
+            with open(f, "rb") as fh:
+                body = fh.read()
+            c = self.cpe(p)
+            r = c.post(body)
+            if "bogus" in f:  # deliberately malformed
+                self.assertEqual(r.status, 400, f)
+                continue
+            self.assertEqual(r.status, 200, f)
+            name, cid, _, _ = parse(r.data)
+            self.assertEqual(name, "InformResponse", f)
+            self.assertEqual(cid, re.search(rb"<[\w-]*:?ID[^>]*>([^<]*)<", body).group(1).decode(), f)
+            self.assertEqual(c.post(b"").status, 204, f)
+        self.assertEqual(len(p.ok("GET", "/devices")), len([f for f in files if "bogus" not in f]))
+
+
 class MinimalAndLifecycleTests(PeerTest):
     def test_minimal_mode(self):
         p = self.start("--minimal")
