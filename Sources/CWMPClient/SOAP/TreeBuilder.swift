@@ -1,0 +1,394 @@
+// The state the SAX2 callbacks mutate: the element tree, the in-scope namespace declarations, the header as
+// far as it has been decoded, and the first failure. It lives behind a raw pointer owned by
+// `CWMPEnvelopeParser` (see there for why not `Unmanaged`), so every callback is one pointer dereference with
+// no reference counting and no exclusivity bookkeeping.
+
+internal import CLibXML2
+
+/// One `xmlns[:prefix]="uri"` in scope; needed to resolve the prefix inside `xsi:type="xsd:int"` values,
+/// which libxml2 does not do (attribute *values* are opaque to it).
+struct NamespaceDeclaration {
+    /// The declared prefix (dictionary-interned), nil for a default namespace.
+    var prefix: UnsafePointer<UInt8>?
+    var kind: NamespaceKind
+}
+
+struct TreeBuilder {
+    let configuration: CWMPDecoder.Configuration
+    var context: xmlParserCtxtPtr?
+
+    var nodes: [Node] = []
+    var text: [UInt8] = []
+    /// The open elements, innermost last.
+    var open: [Int32] = []
+    /// `declarations.count` when each open element started (popped with it).
+    var declarationMarks: [Int32] = []
+    var declarations: [NamespaceDeclaration] = []
+    /// The first cwmp-1-0/-1-1/-1-2 namespace declared anywhere, the last resort when names are unqualified.
+    var firstDeclaredCWMP: NamespaceKind?
+
+    var headerIndex: Int32 = -1
+    var bodyIndex: Int32 = -1
+    var rpcIndex: Int32 = -1
+
+    /// Decoded entry by entry as each header element closes, so a later failure in the body can still answer
+    /// with a fault that echoes `cwmp:ID`.
+    var header = CWMPHeader()
+    /// The cwmp namespace of the first header entry this side understood.
+    var headerNamespace: NamespaceKind?
+
+    /// The first hard failure; the parser is stopped when it is set.
+    var failure: CWMPError?
+    /// A failure that must not stop parsing yet (a header problem found before `cwmp:ID` was seen).
+    var deferredFailure: CWMPError?
+    /// libxml2's text for its first fatal error, used as the reason of `malformedEnvelope`.
+    var libxml2Message: String?
+
+    init(configuration: CWMPDecoder.Configuration) {
+        self.configuration = configuration
+        nodes.reserveCapacity(64)
+        text.reserveCapacity(1024)
+    }
+
+    /// Records the first failure and stops libxml2 (xmlStopParser: no more callbacks, xmlParseChunk returns).
+    mutating func fail(_ code: CWMPError.ErrorCode, _ reason: String) {
+        if failure == nil { failure = CWMPError(code, reason) }
+        if let context { xmlStopParser(context) }
+    }
+
+    mutating func postpone(_ code: CWMPError.ErrorCode, _ reason: String) {
+        if deferredFailure == nil { deferredFailure = CWMPError(code, reason) }
+    }
+
+    func name(of index: Int32) -> String { String(cString: nodes[Int(index)].name) }
+
+    // MARK: - SAX2 events
+
+    mutating func startElement(
+        localname: UnsafePointer<UInt8>, prefix: UnsafePointer<UInt8>?, uri: UnsafePointer<UInt8>?,
+        namespaceCount: Int, namespaces: UnsafeMutablePointer<UnsafePointer<UInt8>?>?,
+        attributeCount: Int, attributes: UnsafeMutablePointer<UnsafePointer<UInt8>?>?
+    ) {
+        guard failure == nil else { return }
+        let depth = open.count + 1
+        if depth > configuration.maximumDepth {
+            fail(.envelopeTooDeep, "elements nest deeper than \(configuration.maximumDepth)")
+            return
+        }
+
+        declarationMarks.append(Int32(declarations.count))
+        if namespaceCount > 0, let namespaces {
+            for index in 0..<namespaceCount {
+                let kind = NamespaceKind.classify(namespaces[2 * index + 1])
+                declarations.append(NamespaceDeclaration(prefix: namespaces[2 * index], kind: kind))
+                if firstDeclaredCWMP == nil, kind.cwmpNamespace != nil { firstDeclaredCWMP = kind }
+            }
+        }
+
+        // libxml2 passes no URI for a prefix nobody declared (after reporting a namespace error, which is not
+        // fatal). Such names are matched by local name, like unqualified ones: real ACSs do this.
+        let namespace: NamespaceKind = uri == nil && prefix != nil ? .undeclared : NamespaceKind.classify(uri)
+        let index = Int32(nodes.count)
+        let parent = open.last ?? -1
+
+        if !checkStructure(depth: depth, parent: parent, localname: localname, namespace: namespace, index: index) {
+            return
+        }
+
+        if parent >= 0 {
+            let p = Int(parent)
+            if nodes[p].firstChild < 0 {
+                // The parent turns out not to be a leaf: whatever text it had is formatting, drop it.
+                text.removeSubrange(Int(nodes[p].textStart)..<text.count)
+                nodes[p].firstChild = index
+            } else {
+                nodes[Int(nodes[p].lastChild)].nextSibling = index
+            }
+            nodes[p].lastChild = index
+            nodes[p].childCount += 1
+            if nodes[p].childCount > configuration.maximumArrayEntries {
+                fail(.envelopeTooLarge,
+                     "\(name(of: parent)) has more than \(configuration.maximumArrayEntries) child elements")
+                return
+            }
+        }
+
+        let textStart = Int32(text.count)
+        var node = Node(name: localname, namespace: namespace, parent: parent, textStart: textStart,
+                        textEnd: textStart)
+        if attributeCount > 0, let attributes {
+            // Five pointers per attribute: localname, prefix, URI, value start, value end (not NUL-terminated).
+            for index in 0..<attributeCount {
+                guard let attributeName = attributes[5 * index],
+                      let valueStart = attributes[5 * index + 3],
+                      let valueEnd = attributes[5 * index + 4] else { continue }
+                let length = valueEnd - valueStart
+                if length > configuration.maximumAttributeBytes {
+                    fail(.envelopeTooLarge, "an attribute of \(String(cString: localname)) is \(length) bytes, "
+                         + "more than \(configuration.maximumAttributeBytes)")
+                    return
+                }
+                let value = UnsafeBufferPointer(start: valueStart, count: length)
+                let attributePrefix = attributes[5 * index + 1]
+                let attributeNamespace = NamespaceKind.classify(attributes[5 * index + 2])
+                if cStringEquals(attributeName, "type"),
+                   attributeNamespace == .xsi || (attributeNamespace == .none && attributePrefix != nil) {
+                    // `xsi:type`; an undeclared `xsi:` prefix is accepted too (no other `type` attribute has a prefix).
+                    node.type = resolveType(value)
+                } else if cStringEquals(attributeName, "mustUnderstand"),
+                          attributeNamespace == .soapEnvelope || attributeNamespace == .none {
+                    let flag = trimmed(value)
+                    if bytesEqual(flag, "1") || bytesEqual(flag, "true") {
+                        node.mustUnderstand = 1
+                    } else if bytesEqual(flag, "0") || bytesEqual(flag, "false") {
+                        node.mustUnderstand = 0
+                    } else {
+                        fail(.malformedEnvelope, "mustUnderstand on \(String(cString: localname)) is not 0 or 1")
+                        return
+                    }
+                }
+                // soapenc:arrayType is deliberately ignored: entries are counted, never trusted from the claim.
+            }
+        }
+        nodes.append(node)
+        open.append(index)
+    }
+
+    /// Checks the SOAP skeleton as it streams by; returns false after failing.
+    private mutating func checkStructure(depth: Int, parent: Int32, localname: UnsafePointer<UInt8>,
+                                         namespace: NamespaceKind, index: Int32) -> Bool {
+        let soap = namespace == .soapEnvelope || namespace == .undeclared
+        switch depth {
+        case 1:
+            guard cStringEquals(localname, "Envelope") else {
+                fail(.malformedEnvelope, "the root element is \(String(cString: localname)), not a SOAP Envelope")
+                return false
+            }
+            guard soap else {
+                // SOAP 1.2 or no namespace: SOAP 1.1 answers a VersionMismatch; CWMP speaks SOAP 1.1 only.
+                fail(.unsupportedNamespace, "the Envelope is not in the SOAP 1.1 namespace")
+                return false
+            }
+        case 2:
+            if soap, cStringEquals(localname, "Header"), headerIndex < 0, bodyIndex < 0 {
+                headerIndex = index
+            } else if soap, cStringEquals(localname, "Body") {
+                guard bodyIndex < 0 else {
+                    fail(.malformedEnvelope, "the Envelope has two Body elements")
+                    return false
+                }
+                bodyIndex = index
+            }
+        case 3 where parent == bodyIndex && parent >= 0:
+            guard rpcIndex < 0 else {
+                fail(.malformedEnvelope, "the Body holds more than one element (one RPC per envelope)")
+                return false
+            }
+            rpcIndex = index
+        default:
+            break
+        }
+        return true
+    }
+
+    mutating func characters(_ characters: UnsafePointer<UInt8>, _ length: Int) {
+        guard failure == nil, let top = open.last, nodes[Int(top)].firstChild < 0 else { return }
+        text.append(contentsOf: UnsafeBufferPointer(start: characters, count: length))
+    }
+
+    mutating func endElement() {
+        guard failure == nil, let top = open.popLast() else { return }
+        let i = Int(top)
+        nodes[i].textEnd = nodes[i].firstChild < 0 ? Int32(text.count) : nodes[i].textStart
+        declarations.removeSubrange(Int(declarationMarks.removeLast())..<declarations.count)
+        if headerIndex >= 0, nodes[i].parent == headerIndex {
+            decodeHeaderEntry(top)
+        }
+    }
+
+    // MARK: - xsi:type
+
+    /// Resolves an `xsi:type` QName. The prefix goes through the in-scope declarations; a prefix nobody declared
+    /// is accepted when it is one of the conventional ones (`xsd`, `xs`, `soapenc`, `soap-enc`, `SOAP-ENC`,
+    /// `cwmp`), because ACSs write `xsi:type="xsd:string"` from templates without always declaring `xsd`.
+    func resolveType(_ raw: UnsafeBufferPointer<UInt8>) -> TypeCode {
+        let value = trimmed(raw)
+        guard let colon = value.firstIndex(of: UInt8(ascii: ":")) else {
+            // No prefix: the default namespace, which in practice is never XSD; match the name leniently.
+            return xsdType(named: value) ?? .unknown
+        }
+        let prefix = UnsafeBufferPointer(rebasing: value[..<colon])
+        let local = UnsafeBufferPointer(rebasing: value[(colon + 1)...])
+        var kind: NamespaceKind?
+        for declaration in declarations.reversed() {
+            guard let declared = declaration.prefix else { continue }
+            if prefixMatches(declared, prefix) {
+                kind = declaration.kind
+                break
+            }
+        }
+        if kind == nil {
+            if bytesEqual(prefix, "xsd") || bytesEqual(prefix, "xs") {
+                kind = .xsd
+            } else if bytesEqual(prefix, "soapenc") || bytesEqual(prefix, "soap-enc") || bytesEqual(prefix, "SOAP-ENC") {
+                kind = .soapEncoding
+            } else if bytesEqual(prefix, "cwmp") {
+                kind = .cwmp12
+            }
+        }
+        switch kind {
+        case .xsd?, .soapEncoding?:
+            // SOAP-ENC defines the same simple types (soapenc:string, soapenc:base64 …) as element-typed twins.
+            return xsdType(named: local) ?? .unknown
+        case .cwmp10?, .cwmp11?, .cwmp12?, .cwmpUnknown?:
+            if bytesEqual(local, "InstallOpStruct") { return .installOp }
+            if bytesEqual(local, "UpdateOpStruct") { return .updateOp }
+            if bytesEqual(local, "UninstallOpStruct") { return .uninstallOp }
+            return .unknown
+        default:
+            return .unknown
+        }
+    }
+
+    private func prefixMatches(_ declared: UnsafePointer<UInt8>, _ prefix: UnsafeBufferPointer<UInt8>) -> Bool {
+        for index in 0..<prefix.count where declared[index] != prefix[index] { return false }
+        return declared[prefix.count] == 0
+    }
+
+    private func xsdType(named name: UnsafeBufferPointer<UInt8>) -> TypeCode? {
+        if bytesEqual(name, "string") { return .string }
+        if bytesEqual(name, "unsignedInt") { return .unsignedInt }
+        if bytesEqual(name, "boolean") { return .boolean }
+        if bytesEqual(name, "int") { return .int }
+        if bytesEqual(name, "dateTime") { return .dateTime }
+        if bytesEqual(name, "unsignedLong") { return .unsignedLong }
+        if bytesEqual(name, "long") { return .long }
+        // TR-106 calls it base64; the XSD type (and what most ACSs send) is base64Binary.
+        if bytesEqual(name, "base64Binary") || bytesEqual(name, "base64") { return .base64 }
+        if bytesEqual(name, "hexBinary") { return .hexBinary }
+        return nil
+    }
+
+    // MARK: - Header entries
+
+    /// Decodes one child of `soapenv:Header` as soon as it closes.
+    mutating func decodeHeaderEntry(_ index: Int32) {
+        let entry = nodes[Int(index)]
+        let namespace = entry.namespace
+        let inCWMP: Bool
+        switch namespace {
+        case .cwmp10, .cwmp11, .cwmp12, .cwmpUnknown:
+            inCWMP = true
+        case .none, .undeclared:
+            // Unqualified or `cwmp:` without a declaration: lenient, judged by the local name alone.
+            inCWMP = true
+        case .soapEnvelope, .soapEncoding, .xsd, .xsi, .other:
+            inCWMP = false
+        }
+        let name = entry.name
+        let known = inCWMP && (cStringEquals(name, "ID") || cStringEquals(name, "HoldRequests")
+            || cStringEquals(name, "SessionTimeout") || cStringEquals(name, "SupportedCWMPVersions")
+            || cStringEquals(name, "UseCWMPVersion") || cStringEquals(name, "NoMoreRequests"))
+        guard known else {
+            if entry.mustUnderstand == 1 {
+                postpone(.mustUnderstandHeader, "header \(self.name(of: index)) has mustUnderstand=\"1\" and is not understood")
+            }
+            return
+        }
+        if namespace == .cwmpUnknown {
+            postpone(.unsupportedNamespace, "header \(self.name(of: index)) is in an unsupported cwmp namespace")
+        }
+        if headerNamespace == nil, namespace.cwmpNamespace != nil { headerNamespace = namespace }
+
+        // A copy of the (short) text: the header is decoded while `self` is mutated.
+        let slice = text[Int(entry.textStart)..<Int(entry.textEnd)]
+        slice.withUnsafeBufferPointer { bytes in decodeKnownHeaderEntry(name, index, bytes) }
+    }
+
+    private mutating func decodeKnownHeaderEntry(_ name: UnsafePointer<UInt8>, _ index: Int32,
+                                                 _ bytes: UnsafeBufferPointer<UInt8>) {
+        if cStringEquals(name, "ID") {
+            // Echoed verbatim in the response, so no trimming.
+            if header.id == nil { header.id = String(decoding: bytes, as: UTF8.self) }
+        } else if cStringEquals(name, "HoldRequests") {
+            if let flag = parseBoolean(bytes) {
+                header.holdRequests = flag
+            } else {
+                postpone(.invalidArgument, "header HoldRequests is not a boolean")
+            }
+        } else if cStringEquals(name, "SessionTimeout") {
+            if let seconds = parseUnsigned(bytes, max: UInt64(UInt32.max)) {
+                header.sessionTimeout = UInt32(seconds)
+            } else {
+                postpone(.invalidArgument, "header SessionTimeout is not an unsignedInt")
+            }
+        } else if cStringEquals(name, "SupportedCWMPVersions") {
+            var versions: [CWMPVersion] = []
+            for item in trimmed(bytes).split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+                guard let version = parseVersion(UnsafeBufferPointer(rebasing: item)) else {
+                    postpone(.invalidArgument, "header SupportedCWMPVersions is not a list of versions")
+                    return
+                }
+                versions.append(version)
+            }
+            header.supportedCWMPVersions = versions
+        } else if cStringEquals(name, "UseCWMPVersion") {
+            if let version = parseVersion(bytes) {
+                header.useCWMPVersion = version
+            } else {
+                postpone(.invalidArgument, "header UseCWMPVersion is not a version")
+            }
+        }
+        // NoMoreRequests: deprecated since Amendment 1 and absent from every cwmp XSD; understood and ignored,
+        // even with mustUnderstand="1" (old CPEs send exactly that).
+    }
+}
+
+// MARK: - Lexical parsing of the XSD simple types CWMP uses (whitespace around them is tolerated)
+
+/// xsd:boolean, which allows exactly `true`, `false`, `1` and `0`.
+func parseBoolean(_ raw: UnsafeBufferPointer<UInt8>) -> Bool? {
+    let bytes = trimmed(raw)
+    if bytesEqual(bytes, "1") || bytesEqual(bytes, "true") { return true }
+    if bytesEqual(bytes, "0") || bytesEqual(bytes, "false") { return false }
+    return nil
+}
+
+/// A non-negative decimal (an optional `+`, leading zeros allowed, as in xsd:unsignedInt) no larger than `max`.
+func parseUnsigned(_ raw: UnsafeBufferPointer<UInt8>, max: UInt64) -> UInt64? {
+    var bytes = trimmed(raw)
+    if bytes.first == UInt8(ascii: "+") { bytes = UnsafeBufferPointer(rebasing: bytes[1...]) }
+    guard !bytes.isEmpty else { return nil }
+    var value: UInt64 = 0
+    for byte in bytes {
+        guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+        let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+        let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+        guard !overflow1, !overflow2, sum <= max else { return nil }
+        value = sum
+    }
+    return value
+}
+
+/// A signed decimal within `Int32` or `Int` range (xsd:int).
+func parseSigned(_ raw: UnsafeBufferPointer<UInt8>, min: Int64, max: Int64) -> Int64? {
+    let bytes = trimmed(raw)
+    if bytes.first == UInt8(ascii: "-") {
+        // `min` is never Int64.min here (callers pass Int32 or Int bounds above it), so -min does not trap.
+        guard let magnitude = parseUnsigned(UnsafeBufferPointer(rebasing: bytes[1...]), max: UInt64(-min))
+        else { return nil }
+        return -Int64(magnitude)
+    }
+    guard let value = parseUnsigned(bytes, max: UInt64(max)) else { return nil }
+    return Int64(value)
+}
+
+/// `major.minor`, as in SupportedCWMPVersions and UseCWMPVersion.
+func parseVersion(_ raw: UnsafeBufferPointer<UInt8>) -> CWMPVersion? {
+    let bytes = trimmed(raw)
+    guard let dot = bytes.firstIndex(of: UInt8(ascii: ".")),
+          let major = parseUnsigned(UnsafeBufferPointer(rebasing: bytes[..<dot]), max: 1000),
+          let minor = parseUnsigned(UnsafeBufferPointer(rebasing: bytes[(dot + 1)...]), max: 1000)
+    else { return nil }
+    return CWMPVersion(major: Int(major), minor: Int(minor))
+}
