@@ -54,13 +54,7 @@ public struct CWMPDecoder: Sendable {
 
     /// Decodes a complete envelope; on failure the header decoded so far is in the outcome.
     public func decodeOutcome(_ bytes: UnsafeRawBufferPointer) -> CWMPDecodingOutcome {
-        let parser = makeParser()
-        do {
-            try parser.feed(bytes)
-        } catch {
-            // The failure is recorded in the parser; finish() reports it together with the partial header.
-        }
-        return parser.finish()
+        makeParser().parseComplete(bytes)
     }
 
     /// Decodes a complete envelope held in any byte collection (an Array, a ByteBuffer view, a Data, …).

@@ -93,6 +93,8 @@ struct Node {
     /// The element's text in `TreeBuilder.text`; only leaves keep text (mixed-content whitespace is dropped).
     var textStart: Int32
     var textEnd: Int32
+    /// `TreeBuilder.declarations.count` before this element's own xmlns declarations (dropped when it ends).
+    var declarationMark: Int32
 }
 
 // MARK: - NUL-terminated byte helpers (no allocation, no reading past the terminator)
@@ -143,4 +145,72 @@ func trimmed(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> 
     while start < end, isXMLWhitespace(bytes[start]) { start += 1 }
     while end > start, isXMLWhitespace(bytes[end - 1]) { end -= 1 }
     return UnsafeBufferPointer(rebasing: bytes[start..<end])
+}
+
+// MARK: - Storage
+
+/// A growable buffer for the tree's nodes and text. Why not Array: the SAX callbacks mutate it through the
+/// builder pointer tens of thousands of times per envelope, and Array pays a uniqueness check and a bounds
+/// check on each of those; this pays neither. Indices are produced by the builder itself (never by input),
+/// so they are in range by construction (asserted in debug builds). Freed explicitly by its owner.
+struct GrowableBuffer<Element: BitwiseCopyable> {
+    private(set) var base: UnsafeMutablePointer<Element>?
+    private(set) var count = 0
+    private(set) var capacity = 0
+
+    init(capacity: Int) { reserve(capacity) }
+
+    var isEmpty: Bool { count == 0 }
+
+    subscript(index: Int) -> Element {
+        @inline(__always) get {
+            assert(index >= 0 && index < count)
+            return base.unsafelyUnwrapped[index]
+        }
+        @inline(__always) set {
+            assert(index >= 0 && index < count)
+            base.unsafelyUnwrapped[index] = newValue
+        }
+    }
+
+    var buffer: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
+
+    mutating func reserve(_ minimumCapacity: Int) {
+        guard minimumCapacity > capacity else { return }
+        let grown = UnsafeMutablePointer<Element>.allocate(capacity: minimumCapacity)
+        if let base {
+            grown.update(from: base, count: count)
+            base.deallocate()
+        }
+        base = grown
+        capacity = minimumCapacity
+    }
+
+    @inline(__always)
+    mutating func append(_ element: Element) {
+        if count == capacity { reserve(Swift.max(16, capacity * 2)) }
+        (base.unsafelyUnwrapped + count).initialize(to: element)
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func append(contentsOf elements: UnsafeBufferPointer<Element>) {
+        guard let source = elements.baseAddress, !elements.isEmpty else { return }
+        if count + elements.count > capacity { reserve(Swift.max(count + elements.count, capacity * 2)) }
+        (base.unsafelyUnwrapped + count).update(from: source, count: elements.count)
+        count += elements.count
+    }
+
+    mutating func removeLast(from newCount: Int) {
+        assert(newCount >= 0 && newCount <= count)
+        count = newCount
+    }
+
+    /// Frees the memory; the buffer is empty afterwards and may be reused.
+    mutating func deallocate() {
+        base?.deallocate()
+        base = nil
+        count = 0
+        capacity = 0
+    }
 }

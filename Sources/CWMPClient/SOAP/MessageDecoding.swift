@@ -18,13 +18,7 @@ internal import CLibXML2
 extension TreeBuilder {
     /// Decodes the Body's element; returns the message and the namespace that decides the envelope's.
     func decodeRPC() throws(CWMPError) -> (CWMPMessage, NamespaceKind) {
-        let rpc = rpcIndex
-        let result: Result<(CWMPMessage, NamespaceKind), CWMPError> = nodes.withUnsafeBufferPointer { nodes in
-            text.withUnsafeBufferPointer { text in
-                Result { () throws(CWMPError) in try TreeReader(nodes: nodes, text: text).decode(rpc: rpc) }
-            }
-        }
-        return try result.get()
+        try TreeReader(nodes: nodes.buffer, text: text.buffer).decode(rpc: rpcIndex)
     }
 
     /// The envelope's namespace given the one the RPC (or cwmp:Fault) element was in.

@@ -17,13 +17,22 @@ struct TreeBuilder {
     let configuration: CWMPDecoder.Configuration
     var context: xmlParserCtxtPtr?
 
-    var nodes: [Node] = []
-    var text: [UInt8] = []
-    /// The open elements, innermost last.
-    var open: [Int32] = []
-    /// `declarations.count` when each open element started (popped with it).
-    var declarationMarks: [Int32] = []
+    var nodes = GrowableBuffer<Node>(capacity: 64)
+    var text = GrowableBuffer<UInt8>(capacity: 1024)
+    /// The innermost open element (-1 before the root and after it closed); its ancestors are reached through
+    /// `Node.parent`, so no separate stack is kept.
+    var current: Int32 = -1
+    var depth = 0
     var declarations: [NamespaceDeclaration] = []
+    /// libxml2 interns namespace URIs in its dictionary, so the same URI arrives as the same pointer:
+    /// remembering the last classification saves the string comparisons on nearly every lookup.
+    var lastURI: UnsafePointer<UInt8>?
+    var lastURIKind: NamespaceKind = .none
+    /// The last xsi:type value (up to 32 bytes) and what it resolved to, see cachedType.
+    var lastTypeBytes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    var lastTypeLength = -1
+    var lastTypeDeclarations = -1
+    var lastType: TypeCode = .absent
     /// The first cwmp-1-0/-1-1/-1-2 namespace declared anywhere, the last resort when names are unqualified.
     var firstDeclaredCWMP: NamespaceKind?
 
@@ -46,8 +55,20 @@ struct TreeBuilder {
 
     init(configuration: CWMPDecoder.Configuration) {
         self.configuration = configuration
-        nodes.reserveCapacity(64)
-        text.reserveCapacity(1024)
+    }
+
+    /// Frees the tree (the owner calls this once, after decoding or when it is dropped).
+    mutating func releaseStorage() {
+        nodes.deallocate()
+        text.deallocate()
+    }
+
+    /// Sizes the tree for an envelope of about this many bytes, so large responses do not pay for repeated
+    /// growth (each a copy plus fresh pages). A CWMP envelope has roughly one element per 60–70 bytes.
+    mutating func reserve(forInputBytes count: Int) {
+        let bounded = min(count, configuration.maximumEnvelopeBytes)
+        nodes.reserve(bounded / 64 + 16)
+        text.reserve(bounded / 2 + 64)
     }
 
     /// Records the first failure and stops libxml2 (xmlStopParser: no more callbacks, xmlParseChunk returns).
@@ -70,13 +91,13 @@ struct TreeBuilder {
         attributeCount: Int, attributes: UnsafeMutablePointer<UnsafePointer<UInt8>?>?
     ) {
         guard failure == nil else { return }
-        let depth = open.count + 1
+        let depth = self.depth + 1
         if depth > configuration.maximumDepth {
             fail(.envelopeTooDeep, "elements nest deeper than \(configuration.maximumDepth)")
             return
         }
 
-        declarationMarks.append(Int32(declarations.count))
+        let declarationMark = Int32(declarations.count)
         if namespaceCount > 0, let namespaces {
             for index in 0..<namespaceCount {
                 let kind = NamespaceKind.classify(namespaces[2 * index + 1])
@@ -87,11 +108,13 @@ struct TreeBuilder {
 
         // libxml2 passes no URI for a prefix nobody declared (after reporting a namespace error, which is not
         // fatal). Such names are matched by local name, like unqualified ones: real ACSs do this.
-        let namespace: NamespaceKind = uri == nil && prefix != nil ? .undeclared : NamespaceKind.classify(uri)
+        let namespace: NamespaceKind = uri == nil ? (prefix != nil ? .undeclared : .none) : classify(uri)
         let index = Int32(nodes.count)
-        let parent = open.last ?? -1
+        let parent = current
 
-        if !checkStructure(depth: depth, parent: parent, localname: localname, namespace: namespace, index: index) {
+        // Only the first three levels carry SOAP structure (Envelope, Header/Body, the RPC).
+        if depth <= 3,
+           !checkStructure(depth: depth, parent: parent, localname: localname, namespace: namespace, index: index) {
             return
         }
 
@@ -99,7 +122,7 @@ struct TreeBuilder {
             let p = Int(parent)
             if nodes[p].firstChild < 0 {
                 // The parent turns out not to be a leaf: whatever text it had is formatting, drop it.
-                text.removeSubrange(Int(nodes[p].textStart)..<text.count)
+                text.removeLast(from: Int(nodes[p].textStart))
                 nodes[p].firstChild = index
             } else {
                 nodes[Int(nodes[p].lastChild)].nextSibling = index
@@ -115,7 +138,7 @@ struct TreeBuilder {
 
         let textStart = Int32(text.count)
         var node = Node(name: localname, namespace: namespace, parent: parent, textStart: textStart,
-                        textEnd: textStart)
+                        textEnd: textStart, declarationMark: declarationMark)
         if attributeCount > 0, let attributes {
             // Five pointers per attribute: localname, prefix, URI, value start, value end (not NUL-terminated).
             for index in 0..<attributeCount {
@@ -130,11 +153,11 @@ struct TreeBuilder {
                 }
                 let value = UnsafeBufferPointer(start: valueStart, count: length)
                 let attributePrefix = attributes[5 * index + 1]
-                let attributeNamespace = NamespaceKind.classify(attributes[5 * index + 2])
+                let attributeNamespace = classify(attributes[5 * index + 2])
                 if cStringEquals(attributeName, "type"),
                    attributeNamespace == .xsi || (attributeNamespace == .none && attributePrefix != nil) {
                     // `xsi:type`; an undeclared `xsi:` prefix is accepted too (no other `type` attribute has a prefix).
-                    node.type = resolveType(value)
+                    node.type = cachedType(value)
                 } else if cStringEquals(attributeName, "mustUnderstand"),
                           attributeNamespace == .soapEnvelope || attributeNamespace == .none {
                     let flag = trimmed(value)
@@ -151,7 +174,17 @@ struct TreeBuilder {
             }
         }
         nodes.append(node)
-        open.append(index)
+        current = index
+        self.depth = depth
+    }
+
+    @inline(__always)
+    private mutating func classify(_ uri: UnsafePointer<UInt8>?) -> NamespaceKind {
+        guard let uri else { return .none }
+        if uri == lastURI { return lastURIKind }
+        lastURIKind = NamespaceKind.classify(uri)
+        lastURI = uri
+        return lastURIKind
     }
 
     /// Checks the SOAP skeleton as it streams by; returns false after failing.
@@ -192,21 +225,50 @@ struct TreeBuilder {
     }
 
     mutating func characters(_ characters: UnsafePointer<UInt8>, _ length: Int) {
-        guard failure == nil, let top = open.last, nodes[Int(top)].firstChild < 0 else { return }
+        guard failure == nil, current >= 0, nodes[Int(current)].firstChild < 0 else { return }
         text.append(contentsOf: UnsafeBufferPointer(start: characters, count: length))
     }
 
     mutating func endElement() {
-        guard failure == nil, let top = open.popLast() else { return }
+        guard failure == nil, current >= 0 else { return }
+        let top = current
         let i = Int(top)
         nodes[i].textEnd = nodes[i].firstChild < 0 ? Int32(text.count) : nodes[i].textStart
-        declarations.removeSubrange(Int(declarationMarks.removeLast())..<declarations.count)
+        current = nodes[i].parent
+        depth -= 1
+        let mark = Int(nodes[i].declarationMark)
+        if declarations.count > mark { declarations.removeSubrange(mark..<declarations.count) }
         if headerIndex >= 0, nodes[i].parent == headerIndex {
             decodeHeaderEntry(top)
         }
     }
 
     // MARK: - xsi:type
+
+    /// Large responses repeat a handful of xsi:type strings thousands of times; with the same declarations
+    /// in scope the same bytes resolve the same way, so the last answer is reused.
+    private mutating func cachedType(_ raw: UnsafeBufferPointer<UInt8>) -> TypeCode {
+        if raw.count == lastTypeLength, raw.count <= 32, declarations.count == lastTypeDeclarations {
+            var same = true
+            withUnsafeBytes(of: &lastTypeBytes) { cached in
+                for index in 0..<raw.count where cached[index] != raw[index] {
+                    same = false
+                    break
+                }
+            }
+            if same { return lastType }
+        }
+        let type = resolveType(raw)
+        if raw.count <= 32 {
+            withUnsafeMutableBytes(of: &lastTypeBytes) { cached in
+                for index in 0..<raw.count { cached[index] = raw[index] }
+            }
+            lastTypeLength = raw.count
+            lastTypeDeclarations = declarations.count
+            lastType = type
+        }
+        return type
+    }
 
     /// Resolves an `xsi:type` QName. The prefix goes through the in-scope declarations; a prefix nobody declared
     /// is accepted when it is one of the conventional ones (`xsd`, `xs`, `soapenc`, `soap-enc`, `SOAP-ENC`,
@@ -301,8 +363,8 @@ struct TreeBuilder {
         if headerNamespace == nil, namespace.cwmpNamespace != nil { headerNamespace = namespace }
 
         // A copy of the (short) text: the header is decoded while `self` is mutated.
-        let slice = text[Int(entry.textStart)..<Int(entry.textEnd)]
-        slice.withUnsafeBufferPointer { bytes in decodeKnownHeaderEntry(name, index, bytes) }
+        let copy = Array(UnsafeBufferPointer(rebasing: text.buffer[Int(entry.textStart)..<Int(entry.textEnd)]))
+        copy.withUnsafeBufferPointer { bytes in decodeKnownHeaderEntry(name, index, bytes) }
     }
 
     private mutating func decodeKnownHeaderEntry(_ name: UnsafePointer<UInt8>, _ index: Int32,
