@@ -26,17 +26,26 @@ public struct CWMPDecoder: Sendable {
         public var maximumArrayEntries: Int
         /// The longest attribute value accepted; CWMP's attributes are a few dozen bytes (→ `envelopeTooLarge`).
         public var maximumAttributeBytes: Int
+        /// The most attributes (namespace declarations included) one element may have, checked conservatively on
+        /// the bytes before libxml2 sees them (see StartTagGuard: libxml2 2.9 checks attributes quadratically).
+        /// Text with more `=` signs than this right after a start tag also trips it (→ `envelopeTooLarge`).
+        public var maximumAttributesPerElement: Int
+        /// The most namespace declarations in scope at once (libxml2 searches them linearly per element).
+        public var maximumNamespaceDeclarations: Int
         /// The namespace reported when neither the RPC element, nor a header entry, nor any declaration in the
         /// envelope names a cwmp namespace (an ACS that writes `<Reboot/>` or an undeclared `cwmp:` prefix).
         public var namespaceWhenUndeclared: CWMPNamespace
 
         public init(maximumEnvelopeBytes: Int = 4 << 20, maximumDepth: Int = 64,
                     maximumArrayEntries: Int = 65_536, maximumAttributeBytes: Int = 64 << 10,
+                    maximumAttributesPerElement: Int = 256, maximumNamespaceDeclarations: Int = 128,
                     namespaceWhenUndeclared: CWMPNamespace = .cwmp12) {
             self.maximumEnvelopeBytes = maximumEnvelopeBytes
             self.maximumDepth = maximumDepth
             self.maximumArrayEntries = maximumArrayEntries
             self.maximumAttributeBytes = maximumAttributeBytes
+            self.maximumAttributesPerElement = maximumAttributesPerElement
+            self.maximumNamespaceDeclarations = maximumNamespaceDeclarations
             self.namespaceWhenUndeclared = namespaceWhenUndeclared
         }
     }

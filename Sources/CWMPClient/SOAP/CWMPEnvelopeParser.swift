@@ -5,6 +5,8 @@
 //   no entity is ever declared (billion laughs), no external subset or entity is fetched (XXE). Options are
 //   XML_PARSE_NONET only: never NOENT (entity substitution), DTDLOAD/DTDATTR, or HUGE (libxml2's own
 //   text/name/depth limits stay on). With no getEntity callback an undeclared entity is a fatal error.
+// * Quadratic attribute checks in libxml2 2.9: StartTagGuard bounds attributes per start tag on the bytes,
+//   before libxml2 sees them; the in-scope namespace declarations (looked up linearly) are capped too.
 // * Size: the byte count is checked before each chunk reaches libxml2; depth, children per element and
 //   attribute length are checked in startElement, which stops the parser (xmlStopParser) at once.
 // * Every libxml2 diagnostic goes to our structured-error callback (nothing is printed to stderr).
@@ -30,12 +32,14 @@ public final class CWMPEnvelopeParser {
     private var context: xmlParserCtxtPtr?
     private var bytesReceived = 0
     private var outcome: CWMPDecodingOutcome?
+    private var startTagGuard: StartTagGuard
     /// Set once parseComplete has run xmlParseDocument: the input is over, finish() must not push an end.
     private var pulled = false
 
     public init(configuration: CWMPDecoder.Configuration = CWMPDecoder.Configuration()) {
         _ = LibXML2.initialized
         self.configuration = configuration
+        startTagGuard = StartTagGuard(limit: configuration.maximumAttributesPerElement)
         builder = .allocate(capacity: 1)
         builder.initialize(to: TreeBuilder(configuration: configuration))
 
@@ -74,6 +78,10 @@ public final class CWMPEnvelopeParser {
         }
         guard let base = bytes.baseAddress, bytes.count > 0 else {
             builder.pointee.fail(.malformedEnvelope, "no SOAP Envelope (empty input)")
+            return finish()
+        }
+        guard startTagGuard.admit(bytes) else {
+            builder.pointee.fail(.envelopeTooLarge, Self.tooManyAttributes(configuration))
             return finish()
         }
         builder.pointee.reserve(forInputBytes: bytes.count)
@@ -124,6 +132,10 @@ public final class CWMPEnvelopeParser {
             throw builder.pointee.failure!
         }
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+        guard startTagGuard.admit(chunk) else {
+            builder.pointee.fail(.envelopeTooLarge, Self.tooManyAttributes(configuration))
+            throw builder.pointee.failure!
+        }
         guard let context = pushContext() else { throw builder.pointee.failure! }
         // The size check above bounds chunk.count far below Int32.max.
         _ = xmlParseChunk(context, base.assumingMemoryBound(to: CChar.self), Int32(chunk.count), 0)
@@ -189,6 +201,10 @@ public final class CWMPEnvelopeParser {
         // Give the tree's memory back now; the parser object may live on in a connection handler.
         state.pointee.releaseStorage()
         return result
+    }
+
+    private static func tooManyAttributes(_ configuration: CWMPDecoder.Configuration) -> String {
+        "a start tag may carry more than \(configuration.maximumAttributesPerElement) attributes"
     }
 
     private func failureReport(rpcNamespace: NamespaceKind?) -> CWMPDecodingFailure {

@@ -104,6 +104,11 @@ struct TreeBuilder {
                 declarations.append(NamespaceDeclaration(prefix: namespaces[2 * index], kind: kind))
                 if firstDeclaredCWMP == nil, kind.cwmpNamespace != nil { firstDeclaredCWMP = kind }
             }
+            if declarations.count > configuration.maximumNamespaceDeclarations {
+                fail(.envelopeTooLarge,
+                     "more than \(configuration.maximumNamespaceDeclarations) namespace declarations in scope")
+                return
+            }
         }
 
         // libxml2 passes no URI for a prefix nobody declared (after reporting a namespace error, which is not
