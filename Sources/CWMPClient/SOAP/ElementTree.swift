@@ -9,7 +9,6 @@
 // Lifetime rule: `Node.name` points into the parser context's dictionary, so a tree is only read while the
 // owning `CWMPEnvelopeParser` still holds its context (decoding happens in `finish()`, before the free).
 
-internal import CLibXML2
 
 /// Which namespace a name or an `xsi:type` QName is in, as far as CWMP cares.
 enum NamespaceKind: UInt8 {

@@ -13,7 +13,6 @@
 // * Lexical forms are not validated beyond what the Swift type needs (an OUI in lower case, a malformed
 //   dateTime, `notanumber` typed xsd:unsignedLong pass through): the session and data model judge values.
 
-internal import CLibXML2
 
 extension TreeBuilder {
     /// Decodes the Body's element; returns the message and the namespace that decides the envelope's.
@@ -255,7 +254,6 @@ struct TreeReader {
         return (try message(rpc, name(rpc)), node.namespace)
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     private func message(_ rpc: Int32, _ method: String) throws(CWMPError) -> CWMPMessage {
         switch method {
         // ACS → CPE requests

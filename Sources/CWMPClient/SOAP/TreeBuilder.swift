@@ -28,11 +28,11 @@ struct TreeBuilder {
     /// remembering the last classification saves the string comparisons on nearly every lookup.
     var lastURI: UnsafePointer<UInt8>?
     var lastURIKind: NamespaceKind = .none
-    /// The last xsi:type value (up to 32 bytes) and what it resolved to, see cachedType.
-    var lastTypeBytes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    var lastTypeLength = -1
-    var lastTypeDeclarations = -1
-    var lastType: TypeCode = .absent
+    /// The last xsi:type prefix (up to 16 bytes) and the namespace it resolved to, see cachedType.
+    var lastPrefixBytes: (UInt64, UInt64) = (0, 0)
+    var lastPrefixLength = -1
+    var lastPrefixDeclarations = -1
+    var lastPrefixKind: NamespaceKind = .none
     /// The first cwmp-1-0/-1-1/-1-2 namespace declared anywhere, the last resort when names are unqualified.
     var firstDeclaredCWMP: NamespaceKind?
 
@@ -250,29 +250,29 @@ struct TreeBuilder {
 
     // MARK: - xsi:type
 
-    /// Large responses repeat a handful of xsi:type strings thousands of times; with the same declarations
-    /// in scope the same bytes resolve the same way, so the last answer is reused.
+    /// Resolves an xsi:type value. Responses interleave a handful of types thousands of times but always with
+    /// the same prefix, so the prefix's resolution is cached (valid while the declarations in scope are).
     private mutating func cachedType(_ raw: UnsafeBufferPointer<UInt8>) -> TypeCode {
-        if raw.count == lastTypeLength, raw.count <= 32, declarations.count == lastTypeDeclarations {
-            var same = true
-            withUnsafeBytes(of: &lastTypeBytes) { cached in
-                for index in 0..<raw.count where cached[index] != raw[index] {
-                    same = false
-                    break
-                }
+        let value = trimmed(raw)
+        guard let colon = value.firstIndex(of: UInt8(ascii: ":")), colon <= 16 else { return resolveType(raw) }
+        let prefix = UnsafeBufferPointer(rebasing: value[..<colon])
+        let kind: NamespaceKind
+        if prefix.count == lastPrefixLength, declarations.count == lastPrefixDeclarations,
+           withUnsafeBytes(of: &lastPrefixBytes, { cached in
+               for index in 0..<prefix.count where cached[index] != prefix[index] { return false }
+               return true
+           }) {
+            kind = lastPrefixKind
+        } else {
+            kind = resolvePrefix(prefix)
+            withUnsafeMutableBytes(of: &lastPrefixBytes) { cached in
+                for index in 0..<prefix.count { cached[index] = prefix[index] }
             }
-            if same { return lastType }
+            lastPrefixLength = prefix.count
+            lastPrefixDeclarations = declarations.count
+            lastPrefixKind = kind
         }
-        let type = resolveType(raw)
-        if raw.count <= 32 {
-            withUnsafeMutableBytes(of: &lastTypeBytes) { cached in
-                for index in 0..<raw.count { cached[index] = raw[index] }
-            }
-            lastTypeLength = raw.count
-            lastTypeDeclarations = declarations.count
-            lastType = type
-        }
-        return type
+        return typeCode(kind: kind, local: UnsafeBufferPointer(rebasing: value[(colon + 1)...]))
     }
 
     /// Resolves an `xsi:type` QName. The prefix goes through the in-scope declarations; a prefix nobody declared
@@ -286,33 +286,34 @@ struct TreeBuilder {
         }
         let prefix = UnsafeBufferPointer(rebasing: value[..<colon])
         let local = UnsafeBufferPointer(rebasing: value[(colon + 1)...])
-        var kind: NamespaceKind?
+        return typeCode(kind: resolvePrefix(prefix), local: local)
+    }
+
+    /// The namespace a prefix is bound to; undeclared conventional prefixes are accepted (see resolveType).
+    private func resolvePrefix(_ prefix: UnsafeBufferPointer<UInt8>) -> NamespaceKind {
         for declaration in declarations.reversed() {
             guard let declared = declaration.prefix else { continue }
-            if prefixMatches(declared, prefix) {
-                kind = declaration.kind
-                break
-            }
+            if prefixMatches(declared, prefix) { return declaration.kind }
         }
-        if kind == nil {
-            if bytesEqual(prefix, "xsd") || bytesEqual(prefix, "xs") {
-                kind = .xsd
-            } else if bytesEqual(prefix, "soapenc") || bytesEqual(prefix, "soap-enc") || bytesEqual(prefix, "SOAP-ENC") {
-                kind = .soapEncoding
-            } else if bytesEqual(prefix, "cwmp") {
-                kind = .cwmp12
-            }
+        if bytesEqual(prefix, "xsd") || bytesEqual(prefix, "xs") { return .xsd }
+        if bytesEqual(prefix, "soapenc") || bytesEqual(prefix, "soap-enc") || bytesEqual(prefix, "SOAP-ENC") {
+            return .soapEncoding
         }
+        if bytesEqual(prefix, "cwmp") { return .cwmp12 }
+        return .undeclared
+    }
+
+    private func typeCode(kind: NamespaceKind, local: UnsafeBufferPointer<UInt8>) -> TypeCode {
         switch kind {
-        case .xsd?, .soapEncoding?:
+        case .xsd, .soapEncoding:
             // SOAP-ENC defines the same simple types (soapenc:string, soapenc:base64 …) as element-typed twins.
             return xsdType(named: local) ?? .unknown
-        case .cwmp10?, .cwmp11?, .cwmp12?, .cwmpUnknown?:
+        case .cwmp10, .cwmp11, .cwmp12, .cwmpUnknown:
             if bytesEqual(local, "InstallOpStruct") { return .installOp }
             if bytesEqual(local, "UpdateOpStruct") { return .updateOp }
             if bytesEqual(local, "UninstallOpStruct") { return .uninstallOp }
             return .unknown
-        default:
+        case .none, .undeclared, .soapEnvelope, .xsi, .other:
             return .unknown
         }
     }
@@ -323,17 +324,19 @@ struct TreeBuilder {
     }
 
     private func xsdType(named name: UnsafeBufferPointer<UInt8>) -> TypeCode? {
-        if bytesEqual(name, "string") { return .string }
-        if bytesEqual(name, "unsignedInt") { return .unsignedInt }
-        if bytesEqual(name, "boolean") { return .boolean }
-        if bytesEqual(name, "int") { return .int }
-        if bytesEqual(name, "dateTime") { return .dateTime }
-        if bytesEqual(name, "unsignedLong") { return .unsignedLong }
-        if bytesEqual(name, "long") { return .long }
+        // By length first: one comparison for each of the types CWMP uses.
+        switch name.count {
+        case 3: return bytesEqual(name, "int") ? .int : nil
+        case 4: return bytesEqual(name, "long") ? .long : nil
         // TR-106 calls it base64; the XSD type (and what most ACSs send) is base64Binary.
-        if bytesEqual(name, "base64Binary") || bytesEqual(name, "base64") { return .base64 }
-        if bytesEqual(name, "hexBinary") { return .hexBinary }
-        return nil
+        case 6: return bytesEqual(name, "string") ? .string : bytesEqual(name, "base64") ? .base64 : nil
+        case 7: return bytesEqual(name, "boolean") ? .boolean : nil
+        case 8: return bytesEqual(name, "dateTime") ? .dateTime : nil
+        case 9: return bytesEqual(name, "hexBinary") ? .hexBinary : nil
+        case 11: return bytesEqual(name, "unsignedInt") ? .unsignedInt : nil
+        case 12: return bytesEqual(name, "unsignedLong") ? .unsignedLong : bytesEqual(name, "base64Binary") ? .base64 : nil
+        default: return nil
+        }
     }
 
     // MARK: - Header entries
