@@ -26,4 +26,36 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+
+    // The decoded envelope the encode benchmark writes back; decoding it here also checks the fixture.
+    let envelope = try! CWMPDecoder().decode(bytes)
+    guard case .getParameterValuesResponse(let response) = envelope.message,
+          response.parameterList.count == GetParameterValuesResponseFixture.parameterCount else {
+        fatalError("the fixture must decode into \(GetParameterValuesResponseFixture.parameterCount) parameters")
+    }
+
+    Benchmark("Decode: CWMPDecoder, complete buffer") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try CWMPDecoder().decode(bytes))
+        }
+    }
+
+    Benchmark("Decode: CWMPEnvelopeParser, 64 KiB chunks") { benchmark in
+        for _ in benchmark.scaledIterations {
+            let parser = CWMPDecoder().makeParser()
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(offset + 65_536, bytes.count)
+                try parser.feed(bytes[offset..<end])
+                offset = end
+            }
+            blackHole(try parser.finish().get())
+        }
+    }
+
+    Benchmark("Encode: CWMPEncoder") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try CWMPEncoder().encode(envelope))
+        }
+    }
 }
