@@ -98,6 +98,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "CWMPProxyTests",
+            dependencies: ["cwmp-proxy", "CWMPClient", "Proxier"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "ProxierTests",
             dependencies: ["Proxier", "CWMPClient"],
             swiftSettings: strictSettings

@@ -1,0 +1,209 @@
+import CWMPClient
+import FoundationEssentials
+import Logging
+
+/// Everything the daemon needs to start, from a JSON file (docs/configuration.md lists every key and its
+/// default) with command-line flags layered on top. Passwords are read from files named in the
+/// configuration, never from flags (a flag is visible to every user in `ps`), and are held as `Secret`s.
+struct ProxyConfiguration: Sendable, Equatable {
+    struct ACS: Sendable, Equatable {
+        /// `Device.ManagementServer.URL`; the agent waits for one (set by the ACS-facing config) if nil.
+        var url: String?
+        var username: String = ""
+        var password: Secret = ""
+        /// PEM bundle of the CAs an https ACS is verified against; the system's trust store when nil.
+        var caBundlePath: String?
+        var periodicInformEnable: Bool = true
+        var periodicInformInterval: UInt32 = 3600
+    }
+
+    struct ConnectionRequest: Sendable, Equatable {
+        var address: String = "0.0.0.0"
+        var port: Int = 7547
+        /// The host the ACS reaches this listener at, used in ConnectionRequestURL; the bound address if nil.
+        var advertisedHost: String?
+        var username: String = ""
+        var password: Secret = ""
+    }
+
+    /// The gateway's own CPE identity (its DeviceId in every Inform).
+    struct Gateway: Sendable, Equatable {
+        var manufacturer: String = "cwmp-proxy"
+        /// Six upper-case hex digits.
+        var manufacturerOUI: String = "000000"
+        var productClass: String = "cwmp-proxy"
+        /// `/etc/machine-id`'s first 16 characters when not configured, so two gateways never collide.
+        var serialNumber: String?
+        var modelName: String = "cwmp-proxy"
+    }
+
+    var acs = ACS()
+    var connectionRequest = ConnectionRequest()
+    var gateway = Gateway()
+    var stateDirectory: String = "/var/lib/cwmp-proxy"
+    var logLevel: Logger.Level = .info
+}
+
+/// A configuration problem, naming the key (`acs.periodicInformInterval`) or file at fault.
+struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    var key: String
+    var problem: String
+    var description: String { "configuration key '\(key)': \(problem)" }
+}
+
+extension ProxyConfiguration {
+    /// Parses a JSON configuration file's bytes; `readFile` reads the password files it names.
+    static func parse(json: [UInt8], readFile: (String) throws -> String) throws(ConfigurationError) -> ProxyConfiguration {
+        let root: JSONObject
+        do {
+            let value = try JSONDecoder().decode(JSONValue.self, from: Data(json))
+            guard case .object(let object) = value else { throw ConfigurationError(key: "(root)", problem: "must be a JSON object") }
+            root = JSONObject(object, path: "")
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(key: "(file)", problem: "not valid JSON")
+        }
+
+        var configuration = ProxyConfiguration()
+        try root.allowOnly(["acs", "connectionRequest", "gateway", "stateDirectory", "logLevel"])
+        if let acs = try root.object("acs") {
+            try acs.allowOnly(["url", "username", "passwordFile", "caBundle", "periodicInformEnable", "periodicInformInterval"])
+            configuration.acs.url = try acs.string("url")
+            configuration.acs.username = try acs.string("username") ?? ""
+            if let file = try acs.string("passwordFile") { configuration.acs.password = try readSecret(file, key: acs.key("passwordFile"), readFile) }
+            configuration.acs.caBundlePath = try acs.string("caBundle")
+            configuration.acs.periodicInformEnable = try acs.bool("periodicInformEnable") ?? true
+            configuration.acs.periodicInformInterval = try acs.integer("periodicInformInterval", in: 1...UInt32.max) ?? 3600
+        }
+        if let cr = try root.object("connectionRequest") {
+            try cr.allowOnly(["address", "port", "advertisedHost", "username", "passwordFile"])
+            configuration.connectionRequest.address = try cr.string("address") ?? "0.0.0.0"
+            configuration.connectionRequest.port = Int(try cr.integer("port", in: UInt32(0)...65_535) ?? 7547)
+            configuration.connectionRequest.advertisedHost = try cr.string("advertisedHost")
+            configuration.connectionRequest.username = try cr.string("username") ?? ""
+            if let file = try cr.string("passwordFile") {
+                configuration.connectionRequest.password = try readSecret(file, key: cr.key("passwordFile"), readFile)
+            }
+        }
+        if let gateway = try root.object("gateway") {
+            try gateway.allowOnly(["manufacturer", "manufacturerOUI", "productClass", "serialNumber", "modelName"])
+            configuration.gateway.manufacturer = try gateway.string("manufacturer") ?? configuration.gateway.manufacturer
+            configuration.gateway.manufacturerOUI = try gateway.string("manufacturerOUI") ?? configuration.gateway.manufacturerOUI
+            configuration.gateway.productClass = try gateway.string("productClass") ?? configuration.gateway.productClass
+            configuration.gateway.serialNumber = try gateway.string("serialNumber")
+            configuration.gateway.modelName = try gateway.string("modelName") ?? configuration.gateway.modelName
+        }
+        configuration.stateDirectory = try root.string("stateDirectory") ?? configuration.stateDirectory
+        if let level = try root.string("logLevel") {
+            guard let parsed = Logger.Level(rawValue: level) else {
+                throw ConfigurationError(key: "logLevel", problem: "one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            configuration.logLevel = parsed
+        }
+        try configuration.validate()
+        return configuration
+    }
+
+    /// Checks what the JSON types cannot: formats and cross-key rules.
+    func validate() throws(ConfigurationError) {
+        if let url = acs.url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count > 256 {
+            throw ConfigurationError(key: "acs.url", problem: "an absolute http:// or https:// URL of at most 256 characters")
+        }
+        let oui = gateway.manufacturerOUI.utf8
+        if oui.count != 6 || !oui.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) }) {
+            throw ConfigurationError(key: "gateway.manufacturerOUI", problem: "six upper-case hexadecimal digits")
+        }
+        for (key, value) in [("gateway.manufacturer", gateway.manufacturer), ("gateway.productClass", gateway.productClass),
+                             ("gateway.serialNumber", gateway.serialNumber ?? ""), ("gateway.modelName", gateway.modelName)]
+        where value.count > 64 {
+            throw ConfigurationError(key: key, problem: "at most 64 characters")
+        }
+    }
+
+    private static func readSecret(_ path: String, key: String, _ readFile: (String) throws -> String) throws(ConfigurationError) -> Secret {
+        do {
+            var text = try readFile(path)
+            // A trailing newline is what `echo pw > file` leaves; it is never part of the password.
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            return Secret(text)
+        } catch {
+            throw ConfigurationError(key: key, problem: "cannot read the file it names")
+        }
+    }
+}
+
+/// A JSON document as values, for configuration files whose errors must name the key at fault.
+enum JSONValue: Decodable, Equatable {
+    case object([String: JSONValue])
+    case array([JSONValue])
+    case string(String)
+    case number(Double)
+    case integer(Int64)
+    case bool(Bool)
+    case null
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let bool = try? container.decode(Bool.self) { self = .bool(bool) }
+        else if let integer = try? container.decode(Int64.self) { self = .integer(integer) }
+        else if let number = try? container.decode(Double.self) { self = .number(number) }
+        else if let string = try? container.decode(String.self) { self = .string(string) }
+        else if let array = try? container.decode([JSONValue].self) { self = .array(array) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+}
+
+/// One JSON object of the configuration, remembering where it sits so errors can name full keys.
+struct JSONObject {
+    let values: [String: JSONValue]
+    let path: String
+
+    init(_ values: [String: JSONValue], path: String) {
+        self.values = values
+        self.path = path
+    }
+
+    func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+
+    /// Unknown keys are errors: a misspelt key silently falling back to its default is worse.
+    func allowOnly(_ known: Set<String>) throws(ConfigurationError) {
+        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ConfigurationError(key: key(unknown), problem: "unknown key (known: \(known.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func object(_ name: String) throws(ConfigurationError) -> JSONObject? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .object(let object)?: return JSONObject(object, path: key(name))
+        default: throw ConfigurationError(key: key(name), problem: "must be an object")
+        }
+    }
+
+    func string(_ name: String) throws(ConfigurationError) -> String? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .string(let string)?: return string
+        default: throw ConfigurationError(key: key(name), problem: "must be a string")
+        }
+    }
+
+    func bool(_ name: String) throws(ConfigurationError) -> Bool? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .bool(let bool)?: return bool
+        default: throw ConfigurationError(key: key(name), problem: "must be true or false")
+        }
+    }
+
+    func integer(_ name: String, in range: ClosedRange<UInt32>) throws(ConfigurationError) -> UInt32? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .integer(let integer)? where integer >= Int64(range.lowerBound) && integer <= Int64(range.upperBound):
+            return UInt32(integer)
+        default: throw ConfigurationError(key: key(name), problem: "must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+    }
+}
