@@ -11,6 +11,8 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
             case invalidValue
             case notWritable
             case providerFailure
+            case storeFailure
+            case unknownAgent
         }
 
         let backingCode: BackingCode
@@ -25,6 +27,11 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
         public static let notWritable = ErrorCode(backingCode: .notWritable)
         /// The provider behind a subtree failed.
         public static let providerFailure = ErrorCode(backingCode: .providerFailure)
+        /// The agent state store (SQLite) failed: I/O, a constraint, a corrupt or too new database, or use after close.
+        /// The SQLite error, if any, is the `underlying` error.
+        public static let storeFailure = ErrorCode(backingCode: .storeFailure)
+        /// The agent id names no agent in the state store (never created, or removed with its virtual device).
+        public static let unknownAgent = ErrorCode(backingCode: .unknownAgent)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -62,6 +69,9 @@ extension ProxierError: CWMPFaultConvertible {
         case .notWritable: CWMPFault(.attemptToSetNonWritableParameter, reason)
         case .providerFailure:
             if let underlying { CWMPFault(converting: underlying) } else { CWMPFault(.internalError) }
+        // The ACS can do nothing about a local storage problem: it is the CPE's internal error, and the reason
+        // (which names SQLite, never a parameter value) is all it gets.
+        case .storeFailure, .unknownAgent: CWMPFault(.internalError, reason)
         }
     }
 }
