@@ -425,6 +425,7 @@ public actor AgentStore {
                     """)
             }
         }
+        var appliedNow: [Int] = []
         for migration in migrations {
             let applied = try await transaction { () async throws(ProxierError) -> Bool in
                 // Read inside the (IMMEDIATE, so write-locked) transaction: whoever migrates first wins and the
@@ -445,11 +446,13 @@ public actor AgentStore {
                     """, [.integer(SQLiteInt64(migration.version)), .text(migration.name)])
                 return true
             }
-            if applied {
-                logger.info("agent store migrated", metadata: [
-                    "store.path": .string(path), "store.schema.version": .stringConvertible(migration.version),
-                ])
-            }
+            if applied { appliedNow.append(migration.version) }
+        }
+        if let first = appliedNow.first, let last = appliedNow.last {
+            logger.info("agent store schema migrated", metadata: [
+                "store.path": .string(path), "store.schema.from": .stringConvertible(first - 1),
+                "store.schema.to": .stringConvertible(last),
+            ])
         }
     }
 
