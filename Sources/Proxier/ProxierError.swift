@@ -16,6 +16,8 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
             case resourcesExceeded
             case notificationRejected
             case requestDenied
+            case storeFailure
+            case unknownAgent
         }
 
         let backingCode: BackingCode
@@ -41,6 +43,11 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
         public static let notificationRejected = ErrorCode(backingCode: .notificationRejected)
         /// The request is refused for a reason no other code names.
         public static let requestDenied = ErrorCode(backingCode: .requestDenied)
+        /// The agent state store (SQLite) failed: I/O, a constraint, a corrupt or too new database, or use after close.
+        /// The SQLite error, if any, is the `underlying` error.
+        public static let storeFailure = ErrorCode(backingCode: .storeFailure)
+        /// The agent id names no agent in the state store (never created, or removed with its virtual device).
+        public static let unknownAgent = ErrorCode(backingCode: .unknownAgent)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -88,6 +95,9 @@ extension ProxierError: CWMPFaultConvertible {
         case .resourcesExceeded: CWMPFault(.resourcesExceeded, reason)
         case .notificationRejected: CWMPFault(.notificationRequestRejected, reason)
         case .requestDenied: CWMPFault(.requestDenied, reason)
+        // The ACS can do nothing about a local storage problem: it is the CPE's internal error, and the reason
+        // (which names SQLite, never a parameter value) is all it gets.
+        case .storeFailure, .unknownAgent: CWMPFault(.internalError, reason)
         }
     }
 }
