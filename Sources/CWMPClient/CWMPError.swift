@@ -14,6 +14,7 @@ public struct CWMPError: Error, Hashable, CustomStringConvertible, @unchecked Se
             case invalidArgument
             case mustUnderstandHeader
             case encodingFailed
+            case invalidConnectionRequestPath
         }
 
         let backingCode: BackingCode
@@ -36,6 +37,8 @@ public struct CWMPError: Error, Hashable, CustomStringConvertible, @unchecked Se
         public static let mustUnderstandHeader = ErrorCode(backingCode: .mustUnderstandHeader)
         /// libxml2 refused to write the envelope.
         public static let encodingFailed = ErrorCode(backingCode: .encodingFailed)
+        /// A Connection Request path that is malformed or already registered to another agent.
+        public static let invalidConnectionRequestPath = ErrorCode(backingCode: .invalidConnectionRequestPath)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -77,7 +80,7 @@ extension CWMPError: CWMPFaultConvertible {
             CWMPFault(.methodNotSupported)
         case .envelopeTooLarge:
             CWMPFault(.resourcesExceeded, reason)
-        case .encodingFailed:
+        case .encodingFailed, .invalidConnectionRequestPath:
             CWMPFault(.internalError)
         }
     }
