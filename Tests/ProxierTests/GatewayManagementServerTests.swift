@@ -68,6 +68,7 @@ private func spv(_ gateway: GatewayDataModel, _ values: [(String, String, Parame
             ("Device.ManagementServer.AutoCreateInstances", "true", .boolean),
             ("Device.ManagementServer.HTTPCompression", "GZIP", .string),
             ("Device.ManagementServer.InstanceMode", "Whatever", .string),
+            ("Device.ManagementServer.InstanceMode", "InstanceAlias", .string),
         ] {
             let error = await fault {
                 try await spv(gateway, [("Device.ManagementServer.PeriodicInformEnable", "false", .boolean), (name, value, type)])

@@ -85,6 +85,7 @@ public struct ManagementServerSettings: Hashable, Sendable {
     /// Thousandths, 1000…65535 (default 2000).
     public var cwmpRetryIntervalMultiplier: UInt32
     public var httpConnectionRequestEnable: Bool
+    /// Only `instanceNumber`: the engine names instances by number in its answers (aliases are accepted in requests).
     public var instanceMode: InstanceMode
     /// Only `false` is supported: the engine does not create instances from SetParameterValues.
     public var autoCreateInstances: Bool
@@ -220,6 +221,8 @@ extension ManagementServerSettings {
         "HTTPConnectionRequestEnable": boolean(\.httpConnectionRequestEnable),
         "InstanceMode": Field(get: { $0.instanceMode.rawValue }, set: { settings, value in
             guard let mode = InstanceMode(rawValue: value) else { return "must be InstanceNumber or InstanceAlias" }
+            // The engine answers with instance numbers only; accepting InstanceAlias would be a setting without effect.
+            guard mode == .instanceNumber else { return "InstanceAlias is not supported" }
             settings.instanceMode = mode
             return nil
         }),
