@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Testing
 @testable import CWMPClient
 
@@ -192,5 +193,18 @@ private let transfer = TransferComplete(commandKey: "dl1", fault: .none, startTi
         #expect(restored.records.map(\.sequence) == [1, 2])
         #expect(restored.nextSequence == 4)
         #expect(restored.beginInform() == [event("4 VALUE CHANGE"), event("M Download", "d")])
+    }
+
+    @Test func theQueueRoundTripsThroughCodableWithoutItsInFlightMark() throws {
+        var queue = EventQueue()
+        queue.add(event("1 BOOT"))
+        queue.add(event("M Reboot", "rb"))
+        _ = queue.beginInform()
+        let data = try JSONEncoder().encode(queue)
+        var decoded = try JSONDecoder().decode(EventQueue.self, from: data)
+        #expect(decoded.records == queue.records)
+        #expect(decoded.nextSequence == 3)
+        #expect(!decoded.isInformInFlight)
+        #expect(decoded.beginInform() == [event("1 BOOT"), event("M Reboot", "rb")])
     }
 }

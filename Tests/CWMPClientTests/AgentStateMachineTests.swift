@@ -97,4 +97,30 @@ private func startedAgent(booted: Bool = true) -> (AgentStateMachine, AgentState
         _ = agent.setHeartbeatPolicy(policy, now: .seconds(1000))
         #expect(agent.timerFired(now: .seconds(1060)) == .startSession(events: [EventStruct(eventCode: "14 HEARTBEAT")], retryCount: 1, pendingRequests: []))
     }
+
+    @Test func anACSURLChangeBootstrapsAndVoidsScheduledInforms() {
+        var (agent, _) = startedAgent(booted: false)
+        _ = agent.scheduleInform(ScheduleInform(delaySeconds: 90, commandKey: "old"), now: .seconds(1000))
+        #expect(agent.acsURLChanged(now: .seconds(1001)) == .startSession(events: [EventStruct(eventCode: "0 BOOTSTRAP")], retryCount: 0, pendingRequests: []))
+        #expect(agent.scheduledInforms.nextDue == nil)
+    }
+
+    @Test func aFactoryResetForgetsEverythingAndBootstraps() {
+        var (agent, _) = startedAgent(booted: false)
+        _ = agent.requestQueued(.transferComplete(transfer), events: [EventStruct(eventCode: "7 TRANSFER COMPLETE")], now: .seconds(1000))
+        var generator = SeededGenerator(state: 3)
+        #expect(agent.sessionEnded(SessionOutcome(informAcknowledged: true, undeliveredRequests: [.transferComplete(transfer)], postSessionAction: .factoryReset), now: .seconds(1001), using: &generator) == .runPostSessionAction(.factoryReset))
+        #expect(agent.factoryResetDone(now: .seconds(1100)) == .startSession(events: [EventStruct(eventCode: "0 BOOTSTRAP"), boot], retryCount: 0, pendingRequests: []))
+    }
+
+    @Test func aRejectedRequestIsForgottenAndItsEventsWithIt() {
+        var (agent, _) = startedAgent(booted: false)
+        let events = [EventStruct(eventCode: "9 REQUEST DOWNLOAD")]
+        let request = CPERequest.requestDownload(RequestDownload(fileType: "1 Firmware Upgrade Image", fileTypeArg: []))
+        _ = agent.requestQueued(request, events: events, now: .seconds(1000))
+        var generator = SeededGenerator(state: 3)
+        #expect(agent.sessionEnded(SessionOutcome(deliveredEvents: events, informAcknowledged: true, rejectedRequests: [RejectedRequest(request: request, fault: CWMPFault(.acsRequestDenied))]), now: .seconds(1001), using: &generator) == .none)
+        #expect(agent.pendingRequests.isEmpty)
+        #expect(agent.eventQueue.isEmpty)
+    }
 }
