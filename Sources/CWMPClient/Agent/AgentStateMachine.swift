@@ -168,6 +168,9 @@ public struct AgentStateMachine: Sendable {
 
     // MARK: - Decision
 
+    /// The one decision point. A retry wait is honoured by every event except a Connection Request (QAC says a
+    /// new event may cut the wait short — unverified against A6 §3.2.1.1; waiting protects an ACS that is
+    /// failing under the load of thousands of agents, which is the case that matters for a proxier).
     private mutating func evaluate(now: CWMPInstant) -> Action {
         guard phase == .idle else { return .none }
         raiseDueEvents(now: now)
