@@ -1,18 +1,6 @@
 import Testing
 @testable import CWMPClient
 
-/// A seeded generator (SplitMix64) so retry waits are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
 /// A generator whose every word is 2^32: for ranges narrower than 2^32 values `random(in:)` then returns the
 /// lower bound (Lemire's method takes the high word of word × range, and 2^32 × range is never rejected).
 /// A constant 0 would be rejected forever.
@@ -40,7 +28,7 @@ private func at(_ dateTime: String) -> CWMPInstant { CWMPInstant(dateTime: CWMPD
 
     @Test func everyWaitFallsInItsWindowAndRetryCountGrows() {
         var policy = SessionRetryPolicy()
-        var generator = SeededGenerator(state: 42)
+        var generator = SeededGenerator(seed: 42)
         for n in UInt32(1)...12 {
             let wait = policy.sessionFailed(using: &generator)
             #expect(policy.retryCount == n)
@@ -49,7 +37,7 @@ private func at(_ dateTime: String) -> CWMPInstant { CWMPInstant(dateTime: CWMPD
     }
 
     @Test func firstWaitsSpreadOverTheWholeFirstWindow() {
-        var generator = SeededGenerator(state: 7)
+        var generator = SeededGenerator(seed: 7)
         var waits: [Duration] = []
         for _ in 0..<1000 {
             var policy = SessionRetryPolicy()
@@ -69,7 +57,7 @@ private func at(_ dateTime: String) -> CWMPInstant { CWMPInstant(dateTime: CWMPD
 
     @Test func successResetsTheRetryCount() {
         var policy = SessionRetryPolicy()
-        var generator = SeededGenerator(state: 1)
+        var generator = SeededGenerator(seed: 1)
         _ = policy.sessionFailed(using: &generator)
         _ = policy.sessionFailed(using: &generator)
         policy.sessionSucceeded()

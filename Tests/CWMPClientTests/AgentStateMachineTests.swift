@@ -32,7 +32,7 @@ private func startedAgent(booted: Bool = true) -> (AgentStateMachine, AgentState
         #expect(action == .startSession(events: [boot], retryCount: 0, pendingRequests: []))
         #expect(agent.connectionRequestReceived(now: .seconds(1001)) == .none)
         #expect(agent.connectionRequestReceived(now: .seconds(1002)) == .none)
-        var generator = SeededGenerator(state: 1)
+        var generator = SeededGenerator(seed: 1)
         #expect(agent.sessionEnded(SessionOutcome(deliveredEvents: [boot], informAcknowledged: true), now: .seconds(1003), using: &generator) == .startSession(events: [connectionRequest], retryCount: 0, pendingRequests: []))
     }
 
@@ -60,7 +60,7 @@ private func startedAgent(booted: Bool = true) -> (AgentStateMachine, AgentState
         let schedule = PeriodicInformSchedule(enable: true, interval: .seconds(600), informTime: nil, countingFrom: .seconds(1000))
         #expect(agent.setPeriodicInform(schedule, now: .seconds(1000)) == .armTimer(deadline: .seconds(1600)))
         #expect(agent.timerFired(now: .seconds(1600)) == .startSession(events: [periodic], retryCount: 0, pendingRequests: []))
-        var generator = SeededGenerator(state: 1)
+        var generator = SeededGenerator(seed: 1)
         #expect(agent.sessionEnded(SessionOutcome(deliveredEvents: [periodic], informAcknowledged: true), now: .seconds(1601), using: &generator) == .armTimer(deadline: .seconds(2200)))
     }
 
@@ -68,7 +68,7 @@ private func startedAgent(booted: Bool = true) -> (AgentStateMachine, AgentState
         var (agent, _) = startedAgent(booted: false)
         let events = [EventStruct(eventCode: "7 TRANSFER COMPLETE"), EventStruct(eventCode: "M Download", commandKey: "dl1")]
         #expect(agent.requestQueued(.transferComplete(transfer), events: events, now: .seconds(1100)) == .startSession(events: events, retryCount: 0, pendingRequests: [.transferComplete(transfer)]))
-        var generator = SeededGenerator(state: 1)
+        var generator = SeededGenerator(seed: 1)
         #expect(agent.sessionEnded(SessionOutcome(deliveredEvents: events, informAcknowledged: true, deliveredRequests: [.transferComplete(transfer)]), now: .seconds(1101), using: &generator) == .none)
         #expect(agent.pendingRequests.isEmpty)
         #expect(agent.eventQueue.isEmpty)
@@ -76,7 +76,7 @@ private func startedAgent(booted: Bool = true) -> (AgentStateMachine, AgentState
 
     @Test func aRebootRunsAfterTheSessionAndComesBackWithMReboot() {
         var (agent, _) = startedAgent()
-        var generator = SeededGenerator(state: 1)
+        var generator = SeededGenerator(seed: 1)
         #expect(agent.sessionEnded(SessionOutcome(deliveredEvents: [boot], informAcknowledged: true, postSessionAction: .reboot(commandKey: "rb")), now: .seconds(1010), using: &generator) == .runPostSessionAction(.reboot(commandKey: "rb")))
         #expect(agent.connectionRequestReceived(now: .seconds(1011)) == .none)
         #expect(agent.rebooted(now: .seconds(1100), rebootCommandKey: "rb") == .startSession(events: [boot, EventStruct(eventCode: "M Reboot", commandKey: "rb")], retryCount: 0, pendingRequests: []))
@@ -91,7 +91,7 @@ private func startedAgent(booted: Bool = true) -> (AgentStateMachine, AgentState
     @Test func aHeartbeatHasASessionOfItsOwn() {
         var (agent, _) = startedAgent(booted: false)
         _ = agent.eventOccurred(EventStruct(eventCode: "4 VALUE CHANGE"), now: .seconds(1000))
-        var generator = SeededGenerator(state: 1)
+        var generator = SeededGenerator(seed: 1)
         _ = agent.sessionEnded(SessionOutcome(failure: .timedOut), now: .seconds(1000), using: &generator)
         let policy = HeartbeatPolicy(enable: true, reportingInterval: .seconds(60), initiationTime: nil, countingFrom: .seconds(1000))
         _ = agent.setHeartbeatPolicy(policy, now: .seconds(1000))
@@ -108,7 +108,7 @@ private func startedAgent(booted: Bool = true) -> (AgentStateMachine, AgentState
     @Test func aFactoryResetForgetsEverythingAndBootstraps() {
         var (agent, _) = startedAgent(booted: false)
         _ = agent.requestQueued(.transferComplete(transfer), events: [EventStruct(eventCode: "7 TRANSFER COMPLETE")], now: .seconds(1000))
-        var generator = SeededGenerator(state: 3)
+        var generator = SeededGenerator(seed: 3)
         #expect(agent.sessionEnded(SessionOutcome(informAcknowledged: true, undeliveredRequests: [.transferComplete(transfer)], postSessionAction: .factoryReset), now: .seconds(1001), using: &generator) == .runPostSessionAction(.factoryReset))
         #expect(agent.factoryResetDone(now: .seconds(1100)) == .startSession(events: [EventStruct(eventCode: "0 BOOTSTRAP"), boot], retryCount: 0, pendingRequests: []))
     }
@@ -118,7 +118,7 @@ private func startedAgent(booted: Bool = true) -> (AgentStateMachine, AgentState
         let events = [EventStruct(eventCode: "9 REQUEST DOWNLOAD")]
         let request = CPERequest.requestDownload(RequestDownload(fileType: "1 Firmware Upgrade Image", fileTypeArg: []))
         _ = agent.requestQueued(request, events: events, now: .seconds(1000))
-        var generator = SeededGenerator(state: 3)
+        var generator = SeededGenerator(seed: 3)
         #expect(agent.sessionEnded(SessionOutcome(deliveredEvents: events, informAcknowledged: true, rejectedRequests: [RejectedRequest(request: request, fault: CWMPFault(.acsRequestDenied))]), now: .seconds(1001), using: &generator) == .none)
         #expect(agent.pendingRequests.isEmpty)
         #expect(agent.eventQueue.isEmpty)

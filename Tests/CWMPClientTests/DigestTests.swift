@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 @testable import CWMPClient
 
-/// A deterministic generator (SplitMix64) so cnonces and nonces are reproducible in tests.
+/// A deterministic generator (SplitMix64) so cnonces, nonces and retry waits are reproducible in tests.
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
