@@ -16,6 +16,8 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
             case resourcesExceeded
             case notificationRejected
             case requestDenied
+            case methodNotSupported
+            case timedOut
         }
 
         let backingCode: BackingCode
@@ -41,6 +43,10 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
         public static let notificationRejected = ErrorCode(backingCode: .notificationRejected)
         /// The request is refused for a reason no other code names.
         public static let requestDenied = ErrorCode(backingCode: .requestDenied)
+        /// The CPE does not implement the method (or the agent behind it does not).
+        public static let methodNotSupported = ErrorCode(backingCode: .methodNotSupported)
+        /// An RPC did not finish within its time budget (a provider or the agent did not answer in time).
+        public static let timedOut = ErrorCode(backingCode: .timedOut)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -88,6 +94,9 @@ extension ProxierError: CWMPFaultConvertible {
         case .resourcesExceeded: CWMPFault(.resourcesExceeded, reason)
         case .notificationRejected: CWMPFault(.notificationRequestRejected, reason)
         case .requestDenied: CWMPFault(.requestDenied, reason)
+        case .methodNotSupported: CWMPFault(.methodNotSupported, reason)
+        // The ACS cannot tell a slow device from a broken one, and neither is its fault: 9002 with the reason.
+        case .timedOut: CWMPFault(.internalError, reason)
         }
     }
 }
