@@ -1,5 +1,6 @@
 // What the dispatcher answers per CPE method, which hooks it calls with what, and what it leaves to the caller.
 import CWMPClient
+import CWMPTestSupport
 import Proxier
 import Testing
 
@@ -85,6 +86,23 @@ func read(_ names: [String], with dispatcher: CPEMethodDispatcher) async throws 
         // Unsupported methods never reach the agent.
         let called = await agent.calls.count
         #expect(called == agentMethods.subtracting([.reboot, .factoryReset, .scheduleInform]).count)
+    }
+
+    /// `CPEMethod(request:)` agrees with the wire names for every message of the codec's catalogue.
+    @Test(arguments: CWMPNamespace.allCases)
+    func methodOfEveryCatalogueMessage(namespace: CWMPNamespace) {
+        let names = Set(CPEMethod.allCases.map(\.rawValue))
+        for sample in SampleMessages.all(for: namespace) {
+            let wireName = CWMPEncoder.rpcName(of: sample.envelope.message)
+            #expect(CPEMethod(request: sample.envelope.message)?.rawValue == (names.contains(wireName) ? wireName : nil), "\(sample.name)")
+        }
+    }
+
+    @Test func newErrorCodesConvertToTheirFaults() {
+        #expect(CWMPFault(converting: ProxierError(.methodNotSupported, "Upload is not supported"))
+            == CWMPFault(.methodNotSupported, "Upload is not supported"))
+        #expect(CWMPFault(converting: ProxierError(.timedOut, "Download did not finish"))
+            == CWMPFault(.internalError, "Download did not finish"))
     }
 
     @Test func messagesThatAreNotCPEMethodsAre9000() async throws {
