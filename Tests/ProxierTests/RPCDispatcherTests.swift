@@ -148,6 +148,21 @@ func read(_ names: [String], with dispatcher: CPEMethodDispatcher) async throws 
         #expect(outcome.followUps.isEmpty)
     }
 
+    /// Instance numbers must survive a restart, so a read that numbers instances for the first time asks for a
+    /// save — even when it then fails — and one that finds everything numbered already does not.
+    @Test func readsAskToSaveOnlyWhenTheyNumberNewInstances() async throws {
+        let (dispatcher, _, _) = try await makeDispatcher()
+        let failing = await dispatcher.respond(to: .getParameterValues(GetParameterValues(
+            parameterNames: ["Device.Hosts.Host.2.HostName", "Device.Hosts.Host.9.HostName"])))
+        #expect(failing.fault?.code == .invalidParameterName)
+        #expect(failing.followUps == [.saveDataModelState])
+        let first = await dispatcher.respond(to: .getParameterValues(GetParameterValues(parameterNames: ["Device.IP."])))
+        #expect(first.followUps == [.saveDataModelState])
+        let again = await dispatcher.respond(to: .getParameterValues(GetParameterValues(parameterNames: ["Device.IP.", "Device.Hosts."])))
+        #expect(again.fault == nil)
+        #expect(again.followUps.isEmpty)
+    }
+
     @Test func getParameterNamesNextLevel() async throws {
         let (dispatcher, _, _) = try await makeDispatcher()
         let outcome = await dispatcher.respond(to: .getParameterNames(GetParameterNames(parameterPath: "Device.IP.", nextLevel: true)))
@@ -209,7 +224,8 @@ func read(_ names: [String], with dispatcher: CPEMethodDispatcher) async throws 
             .attemptToSetNonWritableParameter, .invalidParameterType, .invalidParameterType, .invalidParameterValue,
             .invalidParameterName,
         ])
-        #expect(outcome.followUps.isEmpty)
+        // Naming Interface.1 numbered the IP interfaces (a fresh model): that, and only that, is to be saved.
+        #expect(outcome.followUps == [.saveDataModelState])
         #expect(await model.parameterKey == "")
         #expect(try await read(["Device.ManagementServer.PeriodicInformInterval"], with: dispatcher).values.first == "3600")
     }

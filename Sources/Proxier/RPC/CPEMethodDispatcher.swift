@@ -37,44 +37,61 @@ public struct CPEMethodDispatcher: Sendable {
     /// `.fault` response. Messages that are not CPE methods (an Inform, a response) are answered with 9000;
     /// the session layer is expected to have dealt with those itself.
     public func respond(to request: CWMPMessage, within budget: Duration = Self.defaultBudget) async -> CPEMethodOutcome {
-        let result: Result<CPEMethodOutcome, any Error>
+        let result: Result<CPEMethodOutcome, FailedRPC>
         if let finished = await withDeadline(budget, on: clock, { await self.execute(request) }) {
             result = finished
         } else if Task.isCancelled {
-            result = .failure(ProxierError(.timedOut, "\(CWMPEncoder.rpcName(of: request)) was abandoned"))
+            result = .failure(FailedRPC(ProxierError(.timedOut, "\(CWMPEncoder.rpcName(of: request)) was abandoned")))
         } else {
-            result = .failure(ProxierError(.timedOut, "\(CWMPEncoder.rpcName(of: request)) did not finish within \(budget)"))
+            result = .failure(FailedRPC(ProxierError(.timedOut,
+                                                     "\(CWMPEncoder.rpcName(of: request)) did not finish within \(budget)")))
         }
         switch result {
         case .success(let outcome):
             return outcome
-        case .failure(let error):
+        case .failure(let failed):
             // The one place where errors become faults (TR-069 §A.5).
-            return CPEMethodOutcome(response: .fault(CWMPFault(converting: error)))
+            return CPEMethodOutcome(response: .fault(CWMPFault(converting: failed.error)),
+                                    followUps: failed.stateChanged ? [.saveDataModelState] : [])
         }
     }
 
     // MARK: - Execution
 
-    private func execute(_ request: CWMPMessage) async -> Result<CPEMethodOutcome, any Error> {
-        do {
-            guard let method = CPEMethod(request: request) else {
-                throw ProxierError(.methodNotSupported, "\(CWMPEncoder.rpcName(of: request)) is not a CPE method")
-            }
-            guard !method.isAgentMethod || actions.supportedMethods.contains(method) else {
-                throw ProxierError(.methodNotSupported, "\(method.rawValue) is not supported")
-            }
-            if method.isAgentMethod {
+    /// An RPC's error, and whether the data model's persistent state changed on the way regardless.
+    private struct FailedRPC: Error {
+        var error: any Error
+        var stateChanged = false
+
+        init(_ error: any Error, stateChanged: Bool = false) {
+            self.error = error
+            self.stateChanged = stateChanged
+        }
+    }
+
+    private func execute(_ request: CWMPMessage) async -> Result<CPEMethodOutcome, FailedRPC> {
+        guard let method = CPEMethod(request: request) else {
+            return .failure(FailedRPC(ProxierError(.methodNotSupported, "\(CWMPEncoder.rpcName(of: request)) is not a CPE method")))
+        }
+        guard !method.isAgentMethod || actions.supportedMethods.contains(method) else {
+            return .failure(FailedRPC(ProxierError(.methodNotSupported, "\(method.rawValue) is not supported")))
+        }
+        if method.isAgentMethod {
+            do {
                 return .success(try await executeAgentMethod(request))
+            } catch {
+                return .failure(FailedRPC(error))
             }
-            // Reads can change the persistent state too (instances a provider lists for the first time get
-            // numbers that must survive a restart), so compare rather than guess by method.
-            let before = await dataModel.exportState()
+        }
+        // Any data-model RPC can change the persistent state, even a read or a failing one: instances a provider
+        // lists for the first time get numbers that must survive a restart. So compare rather than guess by method.
+        let before = await dataModel.exportState()
+        do {
             let response = try await executeDataModelMethod(request)
             let changed = await dataModel.exportState() != before
             return .success(CPEMethodOutcome(response: response, followUps: changed ? [.saveDataModelState] : []))
         } catch {
-            return .failure(error)
+            return .failure(FailedRPC(error, stateChanged: await dataModel.exportState() != before))
         }
     }
 

@@ -77,6 +77,9 @@ public enum CPEFollowUp: Hashable, Sendable {
     case scheduleInform(delay: Duration, commandKey: String)
     /// The data model's persistent state changed (ParameterKey, instance numbers, aliases, attributes): save
     /// `DataModel.exportState()`. TR-069 Status 0 means "committed", so save before sending the response.
+    /// Also after a fault: a read that failed may still have numbered instances it listed. An RPC abandoned at
+    /// its deadline may change the state after its 9002 has been sent; saving once more when the session ends
+    /// covers that.
     case saveDataModelState
 
     /// The events that report this follow-up in the Inform it leads to (TR-069 §3.7.1.5), in EventStruct form.
@@ -95,7 +98,7 @@ public enum CPEFollowUp: Hashable, Sendable {
 }
 
 /// The answer to one ACS request: the message to send back (a response or `.fault`) and what to do afterwards.
-/// A fault never has follow-ups: a failed RPC changes nothing the caller must act on.
+/// A fault has no follow-up other than `.saveDataModelState`: a failed RPC leaves nothing else to act on.
 public struct CPEMethodOutcome: Hashable, Sendable {
     public var response: CWMPMessage
     public var followUps: [CPEFollowUp]
