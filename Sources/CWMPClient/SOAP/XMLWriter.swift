@@ -107,9 +107,59 @@ final class XMLWriter {
 
     /// `<name>value</name>` in one call (the common case of the CWMP body).
     func element(_ name: StaticString, _ value: String, plain: Bool = false) throws(CWMPError) {
+        if plain, !value.isEmpty, try rawLeaf(name, attribute: nil, value) { return }
         try startElement(name)
         try text(value, plain: plain)
         try endElement()
+    }
+
+    /// `<name attribute="attributeValue">value</name>`; the attribute value is a schema constant (an xsi:type
+    /// such as `xsd:string`), never caller data, so it needs no escaping.
+    func element(_ name: StaticString, attribute: StaticString, _ attributeValue: StaticString, _ value: String,
+                 plain: Bool = false) throws(CWMPError) {
+        if plain, !value.isEmpty, try rawLeaf(name, attribute: (attribute, attributeValue), value) { return }
+        try startElement(name)
+        try self.attribute(attribute, attributeValue)
+        try text(value, plain: plain)
+        try endElement()
+    }
+
+    /// Reused for every raw leaf, so composing one costs no allocation after the first.
+    private var leaf: [UInt8] = []
+
+    /// Writes a whole leaf element whose text needs no escaping as one raw write, byte for byte what
+    /// start/text/end would produce (empty values are left to libxml2, which writes `<name/>`).
+    /// Why: xmlTextWriter mallocs a stack entry and a copy of the name per element and frees both at its end
+    /// tag; for the thousands of Name/Value leaves of a large response that was most of encode's cost
+    /// (callgrind). libxml2 still closes the parent's pending start tag before raw output. False when the
+    /// value is not contiguous UTF-8 (the caller then takes the ordinary path).
+    private func rawLeaf(_ name: StaticString, attribute: (StaticString, StaticString)?,
+                         _ value: String) throws(CWMPError) -> Bool {
+        let nameBytes = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        leaf.removeAll(keepingCapacity: true)
+        leaf.append(UInt8(ascii: "<"))
+        leaf.append(contentsOf: nameBytes)
+        if let (attributeName, attributeValue) = attribute {
+            leaf.append(UInt8(ascii: " "))
+            leaf.append(contentsOf: UnsafeBufferPointer(start: attributeName.utf8Start,
+                                                        count: attributeName.utf8CodeUnitCount))
+            leaf.append(UInt8(ascii: "="))
+            leaf.append(UInt8(ascii: "\""))
+            leaf.append(contentsOf: UnsafeBufferPointer(start: attributeValue.utf8Start,
+                                                        count: attributeValue.utf8CodeUnitCount))
+            leaf.append(UInt8(ascii: "\""))
+        }
+        leaf.append(UInt8(ascii: ">"))
+        guard value.utf8.withContiguousStorageIfAvailable({ leaf.append(contentsOf: $0) }) != nil else {
+            return false
+        }
+        leaf.append(UInt8(ascii: "<"))
+        leaf.append(UInt8(ascii: "/"))
+        leaf.append(contentsOf: nameBytes)
+        leaf.append(UInt8(ascii: ">"))
+        let result = leaf.withUnsafeBufferPointer { xmlTextWriterWriteRawLen(writer, $0.baseAddress, Int32($0.count)) }
+        try check(result, "<\(name)>")
+        return true
     }
 
     /// Closes every open element, flushes libxml2's last chunk, and hands over the bytes.
