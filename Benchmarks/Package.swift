@@ -20,14 +20,35 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // The fixture and the measured operations, shared so that clock and instruction counts measure the same code.
+        .target(
+            name: "CodecFixture",
+            dependencies: [
+                .product(name: "CWMPClient", package: proxyPackage),
+                .product(name: "CLibXML2", package: proxyPackage),
+            ],
+            path: "Sources/CodecFixture"
+        ),
         .executableTarget(
             name: "CodecBenchmarks",
             dependencies: [
+                "CodecFixture",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "CWMPClient", package: proxyPackage),
+                .product(name: "CLibXML2", package: proxyPackage),
             ],
             path: "Benchmarks/CodecBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Run under callgrind by report-ratios: instruction counts, which machine load does not disturb.
+        // Outside Benchmarks/, so the benchmark plugin does not mistake it for a benchmark.
+        .executableTarget(
+            name: "CodecInstructionCounts",
+            dependencies: [
+                "CodecFixture",
+                .product(name: "CWMPClient", package: proxyPackage),
+            ],
+            path: "Sources/CodecInstructionCounts"
         ),
     ]
 )

@@ -207,10 +207,8 @@ private struct BodyWriter {
                 let type = parameter.type ?? .string
                 let info = try Rules.checkString(parameter.value, maxLength: nil, "\(field())[\(i)].Value")
                 try Rules.checkValue(parameter.value, type: type, "\(field())[\(i)].Value (\(parameter.name))")
-                try writer.startElement("Value")
-                try writer.attribute("xsi:type", CWMPEncoder.xsiType(type))
-                try writer.text(parameter.value, plain: info.plain)
-                try writer.endElement()
+                try writer.element("Value", attribute: "xsi:type", CWMPEncoder.xsiType(type), parameter.value,
+                                   plain: info.plain)
                 try writer.endElement()
             }
         }

@@ -107,9 +107,77 @@ final class XMLWriter {
 
     /// `<name>value</name>` in one call (the common case of the CWMP body).
     func element(_ name: StaticString, _ value: String, plain: Bool = false) throws(CWMPError) {
+        if plain, !value.isEmpty, try rawLeaf(name, attribute: nil, value) { return }
         try startElement(name)
         try text(value, plain: plain)
         try endElement()
+    }
+
+    /// `<name attribute="attributeValue">value</name>`; the attribute value is a schema constant (an xsi:type
+    /// such as `xsd:string`), never caller data, so it needs no escaping.
+    func element(_ name: StaticString, attribute: StaticString, _ attributeValue: StaticString, _ value: String,
+                 plain: Bool = false) throws(CWMPError) {
+        if plain, !value.isEmpty, try rawLeaf(name, attribute: (attribute, attributeValue), value) { return }
+        try startElement(name)
+        try self.attribute(attribute, attributeValue)
+        try text(value, plain: plain)
+        try endElement()
+    }
+
+    /// Writes a whole leaf element whose text needs no escaping as one raw write, byte for byte what
+    /// start/text/end would produce (empty values are left to libxml2, which writes `<name/>`).
+    /// Why: xmlTextWriter mallocs a stack entry and a copy of the name per element and frees both at its end
+    /// tag; for the thousands of Name/Value leaves of a large response that was most of encode's cost
+    /// (callgrind). libxml2 still closes the parent's pending start tag before raw output. The element is
+    /// composed in a temporary (stack) buffer through raw pointers: a scratch array stored on this class paid
+    /// a dynamic exclusivity check and retain/release per append (perf). False when the value is not
+    /// contiguous UTF-8 (the caller then takes the ordinary path).
+    private func rawLeaf(_ name: StaticString, attribute: (StaticString, StaticString)?,
+                         _ value: String) throws(CWMPError) -> Bool {
+        let writer = self.writer
+        let result: Int32? = value.utf8.withContiguousStorageIfAvailable { text in
+            let attributeBytes = attribute.map { $0.0.utf8CodeUnitCount + $0.1.utf8CodeUnitCount + 4 } ?? 0
+            // `<name` + attribute + `>` + text + `</name>`
+            let total = 2 * name.utf8CodeUnitCount + attributeBytes + text.count + 5
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { buffer -> Int32 in
+                let base = buffer.baseAddress!
+                var cursor = base
+                cursor = Self.put(UInt8(ascii: "<"), at: cursor)
+                cursor = Self.put(name.utf8Start, name.utf8CodeUnitCount, at: cursor)
+                if let (attributeName, attributeValue) = attribute {
+                    cursor = Self.put(UInt8(ascii: " "), at: cursor)
+                    cursor = Self.put(attributeName.utf8Start, attributeName.utf8CodeUnitCount, at: cursor)
+                    cursor = Self.put(UInt8(ascii: "="), at: cursor)
+                    cursor = Self.put(UInt8(ascii: "\""), at: cursor)
+                    cursor = Self.put(attributeValue.utf8Start, attributeValue.utf8CodeUnitCount, at: cursor)
+                    cursor = Self.put(UInt8(ascii: "\""), at: cursor)
+                }
+                cursor = Self.put(UInt8(ascii: ">"), at: cursor)
+                if let textBase = text.baseAddress { cursor = Self.put(textBase, text.count, at: cursor) }
+                cursor = Self.put(UInt8(ascii: "<"), at: cursor)
+                cursor = Self.put(UInt8(ascii: "/"), at: cursor)
+                cursor = Self.put(name.utf8Start, name.utf8CodeUnitCount, at: cursor)
+                cursor = Self.put(UInt8(ascii: ">"), at: cursor)
+                assert(cursor - base == total)
+                return xmlTextWriterWriteRawLen(writer, base, Int32(total))
+            }
+        }
+        guard let result else { return false }
+        try check(result, "<\(name)>")
+        return true
+    }
+
+    @inline(__always)
+    private static func put(_ byte: UInt8, at cursor: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        cursor.initialize(to: byte)
+        return cursor + 1
+    }
+
+    @inline(__always)
+    private static func put(_ bytes: UnsafePointer<UInt8>, _ count: Int,
+                            at cursor: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        cursor.initialize(from: bytes, count: count)
+        return cursor + count
     }
 
     /// Closes every open element, flushes libxml2's last chunk, and hands over the bytes.

@@ -2,10 +2,10 @@
 // full-tree read of a large gateway produces. Written by hand (not by the encoder under test) so decode and
 // encode are measured against the same independent bytes.
 
-enum GetParameterValuesResponseFixture {
-    static let parameterCount = 5_000
+public enum GetParameterValuesResponseFixture {
+    public static let parameterCount = 5_000
 
-    static let bytes: [UInt8] = {
+    public static let bytes: [UInt8] = {
         let types = ["string", "unsignedInt", "boolean", "dateTime", "int", "unsignedLong"]
         var xml = """
             <?xml version="1.0" encoding="UTF-8"?>
