@@ -122,9 +122,9 @@ final class ACSExchangeHandler: ChannelDuplexHandler {
         promise = exchange.promise
         head = nil
         body = []
-        let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: exchange.timeout) { [self] in
-            fail(ACSTransportError(.timedOut, "no response in time"), context: loopBoundContext.value)
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: exchange.timeout) {
+            bound.value.handler.fail(ACSTransportError(.timedOut, "no response in time"), context: bound.value.context)
         }
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
         if let buffer = exchange.body { context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }

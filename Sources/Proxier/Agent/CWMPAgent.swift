@@ -162,7 +162,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
                                                       accessList: attribute.accessList.isEmpty ? nil : attribute.accessList)
         }
         for (table, next) in restored.instanceCounters {
-            state.tables[table, default: TableState()].nextInstanceNumber = max(next, state.tables[table]?.nextInstanceNumber ?? 1)
+            var tableState = state.tables[table] ?? TableState()
+            tableState.nextInstanceNumber = max(next, tableState.nextInstanceNumber)
+            state.tables[table] = tableState
         }
         await dataModel.importState(state)
         savedState = state
@@ -358,7 +360,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
     // MARK: - Sessions
 
     /// What the session needs to acknowledge in the store once the ACS has the Inform.
-    private struct InformRecord {
+    struct InformRecord {
         var highestSequence: Int64?
         var carriedBootstrap = false
         var valueChangeNames: Set<String> = []
