@@ -106,11 +106,13 @@ final class ACSPeer: @unchecked Sendable {
         controlPort = control!
     }
 
+    /// The control API's shutdown first: a child of the test runner may inherit a signal mask that blocks SIGTERM.
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        guard process.isRunning else { return }
+        _ = try? control("POST", "/shutdown")
+        for _ in 0..<50 where process.isRunning { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     deinit { stop() }

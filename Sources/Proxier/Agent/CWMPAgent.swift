@@ -104,6 +104,8 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// Value changes taken from the data model and not yet in an acknowledged Inform.
     private var pendingValueChanges: [DataModel.ValueChange] = []
     private var savedState = DataModelState()
+    private var isSyncing = false
+    private var syncWaiters: [CheckedContinuation<Void, Never>] = []
     private var settingsTask: Task<Void, Never>?
     private var connectionRequestPath: String?
     private var sessionCounter: UInt64 = 0
@@ -196,12 +198,12 @@ public actor CWMPAgent: ConnectionRequestAgent {
         started = true
         connectionRequest.withLock { $0.serving = true }
         let now = environment.clock.now()
-        var actions = [machine.start(now: now, booted: true)]
-        if !settings.url.isEmpty, restored.bootstrappedACSURL != settings.url {
-            actions.append(machine.acsURLChanged(now: now))
-        }
-        actions.append(machine.setPeriodicInform(Self.periodicSchedule(settings, now: now), now: now))
-        actions.append(machine.setHeartbeatPolicy(Self.heartbeat(settings, now: now), now: now))
+        // Everything before `start`: while stopped the machine only records, so BOOTSTRAP and the schedules are in
+        // place when `start` picks the first Inform's events (after it, BOOTSTRAP would miss that Inform).
+        if !settings.url.isEmpty, restored.bootstrappedACSURL != settings.url { _ = machine.acsURLChanged(now: now) }
+        _ = machine.setPeriodicInform(Self.periodicSchedule(settings, now: now), now: now)
+        _ = machine.setHeartbeatPolicy(Self.heartbeat(settings, now: now), now: now)
+        let actions = [machine.start(now: now, booted: true)]
         await syncEvents()
         logger.info("cwmp.agent.started", metadata: ["cwmp.events.pending": "\(machine.eventQueue.records.count)"])
         for action in actions { perform(action) }
@@ -556,8 +558,6 @@ public actor CWMPAgent: ConnectionRequestAgent {
     private func sessionEnded(_ outcome: SessionOutcome, record: InformRecord, followUps: [CPEFollowUp],
                               logger: Logger) async {
         let now = environment.clock.now()
-        sessionsEnded += 1
-        lastOutcome = outcome
         if outcome.succeeded {
             logger.info("cwmp.session.ended")
         } else {
@@ -584,6 +584,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
         // The acknowledgment and the re-queueing of what the Inform did not deliver (completion events, a
         // heartbeat below the highest sequence) are one transaction: a crash between them cannot lose an event.
         await syncEvents(prefix: changes, acknowledgedUpTo: acknowledged, logger: logger)
+        // Counted once the outcome is persisted, so an observer that sees the count sees the store updated too.
+        sessionsEnded += 1
+        lastOutcome = outcome
         perform(action)
     }
 
@@ -620,6 +623,16 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// than by additions is discarded and rewritten.
     private func syncEvents(prefix: [AgentChange] = [], acknowledgedUpTo: Int64? = nil,
                             logger: Logger? = nil) async {
+        // One sync at a time: the actor is re-entrant at the store's await, and two diffs computed against the
+        // same mirror would each overwrite the other's result.
+        while isSyncing {
+            await withCheckedContinuation { syncWaiters.append($0) }
+        }
+        isSyncing = true
+        defer {
+            isSyncing = false
+            if !syncWaiters.isEmpty { syncWaiters.removeFirst().resume() }
+        }
         var persisted = persistedEvents
         if let acknowledgedUpTo { persisted.removeAll { $0.sequence <= acknowledgedUpTo } }
         let queue = machine.eventQueue.records
