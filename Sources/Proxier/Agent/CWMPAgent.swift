@@ -1,0 +1,734 @@
+// One CWMP agent (the gateway, or one virtual device of TR-069 Annex J.2): the shell around the pure
+// `AgentStateMachine` (when to inform) and `CWMPSessionStateMachine` (one session), doing the I/O they ask for:
+// the store, the transport, the data model, the shared timer. Idle, an agent is this actor's fields and its
+// data model; no task, timer or connection of its own except the subscription to its ManagementServer settings.
+import CWMPClient
+import Logging
+import Synchronization
+
+/// What an agent does instead of really rebooting or resetting: injectable, so a virtual device can restart its
+/// proxied device and the tests can observe it. The defaults only log — the agent never reboots the host.
+public struct AgentHooks: Sendable {
+    /// Runs after a clean session end, once `1 BOOT` + `M Reboot` are persisted.
+    public var reboot: @Sendable (_ agentID: String, _ commandKey: String) async -> Void
+    /// Runs after a clean session end, once the agent's state is reset (BOOTSTRAP + BOOT persisted).
+    public var factoryReset: @Sendable (_ agentID: String) async -> Void
+
+    public init(reboot: @escaping @Sendable (String, String) async -> Void = { _, _ in },
+                factoryReset: @escaping @Sendable (String) async -> Void = { _ in }) {
+        self.reboot = reboot
+        self.factoryReset = factoryReset
+    }
+}
+
+/// The shared resources of the process that every agent uses.
+public struct AgentEnvironment: Sendable {
+    public var store: AgentStore
+    public var transport: any ACSTransport
+    public var clock: any AgentClock
+    public var timer: AgentTimer
+    public var sessionGate: SessionGate
+    /// The listener the agent registers with; nil: no Connection Requests (503-less, nothing listens).
+    public var connectionRequestServer: ConnectionRequestServer?
+    /// Host and port put into ConnectionRequestURL (what the ACS can reach, not necessarily the bind address).
+    public var connectionRequestHost: String
+    public var connectionRequestPort: Int
+    public var logger: Logger
+
+    public init(store: AgentStore, transport: any ACSTransport, clock: any AgentClock = SystemAgentClock(),
+                timer: AgentTimer? = nil, sessionGate: SessionGate = SessionGate(limit: 64),
+                connectionRequestServer: ConnectionRequestServer? = nil, connectionRequestHost: String = "127.0.0.1",
+                connectionRequestPort: Int = 7547, logger: Logger = Logger(label: "cwmp-proxy.agent")) {
+        self.store = store
+        self.transport = transport
+        self.clock = clock
+        self.timer = timer ?? AgentTimer(clock: clock)
+        self.sessionGate = sessionGate
+        self.connectionRequestServer = connectionRequestServer
+        self.connectionRequestHost = connectionRequestHost
+        self.connectionRequestPort = connectionRequestPort
+        self.logger = logger
+    }
+}
+
+/// One CPE identity talking CWMP to its ACS.
+public actor CWMPAgent: ConnectionRequestAgent {
+    public struct Configuration: Sendable {
+        /// The store key and jitter seed, conventionally `OUI-ProductClass-SerialNumber`.
+        public var agentID: String
+        public var deviceId: DeviceId
+        /// The first session after start waits a per-agent slot in this window (InformJitter).
+        public var startupJitterWindow: Duration
+        public var session: CWMPSessionStateMachine.Configuration
+        /// Bound on a whole session (every HTTP exchange is bounded by `session.waitTimeout` on its own).
+        public var sessionTimeLimit: Duration
+        /// Budget of one ACS request against the data model.
+        public var rpcBudget: Duration
+
+        public init(agentID: String, deviceId: DeviceId, startupJitterWindow: Duration = .seconds(120),
+                    session: CWMPSessionStateMachine.Configuration = .init(), sessionTimeLimit: Duration = .seconds(600),
+                    rpcBudget: Duration = CPEMethodDispatcher.defaultBudget) {
+            self.agentID = agentID
+            self.deviceId = deviceId
+            self.startupJitterWindow = startupJitterWindow
+            self.session = session
+            self.sessionTimeLimit = sessionTimeLimit
+            self.rpcBudget = rpcBudget
+        }
+    }
+
+    /// Read on NIO event loops by the Connection Request listener, so outside the actor.
+    private struct ConnectionRequestState: Sendable {
+        var credentials = HTTPCredentials(username: "", password: "")
+        var enabled = true
+        var serving = false
+    }
+
+    /// A stored parameter value under which the agent keeps its Connection Request path, so the URL the ACS
+    /// learnt stays valid across restarts.
+    static let connectionRequestPathKey = "Device.ManagementServer.X_CWMPPROXY_ConnectionRequestPath"
+
+    public let configuration: Configuration
+    public nonisolated let agentID: String
+    public let dataModel: DataModel
+    public let managementServer: ManagementServerProvider
+    private let dispatcher: CPEMethodDispatcher
+    private let hooks: AgentHooks
+    private let environment: AgentEnvironment
+    private let logger: Logger
+    private nonisolated let connectionRequest = Mutex(ConnectionRequestState())
+
+    private var machine: AgentStateMachine
+    /// The store's pending events as last written or read: what `syncEvents` diffs the event queue against.
+    private var persistedEvents: [PendingEvent] = []
+    /// Value changes taken from the data model and not yet in an acknowledged Inform.
+    private var pendingValueChanges: [DataModel.ValueChange] = []
+    private var savedState = DataModelState()
+    private var isSyncing = false
+    private var syncWaiters: [CheckedContinuation<Void, Never>] = []
+    private var settingsTask: Task<Void, Never>?
+    private var connectionRequestPath: String?
+    private var sessionCounter: UInt64 = 0
+    private var started = false
+    private var generator = SystemRandomNumberGenerator()
+
+    /// Sessions that ended (clean or not), and the last outcome: for tests and diagnostics.
+    public private(set) var sessionsEnded = 0
+    public private(set) var lastOutcome: SessionOutcome?
+
+    public init(configuration: Configuration, dataModel: DataModel, managementServer: ManagementServerProvider,
+                actions: any CWMPAgentActions = RebootCapableActions(), hooks: AgentHooks = AgentHooks(),
+                environment: AgentEnvironment) {
+        self.configuration = configuration
+        self.agentID = configuration.agentID
+        self.dataModel = dataModel
+        self.managementServer = managementServer
+        self.dispatcher = CPEMethodDispatcher(dataModel: dataModel, actions: actions)
+        self.hooks = hooks
+        self.environment = environment
+        var logger = environment.logger
+        logger[metadataKey: "device.id"] = .string(configuration.agentID)
+        self.logger = logger
+        self.machine = AgentStateMachine(configuration: .init(agentID: configuration.agentID,
+                                                              startupJitterWindow: configuration.startupJitterWindow))
+    }
+
+    /// The gateway's own agent.
+    public init(configuration: Configuration, gateway: GatewayDataModel, actions: any CWMPAgentActions = RebootCapableActions(),
+                hooks: AgentHooks = AgentHooks(), environment: AgentEnvironment) {
+        self.init(configuration: configuration, dataModel: gateway.model, managementServer: gateway.managementServer,
+                  actions: actions, hooks: hooks, environment: environment)
+    }
+
+    // MARK: - Life cycle
+
+    /// Restores the agent from `snapshot` (the host's one `loadAll()`; nil: read or create it in the store),
+    /// registers it for Connection Requests and lets the state machine decide the first session: `1 BOOT` always
+    /// (the process started), `0 BOOTSTRAP` when the ACS URL is not the one last bootstrapped with.
+    public func start(snapshot: AgentSnapshot? = nil) async throws {
+        guard !started else { return }
+        let store = environment.store
+        var snapshot = snapshot
+        if snapshot == nil { snapshot = try await store.load(agentID) }
+        if snapshot == nil {
+            try await store.createAgent(agentID)
+            snapshot = AgentSnapshot(agentID: agentID)
+        }
+        let restored = snapshot!
+        let settings = await managementServer.settings
+
+        var state = await dataModel.exportState()
+        state.parameterKey = restored.parameterKey
+        for (path, attribute) in restored.attributes {
+            state.attributes[path] = StoredAttributes(notification: NotificationValue(rawValue: attribute.notification),
+                                                      accessList: attribute.accessList.isEmpty ? nil : attribute.accessList)
+        }
+        for (table, next) in restored.instanceCounters {
+            var tableState = state.tables[table] ?? TableState()
+            tableState.nextInstanceNumber = max(next, tableState.nextInstanceNumber)
+            state.tables[table] = tableState
+        }
+        await dataModel.importState(state)
+        savedState = state
+
+        persistedEvents = restored.pendingEvents
+        let queue = EventQueue(
+            records: restored.pendingEvents.map {
+                EventQueue.Record(sequence: UInt64(max($0.sequence, 1)), eventCode: $0.code, commandKey: $0.commandKey)
+            },
+            nextSequence: UInt64(max(restored.pendingEvents.map(\.sequence).max() ?? 0, 0)) + 1)
+        let retry = SessionRetryPolicy(minimumWaitInterval: settings.cwmpRetryMinimumWaitInterval,
+                                       intervalMultiplier: settings.cwmpRetryIntervalMultiplier,
+                                       retryCount: UInt32(clamping: restored.retryCount))
+        machine = AgentStateMachine(configuration: .init(agentID: agentID,
+                                                         startupJitterWindow: configuration.startupJitterWindow),
+                                    eventQueue: queue, retryPolicy: retry)
+
+        updateConnectionRequestCredentials(settings)
+        await registerForConnectionRequests(stored: restored.parameterValues[Self.connectionRequestPathKey]?.value)
+
+        let stream = managementServer.changes()
+        settingsTask = Task { [weak self] in
+            for await change in stream {
+                guard let self else { return }
+                await self.settingsChanged(change)
+            }
+        }
+
+        started = true
+        connectionRequest.withLock { $0.serving = true }
+        let now = environment.clock.now()
+        // Everything before `start`: while stopped the machine only records, so BOOTSTRAP and the schedules are in
+        // place when `start` picks the first Inform's events (after it, BOOTSTRAP would miss that Inform).
+        if !settings.url.isEmpty, restored.bootstrappedACSURL != settings.url { _ = machine.acsURLChanged(now: now) }
+        _ = machine.setPeriodicInform(Self.periodicSchedule(settings, now: now), now: now)
+        _ = machine.setHeartbeatPolicy(Self.heartbeat(settings, now: now), now: now)
+        let actions = [machine.start(now: now, booted: true)]
+        await syncEvents()
+        logger.info("cwmp.agent.started", metadata: ["cwmp.events.pending": "\(machine.eventQueue.records.count)"])
+        for action in actions { perform(action) }
+    }
+
+    /// Stops informing and answering Connection Requests. A session under way runs to its end (bounded).
+    public func stop() async {
+        guard started else { return }
+        started = false
+        connectionRequest.withLock { $0.serving = false }
+        settingsTask?.cancel()
+        settingsTask = nil
+        environment.timer.disarm(owner: ObjectIdentifier(self))
+        if let path = connectionRequestPath { environment.connectionRequestServer?.unregister(path: path) }
+        logger.info("cwmp.agent.stopped")
+    }
+
+    /// Something outside the ACS changed parameters (a provider, the subscriber) and recorded it with
+    /// `DataModel.recordValueChanges`: active notifications open a `4 VALUE CHANGE` session, passive ones wait.
+    public func valueChangesRecorded() async {
+        let changes = await dataModel.takeValueChanges()
+        mergeValueChanges(changes)
+        guard started, changes.contains(where: { $0.notification == .active }) else { return }
+        let action = machine.eventOccurred(EventStruct(eventCode: EventCode.valueChange), now: environment.clock.now())
+        await syncEvents()
+        perform(action)
+    }
+
+    /// The deadline the agent is waiting for (start-up slot, retry wait, periodic inform), if any.
+    public nonisolated var armedDeadline: CWMPInstant? { environment.timer.deadline(of: ObjectIdentifier(self)) }
+
+    /// The Connection Request URL published in the data model, once registered.
+    public var connectionRequestURL: String? {
+        connectionRequestPath.map {
+            ConnectionRequestServer.connectionRequestURL(host: environment.connectionRequestHost,
+                                                         port: environment.connectionRequestPort, path: $0)
+        }
+    }
+
+    public var retryCount: UInt32 { machine.retryPolicy.retryCount }
+
+    // MARK: - Connection Requests (called on NIO event loops)
+
+    public nonisolated func connectionRequestCredentials() -> HTTPCredentials {
+        connectionRequest.withLock { $0.credentials }
+    }
+
+    public nonisolated func connectionRequestReceived() -> ConnectionRequestOutcome {
+        let serving = connectionRequest.withLock { $0.serving && $0.enabled }
+        guard serving else { return .cannotServe }
+        Task { await self.connectionRequested() }
+        return .accepted
+    }
+
+    private func connectionRequested() async {
+        guard started else { return }
+        logger.info("cwmp.cr.accepted")
+        let action = machine.connectionRequestReceived(now: environment.clock.now())
+        await syncEvents()
+        perform(action)
+    }
+
+    private func registerForConnectionRequests(stored: String?) async {
+        guard let server = environment.connectionRequestServer else { return }
+        var path: String? = nil
+        if let stored, (try? server.register(agent: self, path: stored)) != nil { path = stored }
+        if path == nil {
+            let fresh = server.register(agent: self)
+            path = fresh
+            do {
+                _ = try await environment.store.apply([.setValue(path: Self.connectionRequestPathKey,
+                                                                 StoredParameterValue(value: fresh))], to: agentID)
+            } catch {
+                logger.warning("cwmp.cr.path-not-persisted", metadata: ["error": "\(error)"])
+            }
+        }
+        connectionRequestPath = path
+        guard let url = connectionRequestURL else { return }
+        let old = await managementServer.connectionRequestURL
+        await managementServer.setConnectionRequestURL(url)
+        // ConnectionRequestURL has active notification by default: a new URL is reported to the ACS.
+        if old != url { await dataModel.recordValueChanges(["Device.ManagementServer.ConnectionRequestURL"]) }
+    }
+
+    private func updateConnectionRequestCredentials(_ settings: ManagementServerSettings) {
+        connectionRequest.withLock {
+            $0.credentials = HTTPCredentials(username: settings.connectionRequestUsername,
+                                             password: settings.connectionRequestPassword)
+            $0.enabled = settings.httpConnectionRequestEnable
+        }
+    }
+
+    // MARK: - Settings
+
+    private func settingsChanged(_ change: ManagementServerSettingsChange) async {
+        guard started else { return }
+        let now = environment.clock.now()
+        var actions: [AgentStateMachine.Action] = []
+        if change.connectionRequestChanged { updateConnectionRequestCredentials(change.current) }
+        if change.acsURLChanged, !change.current.url.isEmpty {
+            logger.info("cwmp.agent.acs-url-changed")
+            actions.append(machine.acsURLChanged(now: now))
+        }
+        if change.periodicInformChanged {
+            actions.append(machine.setPeriodicInform(Self.periodicSchedule(change.current, now: now), now: now))
+        }
+        if change.heartbeatPolicyChanged {
+            actions.append(machine.setHeartbeatPolicy(Self.heartbeat(change.current, now: now), now: now))
+        }
+        // Retry policy, ACS credentials and InformParameters are read when they are used (next failure, next
+        // session, next Inform); nothing to re-arm. (The retry parameters need an AgentStateMachine input to take
+        // effect before a restart; see the report.)
+        await syncEvents()
+        for action in actions { perform(action) }
+    }
+
+    static func periodicSchedule(_ settings: ManagementServerSettings, now: CWMPInstant) -> PeriodicInformSchedule? {
+        guard settings.periodicInformEnable else { return nil }
+        return PeriodicInformSchedule(enable: true, intervalSeconds: settings.periodicInformInterval,
+                                      informTime: CWMPDateTime(rawValue: settings.periodicInformTime), countingFrom: now)
+    }
+
+    static func heartbeat(_ settings: ManagementServerSettings, now: CWMPInstant) -> CWMPClient.HeartbeatPolicy? {
+        let policy = settings.heartbeatPolicy
+        guard policy.enable else { return nil }
+        return CWMPClient.HeartbeatPolicy(enable: true, reportingInterval: .seconds(Int64(policy.reportingInterval)),
+                                          initiationTime: CWMPInstant(dateTime: CWMPDateTime(rawValue: policy.initiationTime)),
+                                          countingFrom: now)
+    }
+
+    // MARK: - Actions
+
+    private func perform(_ action: AgentStateMachine.Action) {
+        switch action {
+        case .startSession(let events, let retryCount, let pendingRequests):
+            environment.timer.disarm(owner: ObjectIdentifier(self))
+            Task { await self.runSessionTask(events: events, retryCount: retryCount, pendingRequests: pendingRequests) }
+        case .armTimer(let deadline):
+            environment.timer.arm(owner: ObjectIdentifier(self), deadline: deadline) { [weak self] in
+                await self?.timerFired()
+            }
+        case .runPostSessionAction(let postSessionAction):
+            Task { await self.runPostSessionAction(postSessionAction) }
+        case .none:
+            break
+        }
+    }
+
+    private func timerFired() async {
+        guard started else { return }
+        let action = machine.timerFired(now: environment.clock.now())
+        await syncEvents()
+        perform(action)
+    }
+
+    // MARK: - Sessions
+
+    /// What the session needs to acknowledge in the store once the ACS has the Inform.
+    struct InformRecord {
+        var highestSequence: Int64?
+        var carriedBootstrap = false
+        var valueChangeNames: Set<String> = []
+        var acsURL = ""
+    }
+
+    private func runSessionTask(events: [EventStruct], retryCount: UInt32, pendingRequests: [CPERequest]) async {
+        await environment.sessionGate.acquire()
+        sessionCounter += 1
+        var sessionLogger = logger
+        sessionLogger[metadataKey: "cwmp.session.id"] = .string("\(agentID)/\(sessionCounter)")
+        var record = InformRecord()
+        var followUps: [CPEFollowUp] = []
+        let outcome = await runSession(events: events, retryCount: retryCount, pendingRequests: pendingRequests,
+                                       record: &record, followUps: &followUps, logger: sessionLogger)
+        environment.sessionGate.release()
+        await sessionEnded(outcome, record: record, followUps: followUps, logger: sessionLogger)
+    }
+
+    private func runSession(events expected: [EventStruct], retryCount: UInt32, pendingRequests: [CPERequest],
+                            record: inout InformRecord, followUps: inout [CPEFollowUp],
+                            logger: Logger) async -> SessionOutcome {
+        let settings = await managementServer.settings
+        record.acsURL = settings.url
+        var session = CWMPSessionStateMachine(configuration: configuration.session)
+        guard !settings.url.isEmpty, settings.enableCWMP else {
+            return SessionOutcome(failure: .transportFailed("no ACS URL"))
+        }
+
+        // The Inform's events come from one read of the store, and the acknowledgment goes up to the highest
+        // sequence read (AgentStore's delivery rule). The state machine's own choice only says which kind.
+        await syncEvents()
+        let pending: [PendingEvent]
+        do {
+            pending = try await environment.store.pendingEvents(of: agentID)
+        } catch {
+            logger.error("cwmp.session.store-unavailable", metadata: ["error": "\(error)"])
+            return SessionOutcome(failure: .transportFailed("agent store unavailable"))
+        }
+        let heartbeatOnly = expected.count == 1 && expected[0].eventCode == EventCode.heartbeat
+        var events = Self.informEvents(from: pending, heartbeatOnly: heartbeatOnly, record: &record)
+
+        mergeValueChanges(await dataModel.takeValueChanges())
+        if !heartbeatOnly, !pendingValueChanges.isEmpty, !events.contains(where: { $0.eventCode == EventCode.valueChange }),
+           events.count < EventQueue.maximumEventsPerInform {
+            events.append(EventStruct(eventCode: EventCode.valueChange))
+        }
+        let parameterList = await informParameters(settings: settings, events: events,
+                                                   includeValueChanges: !heartbeatOnly, record: &record)
+        let now = environment.clock.now()
+        let seconds = now.sinceUnixEpoch.components.seconds
+        let currentTime = (try? CWMPDateTime(secondsSince1970: seconds)) ?? .unknown
+        let inform = Inform(deviceId: configuration.deviceId, events: events, currentTime: currentTime,
+                            retryCount: retryCount, parameterList: parameterList)
+        logger.debug("cwmp.session.starting", metadata: [
+            "cwmp.inform.events": "\(events.map(\.eventCode))", "cwmp.inform.retry-count": "\(retryCount)"])
+
+        var action = session.start(inform: inform, pendingRequests: heartbeatOnly ? [] : pendingRequests)
+        let credentials = settings.username.isEmpty && settings.password.isEmpty
+            ? nil : HTTPCredentials(username: settings.username, password: settings.password)
+        let connection: any ACSSession
+        do {
+            connection = try await environment.transport.openSession(url: settings.url, credentials: credentials)
+        } catch {
+            return finish(session.transportFailed(error)) ?? SessionOutcome(failure: .transportFailed("\(error)"))
+        }
+        defer { Task { await connection.close() } }
+
+        let encoder = CWMPEncoder()
+        let decoder = CWMPDecoder()
+        let sessionClock = ContinuousClock()
+        let sessionDeadline = sessionClock.now.advanced(by: configuration.sessionTimeLimit)
+        while true {
+            switch action {
+            case .postEnvelope(let envelope, let waitTimeout):
+                let body: [UInt8]
+                do {
+                    body = try encoder.encode(envelope)
+                } catch {
+                    logger.error("cwmp.session.encode-failed", metadata: ["error": "\(error)"])
+                    action = session.transportFailed(error)
+                    continue
+                }
+                action = await exchange(&session, connection: connection, body: body, waitTimeout: waitTimeout,
+                                        deadline: sessionDeadline, clock: sessionClock, decoder: decoder)
+            case .postEmpty(let waitTimeout):
+                action = await exchange(&session, connection: connection, body: nil, waitTimeout: waitTimeout,
+                                        deadline: sessionDeadline, clock: sessionClock, decoder: decoder)
+            case .executeACSRequest(let request):
+                let outcome = await dispatcher.respond(to: request, within: configuration.rpcBudget)
+                for followUp in outcome.followUps {
+                    // TR-069 Status 0 means committed: the state is saved before the response goes out.
+                    if followUp == .saveDataModelState { await saveDataModelState(logger: logger) } else { followUps.append(followUp) }
+                }
+                logger.debug("cwmp.session.rpc", metadata: ["cwmp.rpc": "\(CWMPEncoder.rpcName(of: request))",
+                                                            "cwmp.rpc.fault": "\(outcome.fault?.code.rawValue ?? 0)"])
+                action = session.acsRequestHandled(outcome.response)
+            case .finish(let outcome):
+                return outcome
+            case .none:
+                // Only reachable through a bug in this loop; end the session instead of spinning.
+                return SessionOutcome(failure: .protocolViolation("session stalled"))
+            }
+        }
+    }
+
+    private func finish(_ action: CWMPSessionStateMachine.Action) -> SessionOutcome? {
+        if case .finish(let outcome) = action { return outcome }
+        return nil
+    }
+
+    /// One POST and its answer, fed to the session machine.
+    private func exchange(_ session: inout CWMPSessionStateMachine, connection: any ACSSession, body: [UInt8]?,
+                          waitTimeout: Duration, deadline: ContinuousClock.Instant, clock: ContinuousClock,
+                          decoder: CWMPDecoder) async -> CWMPSessionStateMachine.Action {
+        let remaining = clock.now.duration(to: deadline)
+        guard remaining > .zero else { return session.timeoutFired() }
+        let response: ACSHTTPResponse
+        do {
+            response = try await connection.post(body: body, timeout: min(waitTimeout, remaining))
+        } catch let error as ACSTransportError where error.kind == .timedOut {
+            return session.timeoutFired()
+        } catch {
+            return session.transportFailed(error)
+        }
+        guard (200...299).contains(response.status), response.status != 204, !response.body.isEmpty else {
+            return session.httpResponseReceived(statusCode: response.status, envelope: nil, retryAfter: response.retryAfter)
+        }
+        switch decoder.decodeOutcome(response.body) {
+        case .envelope(let envelope):
+            return session.httpResponseReceived(statusCode: response.status, envelope: envelope,
+                                                retryAfter: response.retryAfter)
+        case .failure(let failure):
+            // The fault echoes the request's cwmp:ID (CWMPDecodingFailure carries the header read so far).
+            return session.undecodableMessageReceived(statusCode: response.status, header: failure.header,
+                                                      error: failure.error, retryAfter: response.retryAfter)
+        }
+    }
+
+    /// Events for the Inform from one store read: merged as the EventQueue merges them (single codes once, `M`
+    /// codes once per CommandKey), BOOTSTRAP and BOOT first, at most 64, taken as a prefix of the sequence order so
+    /// that "acknowledge up to the highest" never covers an event that was left out.
+    static func informEvents(from pending: [PendingEvent], heartbeatOnly: Bool,
+                             record: inout InformRecord) -> [EventStruct] {
+        var keys: Set<String> = []
+        var chosen: [EventStruct] = []
+        for event in pending.sorted(by: { $0.sequence < $1.sequence }) {
+            guard (event.code == EventCode.heartbeat) == heartbeatOnly else { continue }
+            let key = event.code.hasPrefix("M ") ? event.code + "\u{0}" + event.commandKey : event.code
+            if !keys.contains(key) {
+                guard chosen.count < EventQueue.maximumEventsPerInform else { break }
+                keys.insert(key)
+                chosen.append(EventStruct(eventCode: event.code, commandKey: event.code.hasPrefix("M ") ? event.commandKey : ""))
+            }
+            record.highestSequence = max(record.highestSequence ?? event.sequence, event.sequence)
+            if event.code == EventCode.bootstrap { record.carriedBootstrap = true }
+        }
+        let framing = chosen.filter { $0.eventCode == EventCode.bootstrap || $0.eventCode == EventCode.boot }
+            .sorted { $0.eventCode < $1.eventCode }
+        return framing + chosen.filter { $0.eventCode != EventCode.bootstrap && $0.eventCode != EventCode.boot }
+    }
+
+    /// ParameterList: forced-inform parameters, changed parameters with Notification, and the enabled
+    /// ManagementServer.InformParameter entries whose EventList is empty or names one of the Inform's events.
+    private func informParameters(settings: ManagementServerSettings, events: [EventStruct], includeValueChanges: Bool,
+                                  record: inout InformRecord) async -> [ParameterValueStruct] {
+        var names = ForcedInformParameters.names(in: dataModel.tree)
+        if includeValueChanges {
+            names += pendingValueChanges.map(\.name)
+            record.valueChangeNames = Set(pendingValueChanges.map(\.name))
+        }
+        let codes = Set(events.map(\.eventCode))
+        for row in settings.informParameters where row.enable && !row.parameterName.isEmpty {
+            if row.eventList.isEmpty || row.eventList.contains(where: codes.contains) { names.append(row.parameterName) }
+        }
+        var seen: Set<String> = []
+        names = names.filter { seen.insert($0).inserted }
+        if let values = try? await dataModel.getParameterValues(names) { return values }
+        // One unreadable parameter (a vanished instance, a provider down) must not cost the whole Inform.
+        var values: [ParameterValueStruct] = []
+        for name in names {
+            if let value = try? await dataModel.getParameterValues([name]) { values += value }
+        }
+        return values
+    }
+
+    private func mergeValueChanges(_ changes: [DataModel.ValueChange]) {
+        for change in changes where !pendingValueChanges.contains(where: { $0.name == change.name }) {
+            pendingValueChanges.append(change)
+        }
+    }
+
+    private func sessionEnded(_ outcome: SessionOutcome, record: InformRecord, followUps: [CPEFollowUp],
+                              logger: Logger) async {
+        let now = environment.clock.now()
+        if outcome.succeeded {
+            logger.info("cwmp.session.ended")
+        } else {
+            logger.warning("cwmp.session.failed", metadata: ["cwmp.session.failure": "\(outcome.failure!)"])
+        }
+        var action = machine.sessionEnded(outcome, now: now, using: &generator)
+        for case .scheduleInform(let delay, let commandKey) in followUps {
+            let seconds = UInt32(clamping: delay.components.seconds)
+            let next = machine.scheduleInform(ScheduleInform(delaySeconds: seconds, commandKey: commandKey), now: now)
+            if case .none = action { action = next } else if case .armTimer = action { action = next }
+        }
+
+        var changes: [AgentChange] = []
+        var acknowledged: Int64? = nil
+        if outcome.informAcknowledged {
+            if let highest = record.highestSequence {
+                changes.append(.acknowledgeEvents(upTo: highest))
+                acknowledged = highest
+            }
+            if record.carriedBootstrap { changes.append(.setBootstrappedACSURL(record.acsURL)) }
+            pendingValueChanges.removeAll { record.valueChangeNames.contains($0.name) }
+        }
+        changes.append(.setRetryCount(Int(machine.retryPolicy.retryCount)))
+        // The acknowledgment and the re-queueing of what the Inform did not deliver (completion events, a
+        // heartbeat below the highest sequence) are one transaction: a crash between them cannot lose an event.
+        await syncEvents(prefix: changes, acknowledgedUpTo: acknowledged, logger: logger)
+        // Counted once the outcome is persisted, so an observer that sees the count sees the store updated too.
+        sessionsEnded += 1
+        lastOutcome = outcome
+        perform(action)
+    }
+
+    private func runPostSessionAction(_ action: PostSessionAction) async {
+        let now = environment.clock.now()
+        switch action {
+        case .reboot(let commandKey):
+            // The events that report the reboot are persisted before the "reboot", as on a real CPE.
+            _ = await dataModel.takeValueChanges()
+            pendingValueChanges = []
+            let next = machine.rebooted(now: now, rebootCommandKey: commandKey)
+            await syncEvents()
+            logger.info("cwmp.agent.rebooting")
+            await hooks.reboot(agentID, commandKey)
+            perform(next)
+        case .factoryReset:
+            await dataModel.importState(DataModelState())
+            _ = await dataModel.takeValueChanges()
+            pendingValueChanges = []
+            let next = machine.factoryResetDone(now: now)
+            await syncEvents(prefix: [.setParameterKey(""), .setBootstrappedACSURL(nil)], acknowledgedUpTo: nil,
+                             logger: logger)
+            await saveDataModelState(logger: logger)
+            logger.info("cwmp.agent.factory-reset")
+            await hooks.factoryReset(agentID)
+            perform(next)
+        }
+    }
+
+    // MARK: - Persistence
+
+    /// Makes the store's pending events equal to the event queue (as multisets of code + CommandKey), after
+    /// `prefix` in the same transaction. The store can only discard by code, so a code whose events differ other
+    /// than by additions is discarded and rewritten.
+    private func syncEvents(prefix: [AgentChange] = [], acknowledgedUpTo: Int64? = nil,
+                            logger: Logger? = nil) async {
+        // One sync at a time: the actor is re-entrant at the store's await, and two diffs computed against the
+        // same mirror would each overwrite the other's result.
+        while isSyncing {
+            await withCheckedContinuation { syncWaiters.append($0) }
+        }
+        isSyncing = true
+        defer {
+            isSyncing = false
+            if !syncWaiters.isEmpty { syncWaiters.removeFirst().resume() }
+        }
+        var persisted = persistedEvents
+        if let acknowledgedUpTo { persisted.removeAll { $0.sequence <= acknowledgedUpTo } }
+        let queue = machine.eventQueue.records
+        var changes = prefix
+        var discarded: Set<String> = []
+        var appended: [(code: String, commandKey: String)] = []
+        let codes = Set(persisted.map(\.code)).union(queue.map(\.eventCode))
+        for code in codes.sorted() {
+            let have = persisted.filter { $0.code == code }.map(\.commandKey).sorted()
+            let want = queue.filter { $0.eventCode == code }.map(\.commandKey).sorted()
+            if have == want { continue }
+            var missing = want
+            var isSuperset = true
+            for key in have {
+                if let index = missing.firstIndex(of: key) { missing.remove(at: index) } else { isSuperset = false }
+            }
+            if isSuperset {
+                appended += missing.map { (code, $0) }
+            } else {
+                discarded.insert(code)
+                appended += want.map { (code, $0) }
+            }
+        }
+        if !discarded.isEmpty { changes.append(.discardEvents(codes: discarded)) }
+        // In queue order, so the store's sequence order matches the order the events arose in.
+        let ordered = queue.compactMap { record -> (String, String)? in
+            guard let index = appended.firstIndex(where: { $0.code == record.eventCode && $0.commandKey == record.commandKey })
+            else { return nil }
+            let entry = appended.remove(at: index)
+            return (entry.code, entry.commandKey)
+        }
+        changes += ordered.map { AgentChange.appendEvent(code: $0.0, commandKey: $0.1) }
+        guard !changes.isEmpty else {
+            persistedEvents = persisted
+            return
+        }
+        do {
+            let applied = try await environment.store.apply(changes, to: agentID)
+            persisted.removeAll { discarded.contains($0.code) }
+            for (sequence, entry) in zip(applied.eventSequences, ordered) {
+                persisted.append(PendingEvent(sequence: sequence, code: entry.0, commandKey: entry.1))
+            }
+            persistedEvents = persisted
+        } catch {
+            // Nothing was applied: the mirror stays as it was, so the next sync tries the same changes again.
+            (logger ?? self.logger).error("cwmp.agent.store-write-failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Writes what changed in the data model's persistent state: ParameterKey, attributes, instance counters.
+    private func saveDataModelState(logger: Logger) async {
+        let state = await dataModel.exportState()
+        guard state != savedState else { return }
+        var changes: [AgentChange] = []
+        if state.parameterKey != savedState.parameterKey { changes.append(.setParameterKey(state.parameterKey)) }
+        for (path, stored) in state.attributes where savedState.attributes[path] != stored {
+            changes.append(.setAttribute(path: path, ParameterAttribute(notification: stored.notification?.rawValue ?? 0,
+                                                                        accessList: stored.accessList ?? [])))
+        }
+        for path in savedState.attributes.keys where state.attributes[path] == nil {
+            changes.append(.removeAttribute(path: path))
+        }
+        for (table, tableState) in state.tables where savedState.tables[table]?.nextInstanceNumber != tableState.nextInstanceNumber {
+            changes.append(.raiseInstanceCounter(table: table, next: max(tableState.nextInstanceNumber, 1)))
+        }
+        do {
+            if !changes.isEmpty { _ = try await environment.store.apply(changes, to: agentID) }
+            savedState = state
+        } catch {
+            logger.error("cwmp.agent.state-not-saved", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// The agent methods every agent supports without transfers: Reboot, FactoryReset and ScheduleInform act through
+/// the session's follow-ups, which `CWMPAgent` carries out.
+public struct RebootCapableActions: CWMPAgentActions {
+    public init() {}
+    public var supportedMethods: Set<CPEMethod> { [.reboot, .factoryReset, .scheduleInform] }
+}
+
+/// The parameters the schema marks `forcedInform` and that are not inside a table, per schema (computed once).
+enum ForcedInformParameters {
+    private static let cache = Mutex<[ObjectIdentifier: [String]]>([:])
+
+    static func names(in tree: SchemaTree) -> [String] {
+        let key = ObjectIdentifier(tree)
+        if let names = cache.withLock({ $0[key] }) { return names }
+        var names: [String] = []
+        for object in tree.schema.objects.values where !object.path.contains("{i}") {
+            for parameter in object.parameters where parameter.forcedInform {
+                names.append(object.path + parameter.name)
+            }
+        }
+        names.sort()
+        cache.withLock { $0[key] = names }
+        return names
+    }
+}
