@@ -1,0 +1,199 @@
+import CWMPClient
+import FoundationEssentials
+import Logging
+import NIOCore
+import Proxier
+import ServiceLifecycle
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A built proxier: its services, ready to run, and the handles tests look at.
+struct CWMPProxy: Sendable {
+    let serviceGroup: ServiceGroup
+    let host: AgentHost
+    let gateway: GatewayDataModel
+    let gatewayAgentID: String
+    /// Where the Connection Request listener is bound (port resolved when configured as 0).
+    let connectionRequestAddress: SocketAddress
+
+    /// Runs until SIGTERM or SIGINT (graceful), or until the group is cancelled.
+    func run() async throws { try await serviceGroup.run() }
+}
+
+/// Builds the whole proxier from its configuration; `cwmp-proxy run` and the tests both call this.
+///
+/// The Connection Request listener is bound here, before any agent exists, because every agent's
+/// ConnectionRequestURL names its port and the first Inform carries that URL.
+/// `reloadConfiguration` is what SIGHUP calls (nil: SIGHUP is ignored).
+func buildProxy(configuration: ProxyConfiguration, logger: Logger,
+                reloadConfiguration: (@Sendable () throws -> ProxyConfiguration)? = nil) async throws -> CWMPProxy {
+    let store = try await AgentStore.open(directory: absolutePath(configuration.stateDirectory),
+                                          logger: logger.withLabelSuffix("store"))
+    let listener = ConnectionRequestServer(
+        configuration: .init(host: configuration.connectionRequest.address, port: configuration.connectionRequest.port),
+        logger: logger)
+    let address: SocketAddress
+    do {
+        address = try await listener.start()
+    } catch {
+        try? await store.close()
+        throw error
+    }
+    let advertisedHost = configuration.connectionRequest.advertisedHost
+        ?? advertisedAddress(boundTo: configuration.connectionRequest.address)
+
+    let identity = GatewayIdentity(
+        manufacturer: configuration.gateway.manufacturer, manufacturerOUI: configuration.gateway.manufacturerOUI,
+        productClass: configuration.gateway.productClass,
+        serialNumber: configuration.gateway.serialNumber ?? machineSerialNumber(),
+        modelName: configuration.gateway.modelName, softwareVersion: CWMPProxyVersion.current)
+    let gateway = try await makeGatewayDataModel(identity: identity, settings: managementServerSettings(configuration))
+
+    let host = AgentHost(store: store, transport: NIOACSTransport(logger: logger), connectionRequestServer: listener,
+                         connectionRequestHost: advertisedHost, connectionRequestPort: address.port ?? 0, logger: logger)
+    let agentID = "\(identity.manufacturerOUI)-\(identity.productClass)-\(identity.serialNumber)"
+    let deviceId = DeviceId(manufacturer: identity.manufacturer, oui: identity.manufacturerOUI,
+                            productClass: identity.productClass, serialNumber: identity.serialNumber)
+    // The gateway informs soon after start; only virtual devices, started by the thousand, need a wide window.
+    let gatewaySetup = AgentHost.AgentSetup(agentID: agentID) { environment in
+        CWMPAgent(configuration: .init(agentID: agentID, deviceId: deviceId, startupJitterWindow: .seconds(2)),
+                  gateway: gateway, environment: environment)
+    }
+
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        .init(service: AgentHostService(host: host, setups: [gatewaySetup], store: store, listener: listener, logger: logger)),
+    ]
+    if let reloadConfiguration {
+        services.append(.init(service: ConfigurationReloadService(gateway: gateway, reload: reloadConfiguration, logger: logger)))
+    }
+    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                  logger: logger))
+    logger.info("cwmp-proxy built", metadata: [
+        "device.id": .string(agentID),
+        "cwmp.connection_request.port": .stringConvertible(address.port ?? 0),
+        "cwmp.acs.configured": .stringConvertible(configuration.acs.url != nil),
+    ])
+    return CWMPProxy(serviceGroup: group, host: host, gateway: gateway, gatewayAgentID: agentID,
+                     connectionRequestAddress: address)
+}
+
+/// The agents and everything they share: started together, stopped together on graceful shutdown.
+struct AgentHostService: Service {
+    let host: AgentHost
+    let setups: [AgentHost.AgentSetup]
+    let store: AgentStore
+    let listener: ConnectionRequestServer
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await host.start(setups)
+            logger.info("agents started", metadata: ["cwmp.agents.count": .stringConvertible(host.agentCount)])
+            try? await gracefulShutdown()
+        } catch {
+            logger.error("agents failed to start", metadata: ["error": .string(String(describing: error))])
+            await shutDown()
+            throw error
+        }
+        await shutDown()
+    }
+
+    private func shutDown() async {
+        // Listener first: no Connection Request may reach an agent that is stopping.
+        try? await listener.stop()
+        await host.stop()
+        try? await store.close()
+        logger.info("agents stopped")
+    }
+}
+
+/// SIGHUP: read the configuration again and apply what may change at run time (the ACS and Connection Request
+/// settings) as a local change of ManagementServer, so the agent reacts as to any change (a new URL → BOOTSTRAP).
+struct ConfigurationReloadService: Service {
+    let gateway: GatewayDataModel
+    let reload: @Sendable () throws -> ProxyConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            do {
+                let configuration = try reload()
+                let settings = managementServerSettings(configuration)
+                try await gateway.managementServer.update { current in
+                    current.url = settings.url
+                    current.username = settings.username
+                    current.password = settings.password
+                    current.periodicInformEnable = settings.periodicInformEnable
+                    current.periodicInformInterval = settings.periodicInformInterval
+                    current.connectionRequestUsername = settings.connectionRequestUsername
+                    current.connectionRequestPassword = settings.connectionRequestPassword
+                }
+                logger.notice("configuration reloaded")
+            } catch {
+                // The description names the key at fault and never a value: configuration errors carry no secrets.
+                logger.error("configuration reload failed", metadata: ["error": .string(String(describing: error))])
+            }
+        }
+    }
+}
+
+/// The configuration's ACS-facing values as the gateway's ManagementServer settings.
+func managementServerSettings(_ configuration: ProxyConfiguration) -> ManagementServerSettings {
+    ManagementServerSettings(
+        url: configuration.acs.url ?? "", username: configuration.acs.username,
+        password: configuration.acs.password.revealed,
+        periodicInformEnable: configuration.acs.periodicInformEnable,
+        periodicInformInterval: configuration.acs.periodicInformInterval,
+        connectionRequestUsername: configuration.connectionRequest.username,
+        connectionRequestPassword: configuration.connectionRequest.password.revealed)
+}
+
+/// The state directory as an absolute path (the store requires one; a relative `--state-dir` is the user's
+/// working directory's).
+func absolutePath(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    guard getcwd(&buffer, buffer.count) != nil else { return "/" + path }
+    let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return (cwd.hasSuffix("/") ? cwd : cwd + "/") + path
+}
+
+/// The first 16 characters of /etc/machine-id: stable per installation and unique across gateways.
+func machineSerialNumber() -> String {
+    let id = (try? readTextFile("/etc/machine-id"))?.filter { $0.isHexDigit } ?? ""
+    return id.isEmpty ? "UNKNOWN" : String(id.prefix(16)).uppercased()
+}
+
+/// What to put in ConnectionRequestURL when the listener binds a wildcard address: the first non-loopback IPv4
+/// address of the host (the ACS cannot reach 0.0.0.0), or the bound address itself otherwise.
+func advertisedAddress(boundTo address: String) -> String {
+    guard address == "0.0.0.0" || address == "::" else { return address }
+    var interfaces: UnsafeMutablePointer<ifaddrs>?
+    guard getifaddrs(&interfaces) == 0, let first = interfaces else { return "127.0.0.1" }
+    defer { freeifaddrs(interfaces) }
+    var candidate: UnsafeMutablePointer<ifaddrs>? = first
+    while let entry = candidate {
+        defer { candidate = entry.pointee.ifa_next }
+        guard let socketAddress = entry.pointee.ifa_addr, socketAddress.pointee.sa_family == sa_family_t(AF_INET),
+              entry.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0, entry.pointee.ifa_flags & UInt32(IFF_UP) != 0
+        else { continue }
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        let ok = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { ipv4 in
+            var inAddress = ipv4.pointee.sin_addr
+            return inet_ntop(AF_INET, &inAddress, &text, socklen_t(text.count)) != nil
+        }
+        if ok { return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+    }
+    return "127.0.0.1"
+}
+
+extension Logger {
+    fileprivate func withLabelSuffix(_ suffix: String) -> Logger {
+        var logger = Logger(label: "\(label).\(suffix)")
+        logger.logLevel = logLevel
+        return logger
+    }
+}
