@@ -109,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CWMPProxyTests",
-            dependencies: ["cwmp-proxy", "CWMPClient", "Proxier"],
+            dependencies: ["cwmp-proxy", "CWMPClient", "Proxier", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

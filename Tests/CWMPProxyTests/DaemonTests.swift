@@ -1,0 +1,149 @@
+// `cwmp-proxy run` as a real process against the project's ACS test peer: started with flags only, stopped
+// gracefully by SIGTERM, and killed with SIGKILL mid-retry to prove that no pending event is lost or repeated.
+// Foundation is fine here: tests only (for Process).
+import CWMPTestSupport
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `cwmp-proxy` beside the test bundle (`swift build --build-tests` builds both into one folder).
+enum DaemonBinary {
+    static let path: String = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("cwmp-proxy").path
+    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: path) && ACSPeer.python3 != nil }
+}
+
+/// One daemon process; its output goes to a log file that the tests read (and check for secrets).
+final class Daemon: @unchecked Sendable {
+    let process = Process()
+    let logPath: String
+
+    init(arguments: [String], directory: String) throws {
+        logPath = directory + "/daemon-\(UUID().uuidString).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
+        process.arguments = arguments
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits (bounded) for the process to exit; its status, or nil if it is still running.
+    func waitForExit(seconds: Double = 20) async -> Int32? {
+        _ = await eventually(seconds) { !process.isRunning }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    }
+}
+
+func temporaryDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "cwmp-proxy-daemon-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite(.serialized, .enabled(if: DaemonBinary.isAvailable, "needs the built cwmp-proxy binary and python3 (ACS test peer)"))
+struct DaemonTests {
+    @Test func startsWithFlagsOnlyInformsAndStopsGracefullyOnSIGTERM() async throws {
+        let peer = try ACSPeer()
+        defer { peer.stop() }
+        let directory = try temporaryDirectory()
+        let daemon = try Daemon(arguments: [
+            "run", "--acs-url", peer.acsURL, "--cr-address", "127.0.0.1", "--cr-port", "0",
+            "--state-dir", directory + "/state", "--periodic-inform-interval", "3600",
+        ], directory: directory)
+
+        let informed = await eventually(30) { firstDevice(of: peer)?["informs"] as? Int ?? 0 >= 1 }
+        #expect(informed, "no Inform reached the ACS; daemon log:\n\(daemon.log)")
+        let events = peer.eventCodes(firstDevice(of: peer)?["last_inform"] as? [String: Any])
+        #expect(events.contains("0 BOOTSTRAP") && events.contains("1 BOOT"), "first Inform carried \(events)")
+
+        daemon.signal(SIGTERM)
+        let status = await daemon.waitForExit()
+        #expect(status == 0, "SIGTERM must stop the daemon gracefully; log:\n\(daemon.log)")
+        #expect(daemon.log.contains("agents stopped"))
+    }
+
+    @Test func eventsPendingAtKill9AreDeliveredAfterRestartExactlyOnce() async throws {
+        let peer = try ACSPeer()
+        defer { peer.stop() }
+        let directory = try temporaryDirectory()
+        let serial = "KILL9TEST"
+        try "acs-secret-pw\n".write(toFile: directory + "/acs.pw", atomically: true, encoding: .utf8)
+        try "cr-secret-pw\n".write(toFile: directory + "/cr.pw", atomically: true, encoding: .utf8)
+        let configuration = """
+            {"acs": {"url": "\(peer.acsURL)", "username": "gw", "passwordFile": "\(directory)/acs.pw",
+                     "periodicInformInterval": 3600},
+             "connectionRequest": {"address": "127.0.0.1", "port": 0, "username": "acs", "passwordFile": "\(directory)/cr.pw"},
+             "gateway": {"manufacturer": "Test", "manufacturerOUI": "00A0C9", "productClass": "GW", "serialNumber": "\(serial)"},
+             "stateDirectory": "\(directory)/state", "logLevel": "debug"}
+            """
+        try configuration.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+        let arguments = ["run", "--config", directory + "/config.json"]
+
+        // First life: BOOTSTRAP acknowledged, then a ScheduleInform whose events the ACS then refuses to take.
+        let first = try Daemon(arguments: arguments, directory: directory)
+        #expect(await eventually(30) { peer.informCount(serial) >= 1 }, "no first Inform; log:\n\(first.log)")
+        try peer.control("POST", "/devices/\(serial)/rpcs", ["method": "ScheduleInform", "delay_seconds": 5, "command_key": "kill-9"])
+        let request = try peer.control("POST", "/devices/\(serial)/connection-request",
+                                       ["username": "acs", "password": "cr-secret-pw", "timeout": 5]) as? [String: Any]
+        #expect(request?["ok"] as? Bool == true, "connection request failed: \(String(describing: request))")
+        #expect(await eventually(30) { answered(peer, serial, "ScheduleInform") }, "ScheduleInform not answered")
+        try peer.control("POST", "/inject", ["inform_500": 1_000])
+        // Five seconds later the scheduled Inform (3 SCHEDULED + M ScheduleInform) is tried and refused: its events
+        // are now pending, and the agent is in its retry wait when it is killed.
+        #expect(await eventually(30) { injectedCount(peer) >= 1 }, "the scheduled Inform never came")
+        first.signal(SIGKILL)
+        _ = await first.waitForExit()
+        try peer.control("POST", "/inject", ["inform_500": 0])
+
+        // Second life: 1 BOOT plus the undelivered events, once.
+        let second = try Daemon(arguments: arguments, directory: directory)
+        let redelivered = await eventually(30) { peer.eventCodes(peer.lastInform(serial)).contains("1 BOOT") }
+        #expect(redelivered, "no Inform after restart; log:\n\(second.log)")
+        let inform = peer.lastInform(serial)
+        let events = peer.eventCodes(inform)
+        #expect(events.contains("3 SCHEDULED"), "after restart the Inform carried \(events)")
+        #expect(events.contains("M ScheduleInform"), "after restart the Inform carried \(events)")
+        let commandKeys = (inform?["events"] as? [[String: Any]] ?? [])
+            .filter { $0["code"] as? String == "M ScheduleInform" }.compactMap { $0["command_key"] as? String }
+        #expect(commandKeys == ["kill-9"])
+
+        // Acknowledged once, never again: the next session carries only its own event.
+        let before = peer.informCount(serial)
+        _ = try peer.control("POST", "/devices/\(serial)/connection-request",
+                             ["username": "acs", "password": "cr-secret-pw", "timeout": 5])
+        #expect(await eventually(30) { peer.informCount(serial) > before })
+        #expect(peer.eventCodes(peer.lastInform(serial)) == ["6 CONNECTION REQUEST"])
+
+        second.signal(SIGTERM)
+        _ = await second.waitForExit()
+        for log in [first.log, second.log] {
+            #expect(!log.contains("acs-secret-pw") && !log.contains("cr-secret-pw"), "a password reached the log")
+        }
+    }
+}
+
+private func firstDevice(of peer: ACSPeer) -> [String: Any]? {
+    ((try? peer.control("GET", "/devices")) as? [[String: Any]])?.first
+}
+
+private func answered(_ peer: ACSPeer, _ device: String, _ method: String) -> Bool {
+    let responses = (try? peer.control("GET", "/devices/\(device)/responses")) as? [[String: Any]] ?? []
+    return responses.contains { $0["method"] as? String == method && !($0["fault"] is [String: Any]) }
+}
+
+private func injectedCount(_ peer: ACSPeer) -> Int {
+    let stats = (try? peer.control("GET", "/stats")) as? [String: Any]
+    return (stats?["injected"] as? [String: Any])?["inform_500"] as? Int ?? 0
+}
