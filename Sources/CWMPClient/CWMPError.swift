@@ -15,6 +15,7 @@ public struct CWMPError: Error, Hashable, CustomStringConvertible, @unchecked Se
             case mustUnderstandHeader
             case encodingFailed
             case messageNotInVersion
+            case invalidConnectionRequestPath
         }
 
         let backingCode: BackingCode
@@ -40,6 +41,8 @@ public struct CWMPError: Error, Hashable, CustomStringConvertible, @unchecked Se
         /// The RPC or header is not defined by the schema of the envelope's CWMP namespace
         /// (e.g. ChangeDUState in urn:dslforum-org:cwmp-1-0, SessionTimeout before CWMP 1.3).
         public static let messageNotInVersion = ErrorCode(backingCode: .messageNotInVersion)
+        /// A Connection Request path that is malformed or already registered to another agent.
+        public static let invalidConnectionRequestPath = ErrorCode(backingCode: .invalidConnectionRequestPath)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -81,7 +84,7 @@ extension CWMPError: CWMPFaultConvertible {
             CWMPFault(.methodNotSupported)
         case .envelopeTooLarge:
             CWMPFault(.resourcesExceeded, reason)
-        case .encodingFailed:
+        case .encodingFailed, .invalidConnectionRequestPath:
             CWMPFault(.internalError)
         }
     }
