@@ -87,10 +87,20 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Helpers shared by test targets (the sample message catalogue, the XSD validator). A regular target
+        // because test targets cannot depend on each other; only test targets depend on it.
+        .target(
+            name: "CWMPTestSupport",
+            dependencies: ["CWMPClient"],
+            path: "Tests/CWMPTestSupport",
+            swiftSettings: strictSettings
+        ),
+
         .testTarget(
             name: "CWMPClientTests",
             dependencies: [
                 "CWMPClient",
+                "CWMPTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],
@@ -104,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProxierTests",
-            dependencies: ["Proxier", "CWMPClient"],
+            dependencies: ["Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -18,6 +18,8 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
             case requestDenied
             case storeFailure
             case unknownAgent
+            case methodNotSupported
+            case timedOut
         }
 
         let backingCode: BackingCode
@@ -48,6 +50,10 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
         public static let storeFailure = ErrorCode(backingCode: .storeFailure)
         /// The agent id names no agent in the state store (never created, or removed with its virtual device).
         public static let unknownAgent = ErrorCode(backingCode: .unknownAgent)
+        /// The CPE does not implement the method (or the agent behind it does not).
+        public static let methodNotSupported = ErrorCode(backingCode: .methodNotSupported)
+        /// An RPC did not finish within its time budget (a provider or the agent did not answer in time).
+        public static let timedOut = ErrorCode(backingCode: .timedOut)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -98,6 +104,9 @@ extension ProxierError: CWMPFaultConvertible {
         // The ACS can do nothing about a local storage problem: it is the CPE's internal error, and the reason
         // (which names SQLite, never a parameter value) is all it gets.
         case .storeFailure, .unknownAgent: CWMPFault(.internalError, reason)
+        case .methodNotSupported: CWMPFault(.methodNotSupported, reason)
+        // The ACS cannot tell a slow device from a broken one, and neither is its fault: 9002 with the reason.
+        case .timedOut: CWMPFault(.internalError, reason)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import CWMPClient
+import CWMPTestSupport
 
 /// decode(encode(envelope)) == envelope for every sample message in every namespace: the encoder and the
 /// decoder agree on every RPC, header and value type, so what the proxier writes it can also read back.

@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import Testing
 @testable import CWMPClient
+import CWMPTestSupport
 
 private func encodeToString(_ envelope: CWMPEnvelope) throws -> String {
     String(decoding: try CWMPEncoder().encode(envelope), as: UTF8.self)

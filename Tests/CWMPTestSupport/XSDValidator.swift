@@ -3,18 +3,18 @@
 import Foundation
 import CWMPClient
 
-enum XSDValidator {
-    /// `<repo>/../shared`, found from this file's path (Tests/CWMPClientTests/Support/XSDValidator.swift).
-    static let sharedFolder: URL = URL(fileURLWithPath: #filePath)
+public enum XSDValidator {
+    /// `<repo>/../shared`, found from this file's path (Tests/CWMPTestSupport/XSDValidator.swift).
+    public static let sharedFolder: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
         .appendingPathComponent("shared")
 
-    static var tool: URL { sharedFolder.appendingPathComponent("tools/cwmp-validate") }
-    static var schemaFolder: URL { sharedFolder.appendingPathComponent("data/bbf") }
+    public static var tool: URL { sharedFolder.appendingPathComponent("tools/cwmp-validate") }
+    public static var schemaFolder: URL { sharedFolder.appendingPathComponent("data/bbf") }
 
     /// The validator script, the XSDs and xmllint are all present.
-    static let isAvailable: Bool = {
+    public static let isAvailable: Bool = {
         let files = FileManager.default
         guard files.isExecutableFile(atPath: tool.path),
               files.fileExists(atPath: schemaFolder.appendingPathComponent("cwmp-1-4.xsd").path) else { return false }
@@ -22,15 +22,15 @@ enum XSDValidator {
         return path.split(separator: ":").contains { files.isExecutableFile(atPath: "\($0)/xmllint") }
     }()
 
-    struct Failure: CustomStringConvertible {
-        var name: String
-        var output: String
-        var description: String { "\(name):\n\(output)" }
+    public struct Failure: CustomStringConvertible {
+        public var name: String
+        public var output: String
+        public var description: String { "\(name):\n\(output)" }
     }
 
     /// Validates every document with one validator run and returns the ones that failed, with the
     /// validator's messages about each. Names label the documents in failures; they need not be unique.
-    static func validate(_ documents: [(name: String, bytes: [UInt8])]) throws -> [Failure] {
+    public static func validate(_ documents: [(name: String, bytes: [UInt8])]) throws -> [Failure] {
         let folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("cwmp-encoder-xsd-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -76,7 +76,7 @@ enum XSDValidator {
     /// The top-level elements a namespace's schema declares. The SOAP Body is validated laxly, so an
     /// element the schema does not declare (a misspelt RPC name, say) would pass validation unchecked;
     /// the tests compare body element names against this list to close that gap.
-    static func declaredElements(for namespace: CWMPNamespace) throws -> Set<String> {
+    public static func declaredElements(for namespace: CWMPNamespace) throws -> Set<String> {
         let files = switch namespace {
         case .cwmp10: ["cwmp-1-0.xsd"]
         case .cwmp11: ["cwmp-1-1.xsd"]

@@ -1,0 +1,215 @@
+// One CWMP agent (the gateway itself or one virtual device of TR-069 Annex J.2) as a pure state machine: it decides
+// when a session starts and with which events, and keeps everything that must survive between sessions
+// (EventQueue, RetryCount, pending CPE requests, ScheduleInform items) as plain values. It never reads a clock:
+// every input carries `now`, and the only timer it asks for is one deadline (`armTimer`). Per agent that is a few
+// hundred bytes and no task or timer of its own beyond the one deadline the shell keeps in a shared timer wheel.
+
+/// Decides when the agent opens a session (one at a time) and what goes into it.
+public struct AgentStateMachine: Sendable {
+    public struct Configuration: Hashable, Sendable {
+        /// Identifies the agent for the start-up jitter (e.g. OUI-ProductClass-SerialNumber).
+        public var agentID: String
+        /// The first session after `start` waits `InformJitter.delay(agentID:window:)` within this window.
+        public var startupJitterWindow: Duration
+
+        public init(agentID: String, startupJitterWindow: Duration = .seconds(120)) {
+            self.agentID = agentID
+            self.startupJitterWindow = startupJitterWindow
+        }
+    }
+
+    public enum Action: Hashable, Sendable {
+        /// Open a session: build the Inform with these events and RetryCount, and run a
+        /// `CWMPSessionStateMachine` with these CPE requests. Report its outcome with `sessionEnded`.
+        case startSession(events: [EventStruct], retryCount: UInt32, pendingRequests: [CPERequest])
+        /// Call `timerFired` at this instant (replaces any deadline armed before).
+        case armTimer(deadline: CWMPInstant)
+        /// Reboot or factory-reset the device now that the session has ended cleanly, then call `rebooted` /
+        /// `factoryResetDone`.
+        case runPostSessionAction(PostSessionAction)
+        /// Nothing to do until the next input.
+        case none
+    }
+
+    private enum Phase: Hashable, Sendable {
+        case stopped
+        case idle
+        case inSession
+        case awaitingPostSessionAction
+    }
+
+    public let configuration: Configuration
+    public private(set) var eventQueue: EventQueue
+    public private(set) var retryPolicy: SessionRetryPolicy
+    public private(set) var scheduledInforms = ScheduledInforms()
+    public private(set) var pendingRequests: [CPERequest] = []
+    public private(set) var periodicInform: PeriodicInformSchedule?
+    public private(set) var heartbeat: HeartbeatPolicy?
+    private var phase = Phase.stopped
+    /// No session before this instant: the start-up jitter or the retry wait after a failed session.
+    private var notBefore: CWMPInstant?
+    private var nextPeriodic: CWMPInstant?
+    private var nextHeartbeat: CWMPInstant?
+
+    public init(configuration: Configuration, eventQueue: EventQueue = EventQueue(),
+                retryPolicy: SessionRetryPolicy = SessionRetryPolicy(), pendingRequests: [CPERequest] = []) {
+        self.configuration = configuration
+        self.eventQueue = eventQueue
+        self.retryPolicy = retryPolicy
+        self.pendingRequests = pendingRequests
+    }
+
+    // MARK: - Inputs
+
+    /// The agent starts (process start or device boot). `booted` raises `1 BOOT` (and applies the reboot
+    /// discards); the first session waits the agent's jitter slot.
+    public mutating func start(now: CWMPInstant, booted: Bool) -> Action {
+        if booted { eventQueue.rebooted() }
+        phase = .idle
+        notBefore = now.advanced(by: InformJitter.delay(agentID: configuration.agentID,
+                                                        window: configuration.startupJitterWindow))
+        return evaluate(now: now)
+    }
+
+    /// Something raised an event (`4 VALUE CHANGE`, `8 DIAGNOSTICS COMPLETE`, …).
+    public mutating func eventOccurred(_ event: EventStruct, now: CWMPInstant) -> Action {
+        eventQueue.add(event)
+        return evaluate(now: now)
+    }
+
+    /// An authenticated Connection Request: `6 CONNECTION REQUEST`. During a session it is queued as one for the
+    /// next session (cwmp.md §7). It does not wait out a retry back-off or the start-up slot: the ACS asks now.
+    public mutating func connectionRequestReceived(now: CWMPInstant) -> Action {
+        eventQueue.add(EventStruct(eventCode: EventCode.connectionRequest))
+        if phase == .idle { notBefore = nil }
+        return evaluate(now: now)
+    }
+
+    /// A transfer or DU change finished: queue its request with the events announcing it
+    /// (e.g. `7 TRANSFER COMPLETE` + `M Download`).
+    public mutating func requestQueued(_ request: CPERequest, events: [EventStruct], now: CWMPInstant) -> Action {
+        pendingRequests.append(request)
+        for event in events { eventQueue.add(event) }
+        return evaluate(now: now)
+    }
+
+    /// The ACS called ScheduleInform.
+    public mutating func scheduleInform(_ request: ScheduleInform, now: CWMPInstant) -> Action {
+        scheduledInforms.schedule(request, now: now)
+        return evaluate(now: now)
+    }
+
+    /// PeriodicInform* changed (or was loaded); nil disables it.
+    public mutating func setPeriodicInform(_ schedule: PeriodicInformSchedule?, now: CWMPInstant) -> Action {
+        periodicInform = schedule
+        nextPeriodic = schedule?.nextInform(after: now)
+        return evaluate(now: now)
+    }
+
+    /// HeartbeatPolicy changed (or was loaded); nil disables it.
+    public mutating func setHeartbeatPolicy(_ policy: HeartbeatPolicy?, now: CWMPInstant) -> Action {
+        heartbeat = policy
+        nextHeartbeat = policy?.nextHeartbeat(after: now)
+        return evaluate(now: now)
+    }
+
+    /// ManagementServer.URL changed: BOOTSTRAP for the new ACS; scheduled informs of the old one are void.
+    public mutating func acsURLChanged(now: CWMPInstant) -> Action {
+        eventQueue.acsURLChanged()
+        scheduledInforms.discardAll()
+        return evaluate(now: now)
+    }
+
+    public mutating func timerFired(now: CWMPInstant) -> Action {
+        evaluate(now: now)
+    }
+
+    /// The session opened by `startSession` ended. Failure → RetryCount + 1 and a wait from the retry policy
+    /// (at least the 503's Retry-After); success → RetryCount 0. Then a reboot if the ACS asked for one.
+    public mutating func sessionEnded(_ outcome: SessionOutcome, now: CWMPInstant,
+                                      using generator: inout some RandomNumberGenerator) -> Action {
+        guard phase == .inSession else { return .none }
+        eventQueue.sessionEnded(outcome)
+        let finished = outcome.deliveredRequests + outcome.rejectedRequests.map(\.request)
+        for request in finished {
+            if let index = pendingRequests.firstIndex(of: request) { pendingRequests.remove(at: index) }
+        }
+        phase = .idle
+        if outcome.succeeded {
+            retryPolicy.sessionSucceeded()
+            notBefore = nil
+            if let action = outcome.postSessionAction {
+                phase = .awaitingPostSessionAction
+                return .runPostSessionAction(action)
+            }
+        } else {
+            let wait = retryPolicy.sessionFailed(retryAfter: outcome.retryAfter, using: &generator)
+            notBefore = now.advanced(by: wait)
+        }
+        return evaluate(now: now)
+    }
+
+    /// The device came back from a reboot (`1 BOOT`, with `M Reboot` when the ACS asked for it).
+    public mutating func rebooted(now: CWMPInstant, rebootCommandKey: String? = nil) -> Action {
+        eventQueue.rebooted(rebootCommandKey: rebootCommandKey)
+        phase = .idle
+        return evaluate(now: now)
+    }
+
+    /// The device came back from a factory reset: BOOTSTRAP + BOOT, nothing of the past kept.
+    public mutating func factoryResetDone(now: CWMPInstant) -> Action {
+        eventQueue.factoryReset()
+        scheduledInforms.discardAll()
+        pendingRequests = []
+        retryPolicy.sessionSucceeded()
+        phase = .idle
+        return evaluate(now: now)
+    }
+
+    // MARK: - Decision
+
+    /// The one decision point. A retry wait is honoured by every event except a Connection Request (QAC says a
+    /// new event may cut the wait short — unverified against A6 §3.2.1.1; waiting protects an ACS that is
+    /// failing under the load of thousands of agents, which is the case that matters for a proxier).
+    private mutating func evaluate(now: CWMPInstant) -> Action {
+        guard phase == .idle else { return .none }
+        raiseDueEvents(now: now)
+
+        if let notBefore, now < notBefore { return .armTimer(deadline: earliest([notBefore, nextDeadline])!) }
+        notBefore = nil
+
+        if let heartbeatEvents = eventQueue.beginHeartbeatInform() {
+            phase = .inSession
+            // A heartbeat session only says "alive": CPE requests wait for a regular session.
+            return .startSession(events: heartbeatEvents, retryCount: retryPolicy.retryCount, pendingRequests: [])
+        }
+        if eventQueue.hasEventsToSend || !pendingRequests.isEmpty {
+            phase = .inSession
+            return .startSession(events: eventQueue.beginInform(), retryCount: retryPolicy.retryCount,
+                                 pendingRequests: pendingRequests)
+        }
+        if let deadline = nextDeadline { return .armTimer(deadline: deadline) }
+        return .none
+    }
+
+    /// Periodic, heartbeat and scheduled instants that have passed become events.
+    private mutating func raiseDueEvents(now: CWMPInstant) {
+        if let due = nextPeriodic, due <= now {
+            eventQueue.add(EventStruct(eventCode: EventCode.periodic))
+            nextPeriodic = periodicInform?.nextInform(after: now)
+        }
+        if let due = nextHeartbeat, due <= now {
+            eventQueue.add(EventStruct(eventCode: EventCode.heartbeat))
+            nextHeartbeat = heartbeat?.nextHeartbeat(after: now)
+        }
+        for event in scheduledInforms.takeDue(now: now) { eventQueue.add(event) }
+    }
+
+    private var nextDeadline: CWMPInstant? {
+        earliest([nextPeriodic, nextHeartbeat, scheduledInforms.nextDue])
+    }
+
+    private func earliest(_ instants: [CWMPInstant?]) -> CWMPInstant? {
+        instants.compactMap { $0 }.min()
+    }
+}
