@@ -69,7 +69,7 @@ public final class ACSHTTPSession: ACSSession {
             }
             let raw = try await send(url: url, body: body, cookie: cookie, authorization: authorization,
                                      timeout: timeout)
-            state.withLock { $0.cookies.store(raw.headers[canonicalForm: "set-cookie"].map(String.init)) }
+            state.withLock { $0.cookies.store(raw.headers["Set-Cookie"]) }
             logger.debug("acs.http.exchange", metadata: [
                 "acs.url": "\(url.requestURL)", "http.status": "\(raw.status)",
                 "http.request.bytes": "\(body?.count ?? 0)", "http.response.bytes": "\(raw.body.count)",
@@ -199,7 +199,7 @@ public final class ACSHTTPSession: ACSSession {
 
     /// Whether to resend after this 401; throws when the credentials were refused or cannot be given.
     private func authenticationRetry(_ raw: RawResponse, rounds: inout Int) throws -> Bool {
-        let challenges = raw.headers[canonicalForm: "www-authenticate"].map(String.init)
+        let challenges = raw.headers["WWW-Authenticate"]
         let (disposition, isTLS) = state.withLock { state -> (HTTPClientAuthenticator.ChallengeDisposition?, Bool) in
             (state.authenticator?.received401(wwwAuthenticate: challenges), state.url.isTLS)
         }
