@@ -16,6 +16,13 @@ public struct CWMPError: Error, Hashable, CustomStringConvertible, @unchecked Se
             case encodingFailed
             case messageNotInVersion
             case invalidConnectionRequestPath
+            case invalidACSURL
+            case transportFailed
+            case transportTimedOut
+            case authenticationFailed
+            case authenticationUnsupported
+            case tooManyRedirects
+            case responseTooLarge
         }
 
         let backingCode: BackingCode
@@ -43,6 +50,20 @@ public struct CWMPError: Error, Hashable, CustomStringConvertible, @unchecked Se
         public static let messageNotInVersion = ErrorCode(backingCode: .messageNotInVersion)
         /// A Connection Request path that is malformed or already registered to another agent.
         public static let invalidConnectionRequestPath = ErrorCode(backingCode: .invalidConnectionRequestPath)
+        /// The ACS URL (configured or from a redirect's Location) is not an absolute http(s) URL.
+        public static let invalidACSURL = ErrorCode(backingCode: .invalidACSURL)
+        /// No HTTP answer from the ACS: connect, TLS (certificate) or I/O failure; `underlying` says which.
+        public static let transportFailed = ErrorCode(backingCode: .transportFailed)
+        /// The ACS did not answer within the exchange timeout (TR-069: 30 s by default).
+        public static let transportTimedOut = ErrorCode(backingCode: .transportTimedOut)
+        /// The ACS refused the credentials (a second 401 that is not a stale nonce): the session fails.
+        public static let authenticationFailed = ErrorCode(backingCode: .authenticationFailed)
+        /// The ACS asked for a scheme this side does not speak, or for Basic over plain http (TR-069: TLS only).
+        public static let authenticationUnsupported = ErrorCode(backingCode: .authenticationUnsupported)
+        /// More redirects than allowed in one session, or a redirect without a usable Location.
+        public static let tooManyRedirects = ErrorCode(backingCode: .tooManyRedirects)
+        /// The ACS's response body exceeds the size the transport accepts.
+        public static let responseTooLarge = ErrorCode(backingCode: .responseTooLarge)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -85,6 +106,10 @@ extension CWMPError: CWMPFaultConvertible {
         case .envelopeTooLarge:
             CWMPFault(.resourcesExceeded, reason)
         case .encodingFailed, .invalidConnectionRequestPath:
+            CWMPFault(.internalError)
+        // Transport failures end the session before any fault could reach the ACS; 9002 only if one ever must.
+        case .invalidACSURL, .transportFailed, .transportTimedOut, .authenticationFailed, .authenticationUnsupported,
+             .tooManyRedirects, .responseTooLarge:
             CWMPFault(.internalError)
         }
     }

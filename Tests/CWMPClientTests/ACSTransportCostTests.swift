@@ -1,0 +1,85 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Testing
+@testable import CWMPClient
+
+/// What one session costs with a client per session. The numbers are printed for the design note, never asserted
+/// (the machine is shared); what is asserted is that every session got its own connection and succeeded.
+@Suite(.serialized) struct ACSTransportCostTests {
+    @Test func costOfAClientPerSession() async throws {
+        let server = try await TestHTTPServer { request in request.body.isEmpty ? TestHTTPServer.Reply(.noContent) : .ok("<r/>") }
+        let transport = try ACSHTTPTransport()
+        let inform = try TransportSamples.inform()
+        let clock = ContinuousClock()
+        let sessions = 200
+        var statuses: [Int] = []
+        let sessionTime = try await clock.measure {
+            for _ in 0..<sessions {
+                let session = try transport.openHTTPSession(url: server.url, credentials: nil)
+                statuses.append(try await session.exchange(body: inform).status)
+                statuses.append(try await session.exchange(body: nil).status)
+                await session.close()
+            }
+        }
+        #expect(statuses.count == 2 * sessions)
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 204 })
+        #expect(server.connections == sessions)
+
+        let clients = 500
+        let clientTime = try await clock.measure {
+            for _ in 0..<clients {
+                let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                                        configuration: transport.clientConfiguration)
+                try await client.shutdown()
+            }
+        }
+        let contexts = 50
+        let contextTime = try clock.measure {
+            for _ in 0..<contexts { _ = try NIOSSLContext(configuration: .makeClientConfiguration()) }
+        }
+        let preloaded = try NIOSSLCertificate.fromPEMFile(ACSHTTPTransport.systemBundlePath)
+        var preloadedConfiguration = TLSConfiguration.makeClientConfiguration()
+        preloadedConfiguration.trustRoots = .certificates(preloaded)
+        let preloadedTime = try clock.measure {
+            for _ in 0..<contexts { _ = try NIOSSLContext(configuration: preloadedConfiguration) }
+        }
+        print("ACS transport cost: \(preloadedTime / contexts) per NIOSSLContext with \(preloaded.count) parsed roots")
+        print("ACS transport cost: \(sessionTime / sessions) per session (Inform + empty POST, connect, shutdown); "
+              + "\(clientTime / clients) per HTTPClient create+shutdown; "
+              + "\(contextTime / contexts) per NIOSSLContext with the system trust store")
+        await server.stop()
+    }
+}
+
+@Suite struct ACSTransportValueTests {
+    @Test func cookieJarKeepsNameValueReplacesAndRemoves() {
+        var jar = ACSCookieJar()
+        #expect(jar.headerValue == nil)
+        jar.store(["a=1; Path=/", "b = 2 ; HttpOnly", "junk", "=nameless", "c=\"3\""])
+        #expect(jar.headerValue == "a=1; b=2; c=3")
+        jar.store(["a=9", "b=; Max-Age=0"])
+        #expect(jar.headerValue == "c=3; a=9")
+        var full = ACSCookieJar()
+        full.store((0..<100).map { "k\($0)=v" })
+        #expect(full.cookies.count == ACSCookieJar.maximumCookies)
+        var big = ACSCookieJar()
+        big.store(["x=" + String(repeating: "y", count: ACSCookieJar.maximumBytes)])
+        #expect(big.headerValue == nil)  // one cookie over the byte bound is dropped, not truncated
+    }
+
+    @Test func retryAfterSecondsAndDates() {
+        #expect(RetryAfter.parse("60") == .seconds(60))
+        #expect(RetryAfter.parse(" 0 ") == .seconds(0))
+        #expect(RetryAfter.parse("-5") == nil)
+        #expect(RetryAfter.parse("soon") == nil)
+        #expect(RetryAfter.epochSeconds(httpDate: "Sun, 06 Nov 1994 08:49:37 GMT") == 784_111_777)
+        #expect(RetryAfter.epochSeconds(httpDate: "Thu, 01 Jan 1970 00:00:00 GMT") == 0)
+        #expect(RetryAfter.epochSeconds(httpDate: "Tue, 29 Feb 2028 23:59:59 GMT") == 1_835_481_599)
+        #expect(RetryAfter.epochSeconds(httpDate: "Sunday, 06-Nov-94 08:49:37 GMT") == nil)
+        #expect(RetryAfter.parse("Sun, 06 Nov 1994 08:50:37 GMT", responseDate: "Sun, 06 Nov 1994 08:49:37 GMT") == .seconds(60))
+        #expect(RetryAfter.parse("Sun, 06 Nov 1994 08:50:37 GMT", now: 784_111_777 + 30) == .seconds(30))
+        #expect(RetryAfter.parse("Sun, 06 Nov 1994 08:50:37 GMT", now: 784_111_777 + 600) == .seconds(0))
+    }
+}
