@@ -52,7 +52,19 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
         modelName: configuration.gateway.modelName, softwareVersion: CWMPProxyVersion.current)
     let gateway = try await makeGatewayDataModel(identity: identity, settings: managementServerSettings(configuration))
 
-    let host = AgentHost(store: store, transport: NIOACSTransport(logger: logger), connectionRequestServer: listener,
+    // AsyncHTTPClient, one client (and so one TCP connection) per session: what ACSs that key a session to its
+    // socket need. The CA bundle, when configured, replaces the system trust store.
+    let transport: ACSHTTPTransport
+    do {
+        transport = try ACSHTTPTransport(
+            configuration: .init(trustRoots: configuration.acs.caBundlePath.map { .caBundle(path: $0) } ?? .system),
+            logger: logger)
+    } catch {
+        try? await listener.stop()
+        try? await store.close()
+        throw error
+    }
+    let host = AgentHost(store: store, transport: transport, connectionRequestServer: listener,
                          connectionRequestHost: advertisedHost, connectionRequestPort: address.port ?? 0, logger: logger)
     let agentID = "\(identity.manufacturerOUI)-\(identity.productClass)-\(identity.serialNumber)"
     let deviceId = DeviceId(manufacturer: identity.manufacturer, oui: identity.manufacturerOUI,
