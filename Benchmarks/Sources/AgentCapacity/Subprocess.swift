@@ -115,7 +115,7 @@ func residentBytes() -> Int {
 /// User + system CPU seconds of this process (getrusage).
 func processCPUSeconds() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
@@ -128,7 +128,7 @@ func monotonicSeconds() -> Double {
 
 /// The number after `"key": ` in a flat JSON text (the peer's /stats, loadgen's report).
 func jsonNumber(_ key: String, in text: String) -> Double? {
-    guard let range = text.range(of: "\"\(key)\":") else { return nil }
+    guard let range = text.firstRange(of: "\"\(key)\":") else { return nil }
     let rest = text[range.upperBound...].drop { $0 == " " }
     return Double(rest.prefix { "0123456789.-eE".contains($0) })
 }
@@ -156,6 +156,6 @@ func controlRequest(port: Int, method: String, path: String) throws -> String {
         response += buffer[0..<count]
     }
     let text = String(decoding: response, as: UTF8.self)
-    guard let split = text.range(of: "\r\n\r\n") else { return "" }
+    guard let split = text.firstRange(of: "\r\n\r\n") else { return "" }
     return String(text[split.upperBound...])
 }

@@ -57,7 +57,7 @@ let peerDirectory: String = {
     parts.removeLast(4) // Benchmarks/Sources/AgentCapacity/main.swift
     return parts.joined(separator: "/") + "/Tests/Peers/acs"
 }()
-let python3 = ["/usr/bin/python3", "/usr/local/bin/python3"].first { access($0, X_OK) == 0 } ?? "/usr/bin/python3"
+let python3 = ["/usr/bin/python3", "/usr/local/bin/python3"].first { (path: String) in access(path, X_OK) == 0 } ?? "/usr/bin/python3"
 
 // MARK: - The peer
 
@@ -78,7 +78,7 @@ guard acsPort > 0, controlPort > 0 else {
     exit(1)
 }
 let acsURL = "http://127.0.0.1:\(acsPort)/acs"
-func peerSessions() -> Double {
+func peerSessions(_ controlPort: Int) -> Double {
     (try? controlRequest(port: controlPort, method: "GET", path: "/stats")).flatMap { jsonNumber("sessions_completed", in: $0) } ?? 0
 }
 print("peer: \(acsURL) (--minimal), control port \(controlPort)")
@@ -99,7 +99,7 @@ if !options.skipBaseline {
     baselinePeerCPU = peer.cpuSeconds - peerCPU0
     baseline = jsonNumber("sessions_per_s", in: report) ?? 0
     let sessions = jsonNumber("sessions", in: report) ?? 0
-    print("baseline loadgen.py (\(options.loadgenWorkers) workers): \(report.trimmingCharacters(in: "\n"))")
+    print("baseline loadgen.py (\(options.loadgenWorkers) workers): \(report.split(separator: "\n").joined(separator: " "))")
     print("baseline: \(fmt(baseline)) sessions/s; peer CPU \(fmt(1e6 * baselinePeerCPU / max(sessions, 1))) µs/session")
 }
 
@@ -173,12 +173,12 @@ let driver = Task {
 try await Task.sleep(for: .seconds(1))
 var endedBefore = 0
 for agent in agents { endedBefore += await agent.sessionsEnded }
-let peerBefore = peerSessions()
+let peerBefore = peerSessions(controlPort)
 let peerCPUBefore = peer.cpuSeconds
 let cpuBefore = processCPUSeconds()
 let windowBegan = monotonicSeconds()
 try await Task.sleep(for: .milliseconds(Int64(options.seconds * 1000)))
-let peerAfter = peerSessions()
+let peerAfter = peerSessions(controlPort)
 let windowEnded = monotonicSeconds()
 let cpuAfter = processCPUSeconds()
 let peerCPUAfter = peer.cpuSeconds
