@@ -106,7 +106,7 @@ func readSmallFile(_ path: String) -> String? {
 func residentBytes() -> Int {
     guard let text = readSmallFile("/proc/self/status") else { return 0 }
     for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        let number = line.dropFirst(6).split(separator: " ").first.flatMap { Int($0) } ?? 0
+        let number = line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) } ?? 0
         return number * 1024
     }
     return 0
