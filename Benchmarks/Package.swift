@@ -17,6 +17,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: ".."),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -49,6 +50,18 @@ let package = Package(
                 .product(name: "CWMPClient", package: proxyPackage),
             ],
             path: "Sources/CodecInstructionCounts"
+        ),
+        // N CWMP agents on one AgentHost against the Python ACS peer (--minimal), with loadgen.py as the baseline
+        // in the same run: `swift run -c release AgentCapacity --agents 1000 --seconds 20`.
+        .executableTarget(
+            name: "AgentCapacity",
+            dependencies: [
+                .product(name: "Proxier", package: proxyPackage),
+                .product(name: "CWMPClient", package: proxyPackage),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/AgentCapacity",
+            swiftSettings: [.treatAllWarnings(as: .error)]
         ),
     ]
 )
