@@ -31,21 +31,7 @@ public struct HostPaths: Hashable, Sendable {
 enum HostFiles {
     /// The whole file as UTF-8 (invalid bytes replaced), at most `limit` bytes; `nil` when it cannot be opened or read.
     static func read(_ path: String, limit: Int = 1 << 20) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < limit {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: buffer[0..<min(count, limit - bytes.count)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        readBytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The raw bytes of a file (for NUL-separated `/proc/[pid]/cmdline`).
