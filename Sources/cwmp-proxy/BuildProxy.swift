@@ -50,7 +50,28 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
         productClass: configuration.gateway.productClass,
         serialNumber: configuration.gateway.serialNumber ?? machineSerialNumber(),
         modelName: configuration.gateway.modelName, softwareVersion: CWMPProxyVersion.current)
-    let gateway = try await makeGatewayDataModel(identity: identity, settings: managementServerSettings(configuration))
+    let agentID = "\(identity.manufacturerOUI)-\(identity.productClass)-\(identity.serialNumber)"
+    // The configuration gives the factory defaults; what the ACS set before the restart is laid over them.
+    let gateway: GatewayDataModel
+    let settingsPersister: ManagementServerSettingsPersister
+    do {
+        try await store.createAgent(agentID)
+        let stored = try await store.load(agentID)?.parameterValues ?? [:]
+        let restored = managementServerSettings(configuration).restoring(stored)
+        if !restored.ignored.isEmpty {
+            logger.warning("stored ManagementServer values ignored", metadata: [
+                "cwmp.settings.ignored": .string(restored.ignored.joined(separator: ",")),
+            ])
+        }
+        gateway = try await makeGatewayDataModel(identity: identity, settings: restored.settings)
+        // Subscribed before any agent runs, so no change of the ACS is missed.
+        settingsPersister = ManagementServerSettingsPersister(provider: gateway.managementServer, store: store, agentID: agentID,
+                                                              logger: logger.withLabelSuffix("settings"))
+    } catch {
+        try? await listener.stop()
+        try? await store.close()
+        throw error
+    }
 
     // AsyncHTTPClient, one client (and so one TCP connection) per session: what ACSs that key a session to its
     // socket need. The CA bundle, when configured, replaces the system trust store.
@@ -66,7 +87,6 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
     }
     let host = AgentHost(store: store, transport: transport, connectionRequestServer: listener,
                          connectionRequestHost: advertisedHost, connectionRequestPort: address.port ?? 0, logger: logger)
-    let agentID = "\(identity.manufacturerOUI)-\(identity.productClass)-\(identity.serialNumber)"
     let deviceId = DeviceId(manufacturer: identity.manufacturer, oui: identity.manufacturerOUI,
                             productClass: identity.productClass, serialNumber: identity.serialNumber)
     // The gateway informs soon after start; only virtual devices, started by the thousand, need a wide window.
@@ -76,7 +96,8 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
     }
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-        .init(service: AgentHostService(host: host, setups: [gatewaySetup], store: store, listener: listener, logger: logger)),
+        .init(service: AgentHostService(host: host, setups: [gatewaySetup], store: store, listener: listener,
+                                        settingsPersister: settingsPersister, logger: logger)),
     ]
     if let reloadConfiguration {
         services.append(.init(service: ConfigurationReloadService(gateway: gateway, reload: reloadConfiguration, logger: logger)))
@@ -98,25 +119,32 @@ struct AgentHostService: Service {
     let setups: [AgentHost.AgentSetup]
     let store: AgentStore
     let listener: ConnectionRequestServer
+    /// Stores the ManagementServer values the ACS sets; runs from before the agents start until after they stopped.
+    let settingsPersister: ManagementServerSettingsPersister
     let logger: Logger
 
     func run() async throws {
+        let persisting = Task { await settingsPersister.run() }
         do {
             try await host.start(setups)
             logger.info("agents started", metadata: ["cwmp.agents.count": .stringConvertible(host.agentCount)])
             try? await gracefulShutdown()
         } catch {
             logger.error("agents failed to start", metadata: ["error": .string(String(describing: error))])
-            await shutDown()
+            await shutDown(persisting)
             throw error
         }
-        await shutDown()
+        await shutDown(persisting)
     }
 
-    private func shutDown() async {
+    private func shutDown(_ persisting: Task<Void, Never>) async {
         // Listener first: no Connection Request may reach an agent that is stopping.
         try? await listener.stop()
         await host.stop()
+        // No session runs any more: the persister writes the changes already published (a cancelled AsyncStream
+        // still delivers its buffer), then the store closes.
+        persisting.cancel()
+        await persisting.value
         try? await store.close()
         logger.info("agents stopped")
     }

@@ -132,6 +132,63 @@ struct DaemonTests {
             #expect(!log.contains("acs-secret-pw") && !log.contains("cr-secret-pw"), "a password reached the log")
         }
     }
+
+    @Test func managementServerValuesTheACSSetSurviveARestart() async throws {
+        let peer = try ACSPeer()
+        defer { peer.stop() }
+        let directory = try temporaryDirectory()
+        let serial = "PERSISTTEST"
+        try "acs-secret-pw\n".write(toFile: directory + "/acs.pw", atomically: true, encoding: .utf8)
+        try "cr-secret-pw\n".write(toFile: directory + "/cr.pw", atomically: true, encoding: .utf8)
+        let configuration = """
+            {"acs": {"url": "\(peer.acsURL)", "username": "gw", "passwordFile": "\(directory)/acs.pw",
+                     "periodicInformInterval": 3600},
+             "connectionRequest": {"address": "127.0.0.1", "port": 0, "username": "acs", "passwordFile": "\(directory)/cr.pw"},
+             "gateway": {"manufacturer": "Test", "manufacturerOUI": "00A0C9", "productClass": "GW", "serialNumber": "\(serial)"},
+             "stateDirectory": "\(directory)/state", "logLevel": "debug"}
+            """
+        try configuration.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+        let arguments = ["run", "--config", directory + "/config.json"]
+
+        // First life: the ACS sets the periodic interval and new Connection Request credentials.
+        let first = try Daemon(arguments: arguments, directory: directory)
+        #expect(await eventually(30) { peer.informCount(serial) >= 1 }, "no first Inform; log:\n\(first.log)")
+        let values: [[String: Any]] = [
+            ["name": "Device.ManagementServer.PeriodicInformInterval", "value": 7200, "type": "unsignedInt"],
+            ["name": "Device.ManagementServer.ConnectionRequestUsername", "value": "acs2"],
+            ["name": "Device.ManagementServer.ConnectionRequestPassword", "value": "cr-new-secret"],
+        ]
+        try peer.control("POST", "/devices/\(serial)/rpcs",
+                         ["method": "SetParameterValues", "parameter_key": "persist", "values": values] as [String: Any])
+        _ = try peer.control("POST", "/devices/\(serial)/connection-request",
+                             ["username": "acs", "password": "cr-secret-pw", "timeout": 5])
+        #expect(await eventually(30) { answered(peer, serial, "SetParameterValues") }, "SetParameterValues not answered")
+        first.signal(SIGTERM)
+        #expect(await first.waitForExit() == 0, "log:\n\(first.log)")
+
+        // Second life: the ACS's values, not the configuration's.
+        let before = peer.informCount(serial)
+        let second = try Daemon(arguments: arguments, directory: directory)
+        #expect(await eventually(30) { peer.informCount(serial) > before }, "no Inform after restart; log:\n\(second.log)")
+        let old = try peer.control("POST", "/devices/\(serial)/connection-request",
+                                   ["username": "acs", "password": "cr-secret-pw", "timeout": 5]) as? [String: Any]
+        #expect(old?["ok"] as? Bool != true, "the configured credentials must no longer open a session")
+        try peer.control("POST", "/devices/\(serial)/rpcs",
+                         ["method": "GetParameterValues", "names": ["Device.ManagementServer.PeriodicInformInterval"]])
+        let new = try peer.control("POST", "/devices/\(serial)/connection-request",
+                                   ["username": "acs2", "password": "cr-new-secret", "timeout": 5]) as? [String: Any]
+        #expect(new?["ok"] as? Bool == true, "the ACS's credentials were not restored: \(String(describing: new))")
+        #expect(await eventually(30) { answered(peer, serial, "GetParameterValues") }, "GetParameterValues not answered")
+        let responses = (try? peer.control("GET", "/devices/\(serial)/responses")) as? [[String: Any]] ?? []
+        let got = responses.last { $0["method"] as? String == "GetParameterValues" }?["values"] as? [String: Any]
+        #expect(got?["Device.ManagementServer.PeriodicInformInterval"] as? String == "7200", "\(String(describing: got))")
+
+        second.signal(SIGTERM)
+        _ = await second.waitForExit()
+        for log in [first.log, second.log] {
+            #expect(!log.contains("cr-new-secret") && !log.contains("cr-secret-pw"), "a password reached the log")
+        }
+    }
 }
 
 private func firstDevice(of peer: ACSPeer) -> [String: Any]? {

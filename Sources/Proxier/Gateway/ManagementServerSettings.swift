@@ -140,6 +140,8 @@ extension ManagementServerSettings {
     struct Field: Sendable {
         var get: @Sendable (ManagementServerSettings) -> String
         var set: @Sendable (inout ManagementServerSettings, String) -> String?
+        /// The xsd type name the value is stored with (`StoredParameterValue.type`).
+        var type: String = "string"
     }
 
     static func boolean(_ keyPath: WritableKeyPath<ManagementServerSettings, Bool> & Sendable) -> Field {
@@ -147,16 +149,16 @@ extension ManagementServerSettings {
             guard let parsed = parseBoolean(value) else { return "not a boolean" }
             settings[keyPath: keyPath] = parsed
             return nil
-        })
+        }, type: "boolean")
     }
 
-    static func text(_ keyPath: WritableKeyPath<ManagementServerSettings, String> & Sendable,
+    static func text(_ keyPath: WritableKeyPath<ManagementServerSettings, String> & Sendable, type: String = "string",
                      check: @escaping @Sendable (String) -> String? = { _ in nil }) -> Field {
         Field(get: { $0[keyPath: keyPath] }, set: { settings, value in
             if let reason = check(value) { return reason }
             settings[keyPath: keyPath] = value
             return nil
-        })
+        }, type: type)
     }
 
     static func number(_ keyPath: WritableKeyPath<ManagementServerSettings, UInt32> & Sendable,
@@ -167,7 +169,7 @@ extension ManagementServerSettings {
             }
             settings[keyPath: keyPath] = parsed
             return nil
-        })
+        }, type: "unsignedInt")
     }
 
     static func parseBoolean(_ value: String) -> Bool? {
@@ -211,7 +213,7 @@ extension ManagementServerSettings {
         "Password": text(\.password),
         "PeriodicInformEnable": boolean(\.periodicInformEnable),
         "PeriodicInformInterval": number(\.periodicInformInterval, 1...UInt32.max),
-        "PeriodicInformTime": text(\.periodicInformTime, check: checkDateTime),
+        "PeriodicInformTime": text(\.periodicInformTime, type: "dateTime", check: checkDateTime),
         "ConnectionRequestUsername": text(\.connectionRequestUsername),
         "ConnectionRequestPassword": text(\.connectionRequestPassword),
         "UpgradesManaged": boolean(\.upgradesManaged),
@@ -231,7 +233,7 @@ extension ManagementServerSettings {
             guard !parsed else { return "automatic creation of instances is not supported" }
             settings.autoCreateInstances = parsed
             return nil
-        }),
+        }, type: "boolean"),
         "ManageableDeviceNotificationLimit": number(\.manageableDeviceNotificationLimit),
         "HTTPCompression": text(\.httpCompression, check: { $0 == "Disabled" ? nil : "only Disabled is supported" }),
         "AutonomousTransferCompletePolicy.Enable": boolean(\.autonomousTransferCompletePolicy.enable),
@@ -244,7 +246,7 @@ extension ManagementServerSettings {
         "AutonomousTransferCompletePolicy.FileTypeFilter": text(\.autonomousTransferCompletePolicy.fileTypeFilter),
         "HeartbeatPolicy.Enable": boolean(\.heartbeatPolicy.enable),
         "HeartbeatPolicy.ReportingInterval": number(\.heartbeatPolicy.reportingInterval, 30...UInt32.max),
-        "HeartbeatPolicy.InitiationTime": text(\.heartbeatPolicy.initiationTime, check: checkDateTime),
+        "HeartbeatPolicy.InitiationTime": text(\.heartbeatPolicy.initiationTime, type: "dateTime", check: checkDateTime),
     ]
 
     /// Names of the InformParameter row parameters the settings hold (Alias belongs to the engine).
