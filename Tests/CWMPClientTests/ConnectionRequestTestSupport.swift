@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 @testable import CWMPClient
 
@@ -108,4 +109,37 @@ struct RawHTTPResponse: Sendable {
         }
         return (RawHTTPResponse(status: status, headers: headers, body: body), rest)
     }
+}
+
+/// Raw TCP clients of a listener on 127.0.0.1.
+enum RawTCPClient {
+    /// Connects and keeps the connection open, sending nothing.
+    static func connect(port: Int) async throws -> any Channel {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+    }
+
+    /// Connects, sends nothing, and returns what the server sends before it closes the connection.
+    static func readUntilClosed(port: Int) async throws -> String {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, _ in
+            var text = ""
+            for try await buffer in inbound { text += String(buffer: buffer) }
+            return text
+        }
+    }
+}
+
+/// Polls `condition` every 10 ms, for at most `attempts` times; for state another thread settles.
+func eventually(attempts: Int = 500, _ condition: () -> Bool) async throws -> Bool {
+    for _ in 0..<attempts {
+        if condition() { return true }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
 }

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import NIOPosix
 import Testing
 @testable import CWMPClient
 
@@ -254,6 +255,103 @@ import Testing
         #expect(!channel.isActive)
     }
 
+    /// All outbound bytes so far, as text.
+    func outboundText(_ channel: EmbeddedChannel) throws -> String {
+        var text = ""
+        while let part = try channel.readOutbound(as: IOData.self) {
+            guard case .byteBuffer(let buffer) = part else { continue }
+            text += String(buffer: buffer)
+        }
+        return text
+    }
+
+    /// Slowloris: a byte a second keeps resetting an idle timer, but not the request read timeout (10 s from the
+    /// accept by default).
+    @Test func tricklingClientIsClosedAfterTheReadTimeoutThoughItKeepsSending() throws {
+        let channel = try makeChannel()
+        let bytes = Array(get(path).utf8)
+        for second in 0..<10 {
+            try channel.writeInbound(ByteBuffer(bytes: bytes[second..<second + 1]))
+            #expect(channel.isActive, "closed after \(second) s")
+            #expect(try outboundText(channel).isEmpty)
+            if second < 9 { channel.embeddedEventLoop.advanceTime(by: .seconds(1)) }
+        }
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(999))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        let (response, rest) = try #require(RawHTTPResponse.parse(try outboundText(channel)))
+        #expect(response.status == 408)
+        #expect(response.values("Connection") == ["close"])
+        #expect(rest.isEmpty)
+        #expect(!channel.isActive)
+        #expect(agent.received == 0)
+    }
+
+    @Test func silentConnectionIsClosedAfterTheReadTimeoutWithoutAnAnswer() throws {
+        let channel = try makeChannel()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(9_999))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        #expect(!channel.isActive)
+        #expect(try outboundText(channel).isEmpty)
+    }
+
+    /// Requests slow but within the limit are answered, and each request after a response gets its own time,
+    /// counted from its first byte (the wait between requests is the idle timeout's business).
+    @Test func requestsWithinTheReadTimeoutAreAnsweredAndEachGetsItsOwnTime() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHo"))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+        let first = try exchange(channel, "st: x\r\n\r\n")
+        #expect(first.status == 401)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(30))
+        #expect(channel.isActive)
+
+        var client = HTTPClientAuthenticator(credentials: .init(username: "acs", password: "cr-secret"))
+        #expect(client.received401(wwwAuthenticate: first.values("WWW-Authenticate")) == .retry)
+        let request = get(path, authorization: client.authorization(method: "GET", uri: path))
+        let middle = request.index(request.startIndex, offsetBy: request.count / 2)
+        try channel.writeInbound(ByteBuffer(string: String(request[..<middle])))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+        #expect(try exchange(channel, String(request[middle...])).status == 200)
+        #expect(agent.received == 1)
+
+        channel.embeddedEventLoop.advanceTime(by: .seconds(30))
+        try channel.writeInbound(ByteBuffer(string: "GET \(path) HTTP/1.1\r\n"))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(10))
+        let timedOut = try outboundText(channel)
+        #expect(RawHTTPResponse.parse(timedOut)?.0.status == 408)
+        #expect(!channel.isActive)
+    }
+
+    @Test func connectionsOverTheCapGet503AndAreClosed() throws {
+        let capped = ConnectionRequestServer(configuration: .init(maxConnections: 2),
+                                             logger: Logger(label: "cr-test"), now: { [clock] in clock.now })
+        let cappedPath = capped.register(agent: TestAgent())
+        func connect() throws -> EmbeddedChannel {
+            let channel = EmbeddedChannel()
+            try capped.configure(channel: channel)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7547)).wait()
+            return channel
+        }
+        let first = try connect(), second = try connect()
+        #expect(capped.openConnectionCount == 2)
+        let third = try connect()
+        let (refusal, _) = try #require(RawHTTPResponse.parse(try outboundText(third)))
+        #expect(refusal.status == 503)
+        #expect(refusal.values("Connection") == ["close"])
+        #expect(!third.isActive)
+        third.embeddedEventLoop.run()  // the close future's callbacks
+        #expect(capped.openConnectionCount == 2)
+        // The admitted ones still work; once one goes, there is room again.
+        #expect(try exchange(second, get(cappedPath)).status == 401)
+        try first.close().wait()
+        first.embeddedEventLoop.run()
+        #expect(capped.openConnectionCount == 1)
+        #expect(try exchange(try connect(), get(cappedPath)).status == 401)
+        #expect(capped.openConnectionCount == 2)
+    }
+
     @Test func connectionCloseIsHonoured() throws {
         let channel = try makeChannel()
         let response = try exchange(channel, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -281,6 +379,37 @@ import Testing
         }
         let response = try #require(HTTPAuthenticationChallenge.parse(headerValue: authorization).first?[parameter: "response"])
         #expect(!text.contains(response))
+    }
+}
+
+/// The connection cap on a real socket.
+@Suite struct ConnectionRequestConnectionLimitTests {
+    @Test func aThirdConnectionIsRefusedWhileTwoAreOpen() async throws {
+        let server = ConnectionRequestServer(configuration: .init(host: "127.0.0.1", port: 0, maxConnections: 2),
+                                             logger: Logger(label: "cr-limit"))
+        let address = try await server.start()
+        let port = try #require(address.port)
+        let held = [try await RawTCPClient.connect(port: port), try await RawTCPClient.connect(port: port)]
+        #expect(try await eventually { server.openConnectionCount == 2 })
+
+        let refusal = try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask { try await RawTCPClient.readUntilClosed(port: port) }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                return nil  // the server never hung up
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        #expect(refusal?.hasPrefix("HTTP/1.1 503 ") == true, "\(refusal.debugDescription)")
+
+        for channel in held { try await channel.close() }
+        #expect(try await eventually { server.openConnectionCount == 0 })
+        let admitted = try await RawHTTPClient.send(port: port,
+                                                    "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(admitted.hasPrefix("HTTP/1.1 404 "))
+        try await server.stop()
     }
 }
 
@@ -368,6 +497,20 @@ import Testing
         head.headers.add(name: "authorization", value: "Digest a=2")
         _ = machine.headReceived(head)
         #expect(machine.endReceived() == .dispatch(.init(method: .GET, uri: "/p", authorization: nil), close: false))
+    }
+
+    @Test func readTimeoutGets408OnlyIfARequestBegan() {
+        let limits = ConnectionRequestConnectionStateMachine.Limits(maxHeaderCount: 8, maxURILength: 64,
+                                                                    maxRequestsPerConnection: 2)
+        var silent = ConnectionRequestConnectionStateMachine(limits: limits)
+        #expect(silent.requestReadTimedOut(requestStarted: false) == .close)
+        var partial = ConnectionRequestConnectionStateMachine(limits: limits)
+        #expect(partial.requestReadTimedOut(requestStarted: true) == .respondAndClose(.init(.requestTimeout)))
+        #expect(partial.requestReadTimedOut(requestStarted: true) == .none)
+        var inBody = ConnectionRequestConnectionStateMachine(limits: limits)
+        _ = inBody.headReceived(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/p"))
+        #expect(inBody.requestReadTimedOut(requestStarted: true) == .respondAndClose(.init(.requestTimeout)))
+        #expect(inBody.endReceived() == .none)
     }
 
     @Test func longURIGets414() {

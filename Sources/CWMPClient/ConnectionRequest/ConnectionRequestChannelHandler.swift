@@ -2,10 +2,18 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Sits at the socket end of the pipeline and counts the bytes received since the last response went out. Past
-/// `limit` it drops them and tells `ConnectionRequestChannelHandler`, which answers 413 and closes. This bounds
-/// what NIO's HTTP decoder ever buffers (an endless header line, a body announced as huge) without relying on
-/// the decoder's own limits.
+/// Sits at the socket end of the pipeline and bounds each request in bytes and in time, whatever the HTTP decoder
+/// makes of it.
+///
+/// Bytes: it counts those received since the last response went out. Past `limit` it drops them and tells
+/// `ConnectionRequestChannelHandler`, which answers 413 and closes. This bounds what NIO's HTTP decoder ever
+/// buffers (an endless header line, a body announced as huge) without relying on the decoder's own limits.
+///
+/// Time: a timer of `readTimeout` starts at the accept and, after a response, at the first byte of the next
+/// request; a response stops it. Reads do not push it back, so a client trickling a byte every few seconds is cut
+/// off like a silent one. When it fires it tells `ConnectionRequestChannelHandler`, which closes (408 first if part
+/// of a request came in). The timer is a task scheduled on the channel's event loop, so tests move it with
+/// `EmbeddedEventLoop.advanceTime(by:)`.
 final class ConnectionRequestInboundLimitHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -15,15 +23,48 @@ final class ConnectionRequestInboundLimitHandler: ChannelDuplexHandler {
     /// The event sent up the pipeline when the limit is passed.
     struct LimitExceeded: Sendable {}
 
+    /// The event sent up the pipeline when a request was not complete in time. `requestStarted`: some of its
+    /// bytes came in.
+    struct RequestReadTimeout: Sendable, Equatable {
+        var requestStarted: Bool
+    }
+
     private let limit: Int
+    private let readTimeout: TimeAmount
     private var received = 0
     private var exceeded = false
+    private var timedOut = false
+    private var closing = false
+    private var deadline: Scheduled<Void>?
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, readTimeout: TimeAmount) {
+        self.limit = limit
+        self.readTimeout = readTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startTimer(context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        stopTimer()
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startTimer(context: context)  // the first request is timed from the accept
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stopTimer()
+        context.fireChannelInactive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !exceeded else { return }
+        guard !exceeded, !timedOut else { return }
         let buffer = unwrapInboundIn(data)
+        guard buffer.readableBytes > 0 else { return }
+        startTimer(context: context)  // a no-op unless this is the first byte of a request after a response
         received += buffer.readableBytes
         if received > limit {
             exceeded = true
@@ -34,9 +75,81 @@ final class ConnectionRequestInboundLimitHandler: ChannelDuplexHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // Once the connection is closing nothing more goes out. A socket refuses such writes anyway; this is for
+        // the 400 that HTTPServerProtocolErrorHandler tries when the close cuts a request short, after our 408
+        // or 413 already went out.
+        guard !closing else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
         // A response is going out, so the request it answers is complete: the next one starts from zero.
         received = 0
+        stopTimer()
         context.write(data, promise: promise)
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if mode == .all {
+            closing = true
+            stopTimer()
+        }
+        context.close(mode: mode, promise: promise)
+    }
+
+    private func startTimer(context: ChannelHandlerContext) {
+        guard deadline == nil, !timedOut, !closing else { return }
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: readTimeout) {
+            bound.value.handler.timerFired(context: bound.value.context)
+        }
+    }
+
+    private func stopTimer() {
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        deadline = nil
+        guard !timedOut, !exceeded, context.channel.isActive else { return }
+        timedOut = true
+        context.fireUserInboundEventTriggered(RequestReadTimeout(requestStarted: received > 0))
+    }
+}
+
+/// The whole pipeline of a connection over `Configuration.maxConnections`: a fixed 503, then close. Nothing it
+/// receives is parsed.
+final class ConnectionRequestRefusingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = IOData
+
+    static let response = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    private var refused = false
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { refuse(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        refuse(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Dropped: the connection is closing.
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func refuse(context: ChannelHandlerContext) {
+        guard !refused else { return }
+        refused = true
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer(string: Self.response))), promise: written)
+        let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        written.futureResult.whenComplete { _ in boundContext.value.close(promise: nil) }
     }
 }
 
@@ -71,6 +184,9 @@ final class ConnectionRequestChannelHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ConnectionRequestInboundLimitHandler.LimitExceeded {
             run(stateMachine.inboundLimitExceeded(), context: context)
+        } else if let timeout = event as? ConnectionRequestInboundLimitHandler.RequestReadTimeout {
+            logger.debug("cwmp.cr.read-timeout", metadata: ["cr.request-started": "\(timeout.requestStarted)"])
+            run(stateMachine.requestReadTimedOut(requestStarted: timeout.requestStarted), context: context)
         } else if event is IdleStateHandler.IdleStateEvent {
             logger.debug("cwmp.cr.idle-timeout")
             run(stateMachine.idleTimeout(), context: context)

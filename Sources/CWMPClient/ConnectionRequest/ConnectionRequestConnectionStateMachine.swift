@@ -80,6 +80,18 @@ struct ConnectionRequestConnectionStateMachine: Sendable {
         }
     }
 
+    /// The request was not complete within `requestReadTimeout` (see `ConnectionRequestInboundLimitHandler`).
+    /// `requestStarted`: some of its bytes came in, so there is someone to tell with a 408.
+    mutating func requestReadTimedOut(requestStarted: Bool) -> Action {
+        switch state {
+        case .closing:
+            return .none
+        case .awaitingHead, .receivingBody:
+            state = .closing
+            return requestStarted ? .respondAndClose(.init(.requestTimeout)) : .close
+        }
+    }
+
     /// The idle timer fired: a slow or silent client is not worth a file descriptor.
     mutating func idleTimeout() -> Action {
         state = .closing

@@ -36,8 +36,16 @@ public final class ConnectionRequestServer: Sendable {
         public var maxHeaderCount: Int
         public var maxURILength: Int
         public var maxRequestsPerConnection: Int
-        /// A connection with no read for this long is closed, so slow clients cannot hold the listener.
+        /// A connection with no read for this long is closed, so silent clients cannot hold the listener.
         public var idleTimeout: TimeAmount
+        /// A request must be received whole (head and body) within this long, counted from the accept for the
+        /// first request of a connection and from its first byte for the next ones. Unlike `idleTimeout` it is
+        /// not reset by reads, so a client trickling a byte at a time (slowloris) is closed too: with 408 if part
+        /// of a request came in, without an answer if nothing did.
+        public var requestReadTimeout: TimeAmount
+        /// Connections open at once. Beyond that a new connection gets a fixed 503 and is closed at once, before
+        /// any HTTP parsing.
+        public var maxConnections: Int
 
         public init(host: String = "0.0.0.0", port: Int = 7547, realm: String = "cwmp-proxy",
                     digestAlgorithms: [DigestAlgorithm] = [.md5], nonceLifetime: TimeAmount = .minutes(5),
@@ -45,7 +53,8 @@ public final class ConnectionRequestServer: Sendable {
                     agentBurst: Int = 5, agentRefillInterval: TimeAmount = .seconds(2),
                     globalBurst: Int = 200, globalRefillInterval: TimeAmount = .milliseconds(10),
                     maxRequestBytes: Int = 8192, maxHeaderCount: Int = 32, maxURILength: Int = 1024,
-                    maxRequestsPerConnection: Int = 4, idleTimeout: TimeAmount = .seconds(10)) {
+                    maxRequestsPerConnection: Int = 4, idleTimeout: TimeAmount = .seconds(10),
+                    requestReadTimeout: TimeAmount = .seconds(10), maxConnections: Int = 256) {
             self.host = host
             self.port = port
             self.realm = realm
@@ -61,12 +70,16 @@ public final class ConnectionRequestServer: Sendable {
             self.maxURILength = maxURILength
             self.maxRequestsPerConnection = maxRequestsPerConnection
             self.idleTimeout = idleTimeout
+            self.requestReadTimeout = requestReadTimeout
+            self.maxConnections = maxConnections
         }
     }
 
     public let configuration: Configuration
     private let dispatcher: Mutex<ConnectionRequestDispatcher>
     private let listener = Mutex<(any Channel)?>(nil)
+    /// Connections given to `configure(channel:)` and not closed yet, admitted or not.
+    private let openConnections = Atomic<Int>(0)
     private let now: @Sendable () -> NIODeadline
     private let logger: Logger
 
@@ -116,6 +129,9 @@ public final class ConnectionRequestServer: Sendable {
 
     public var registeredAgentCount: Int { dispatcher.withLock { $0.entries.count } }
 
+    /// Connections open now, including refused ones not closed yet.
+    public var openConnectionCount: Int { openConnections.load(ordering: .relaxed) }
+
     /// `ManagementServer.ConnectionRequestURL` for `path`, with an IPv6 literal in brackets as the data model asks.
     public static func connectionRequestURL(host: String, port: Int, path: String) -> String {
         let authority = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
@@ -161,10 +177,22 @@ public final class ConnectionRequestServer: Sendable {
     }
 
     /// Installs the Connection Request pipeline on a connection. Public so a test can drive an `EmbeddedChannel`
-    /// with raw bytes through exactly what a socket gets. Call on the channel's event loop.
+    /// with raw bytes through exactly what a socket gets. Call on the channel's event loop. The channel counts
+    /// against `maxConnections` until it closes; past that it only gets `ConnectionRequestRefusingHandler`.
     public func configure(channel: any Channel) throws {
         let operations = channel.pipeline.syncOperations
-        try operations.addHandler(ConnectionRequestInboundLimitHandler(limit: configuration.maxRequestBytes))
+        let open = openConnections.wrappingAdd(1, ordering: .relaxed).newValue
+        channel.closeFuture.whenComplete { [self] _ in
+            _ = self.openConnections.wrappingSubtract(1, ordering: .relaxed)
+        }
+        guard open <= configuration.maxConnections else {
+            logger.debug("cwmp.cr.connection-limit",
+                         metadata: ["cr.connections.max": "\(configuration.maxConnections)"])
+            try operations.addHandler(ConnectionRequestRefusingHandler())
+            return
+        }
+        try operations.addHandler(ConnectionRequestInboundLimitHandler(limit: configuration.maxRequestBytes,
+                                                                       readTimeout: configuration.requestReadTimeout))
         try operations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
         try operations.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
         let limits = ConnectionRequestConnectionStateMachine.Limits(
