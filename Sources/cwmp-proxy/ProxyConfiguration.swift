@@ -121,7 +121,8 @@ extension ProxyConfiguration {
         }
     }
 
-    private static func readSecret(_ path: String, key: String, _ readFile: (String) throws -> String) throws(ConfigurationError) -> Secret {
+    /// A password file's content as a secret; `key` names the configuration key or flag in errors.
+    static func readSecret(_ path: String, key: String, _ readFile: (String) throws -> String) throws(ConfigurationError) -> Secret {
         do {
             var text = try readFile(path)
             // A trailing newline is what `echo pw > file` leaves; it is never part of the password.

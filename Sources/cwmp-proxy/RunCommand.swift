@@ -72,7 +72,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let acsURL { configuration.acs.url = acsURL }
         if let acsUsername { configuration.acs.username = acsUsername }
-        if let acsPasswordFile { configuration.acs.password = try Self.secret(acsPasswordFile, flag: "--acs-password-file", readFile) }
+        if let acsPasswordFile { configuration.acs.password = try ProxyConfiguration.readSecret(acsPasswordFile, key: "--acs-password-file", readFile) }
         if let connectionRequestAddress { configuration.connectionRequest.address = connectionRequestAddress }
         if let connectionRequestPort {
             guard (0...65_535).contains(connectionRequestPort) else {
@@ -82,7 +82,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let connectionRequestUsername { configuration.connectionRequest.username = connectionRequestUsername }
         if let connectionRequestPasswordFile {
-            configuration.connectionRequest.password = try Self.secret(connectionRequestPasswordFile, flag: "--cr-password-file", readFile)
+            configuration.connectionRequest.password = try ProxyConfiguration.readSecret(connectionRequestPasswordFile, key: "--cr-password-file", readFile)
         }
         if let periodicInformInterval {
             guard periodicInformInterval >= 1 else { throw ConfigurationError(key: "--periodic-inform-interval", problem: "must be at least 1") }
@@ -97,16 +97,6 @@ struct RunCommand: AsyncParsableCommand {
         }
         try configuration.validate()
         return configuration
-    }
-
-    private static func secret(_ path: String, flag: String, _ readFile: (String) throws -> String) throws(ConfigurationError) -> Secret {
-        do {
-            var text = try readFile(path)
-            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            return Secret(text)
-        } catch {
-            throw ConfigurationError(key: flag, problem: "cannot read \(path)")
-        }
     }
 }
 

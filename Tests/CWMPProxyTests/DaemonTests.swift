@@ -79,17 +79,7 @@ struct DaemonTests {
         defer { peer.stop() }
         let directory = try temporaryDirectory()
         let serial = "KILL9TEST"
-        try "acs-secret-pw\n".write(toFile: directory + "/acs.pw", atomically: true, encoding: .utf8)
-        try "cr-secret-pw\n".write(toFile: directory + "/cr.pw", atomically: true, encoding: .utf8)
-        let configuration = """
-            {"acs": {"url": "\(peer.acsURL)", "username": "gw", "passwordFile": "\(directory)/acs.pw",
-                     "periodicInformInterval": 3600},
-             "connectionRequest": {"address": "127.0.0.1", "port": 0, "username": "acs", "passwordFile": "\(directory)/cr.pw"},
-             "gateway": {"manufacturer": "Test", "manufacturerOUI": "00A0C9", "productClass": "GW", "serialNumber": "\(serial)"},
-             "stateDirectory": "\(directory)/state", "logLevel": "debug"}
-            """
-        try configuration.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
-        let arguments = ["run", "--config", directory + "/config.json"]
+        let arguments = try writeConfiguration(peer: peer, directory: directory, serialNumber: serial)
 
         // First life: BOOTSTRAP acknowledged, then a ScheduleInform whose events the ACS then refuses to take.
         let first = try Daemon(arguments: arguments, directory: directory)
@@ -138,17 +128,7 @@ struct DaemonTests {
         defer { peer.stop() }
         let directory = try temporaryDirectory()
         let serial = "PERSISTTEST"
-        try "acs-secret-pw\n".write(toFile: directory + "/acs.pw", atomically: true, encoding: .utf8)
-        try "cr-secret-pw\n".write(toFile: directory + "/cr.pw", atomically: true, encoding: .utf8)
-        let configuration = """
-            {"acs": {"url": "\(peer.acsURL)", "username": "gw", "passwordFile": "\(directory)/acs.pw",
-                     "periodicInformInterval": 3600},
-             "connectionRequest": {"address": "127.0.0.1", "port": 0, "username": "acs", "passwordFile": "\(directory)/cr.pw"},
-             "gateway": {"manufacturer": "Test", "manufacturerOUI": "00A0C9", "productClass": "GW", "serialNumber": "\(serial)"},
-             "stateDirectory": "\(directory)/state", "logLevel": "debug"}
-            """
-        try configuration.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
-        let arguments = ["run", "--config", directory + "/config.json"]
+        let arguments = try writeConfiguration(peer: peer, directory: directory, serialNumber: serial)
 
         // First life: the ACS sets the periodic interval and new Connection Request credentials.
         let first = try Daemon(arguments: arguments, directory: directory)
@@ -189,6 +169,22 @@ struct DaemonTests {
             #expect(!log.contains("cr-new-secret") && !log.contains("cr-secret-pw"), "a password reached the log")
         }
     }
+}
+
+/// A configuration file (with password files "acs-secret-pw" and "cr-secret-pw") for a gateway with this serial
+/// number talking to `peer`; the daemon arguments that use it.
+private func writeConfiguration(peer: ACSPeer, directory: String, serialNumber: String) throws -> [String] {
+    try "acs-secret-pw\n".write(toFile: directory + "/acs.pw", atomically: true, encoding: .utf8)
+    try "cr-secret-pw\n".write(toFile: directory + "/cr.pw", atomically: true, encoding: .utf8)
+    let configuration = """
+        {"acs": {"url": "\(peer.acsURL)", "username": "gw", "passwordFile": "\(directory)/acs.pw",
+                 "periodicInformInterval": 3600},
+         "connectionRequest": {"address": "127.0.0.1", "port": 0, "username": "acs", "passwordFile": "\(directory)/cr.pw"},
+         "gateway": {"manufacturer": "Test", "manufacturerOUI": "00A0C9", "productClass": "GW", "serialNumber": "\(serialNumber)"},
+         "stateDirectory": "\(directory)/state", "logLevel": "debug"}
+        """
+    try configuration.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+    return ["run", "--config", directory + "/config.json"]
 }
 
 private func firstDevice(of peer: ACSPeer) -> [String: Any]? {
