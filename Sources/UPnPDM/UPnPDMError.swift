@@ -10,12 +10,16 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
     public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
         enum BackingCode: Hashable, Sendable {
             case invalidArgument
+            case actionFailed
         }
 
         let backingCode: BackingCode
 
         /// A caller passed something the module cannot use (a malformed address, an empty list, ...).
         public static let invalidArgument = ErrorCode(backingCode: .invalidArgument)
+        /// The device answered a SOAP action with a UPnP fault (`UPnPError`): `upnpErrorCode` and
+        /// `upnpErrorDescription` say which (401, 402, 501, 600-series, 700-series).
+        public static let actionFailed = ErrorCode(backingCode: .actionFailed)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -25,12 +29,19 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
     public let file: String
     public let line: Int
     public let underlying: (any Error)?
+    /// The `UPnPError/errorCode` of a SOAP fault (with `.actionFailed`).
+    public let upnpErrorCode: Int?
+    /// The `UPnPError/errorDescription` of a SOAP fault, as the device sent it.
+    public let upnpErrorDescription: String?
 
     public init(_ code: ErrorCode, _ reason: String, underlying: (any Error)? = nil,
+                upnpErrorCode: Int? = nil, upnpErrorDescription: String? = nil,
                 file: String = #fileID, line: Int = #line) {
         self.code = code
         self.reason = reason
         self.underlying = underlying
+        self.upnpErrorCode = upnpErrorCode
+        self.upnpErrorDescription = upnpErrorDescription
         self.file = file
         self.line = line
     }
@@ -40,6 +51,7 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
 
     public var description: String {
         var text = "UPnPDMError.\(code): \(reason) \(file):\(line)"
+        if let upnpErrorCode { text += " (UPnP error \(upnpErrorCode): \(upnpErrorDescription ?? ""))" }
         if let underlying { text += " (underlying: \(underlying))" }
         return text
     }
@@ -50,6 +62,8 @@ extension UPnPDMError: CWMPFaultConvertible {
     public var cwmpFault: CWMPFault {
         switch code.backingCode {
         case .invalidArgument: CWMPFault(.invalidArguments, reason)
+        // Placeholder until the UPnP error table is written: every UPnP fault is the CPE's internal error.
+        case .actionFailed: CWMPFault(.internalError, reason)
         }
     }
 }
