@@ -10,12 +10,21 @@ public struct SNMPBridgeError: Error, Hashable, CustomStringConvertible, @unchec
     public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
         enum BackingCode: Hashable, Sendable {
             case invalidArgument
+            case timedOut
+            case pduError
         }
 
         let backingCode: BackingCode
 
         /// A caller passed something the module cannot use (a malformed address, an empty list, ...).
         public static let invalidArgument = ErrorCode(backingCode: .invalidArgument)
+        /// The agent did not answer within the configured timeout and retries (the device is offline for the proxier).
+        public static let timedOut = ErrorCode(backingCode: .timedOut)
+        /// The agent answered with a non-zero error-status: `pduErrorStatus` (RFC 3416 numbering: 1 tooBig, 2 noSuchName,
+        /// 3 badValue, 4 readOnly, 5 genErr, 6 noAccess, 7 wrongType, 8 wrongLength, 9 wrongEncoding, 10 wrongValue,
+        /// 11 noCreation, 12 inconsistentValue, 13 resourceUnavailable, 14 commitFailed, 15 undoFailed,
+        /// 16 authorizationError, 17 notWritable, 18 inconsistentName) and `pduErrorIndex` (1-based varbind index).
+        public static let pduError = ErrorCode(backingCode: .pduError)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -25,12 +34,19 @@ public struct SNMPBridgeError: Error, Hashable, CustomStringConvertible, @unchec
     public let file: String
     public let line: Int
     public let underlying: (any Error)?
+    /// The PDU's error-status (with `.pduError`).
+    public let pduErrorStatus: Int?
+    /// The PDU's error-index, 1-based into the request's varbinds; 0 when the error concerns no single varbind.
+    public let pduErrorIndex: Int?
 
     public init(_ code: ErrorCode, _ reason: String, underlying: (any Error)? = nil,
+                pduErrorStatus: Int? = nil, pduErrorIndex: Int? = nil,
                 file: String = #fileID, line: Int = #line) {
         self.code = code
         self.reason = reason
         self.underlying = underlying
+        self.pduErrorStatus = pduErrorStatus
+        self.pduErrorIndex = pduErrorIndex
         self.file = file
         self.line = line
     }
@@ -40,6 +56,7 @@ public struct SNMPBridgeError: Error, Hashable, CustomStringConvertible, @unchec
 
     public var description: String {
         var text = "SNMPBridgeError.\(code): \(reason) \(file):\(line)"
+        if let pduErrorStatus { text += " (error-status \(pduErrorStatus), index \(pduErrorIndex ?? 0))" }
         if let underlying { text += " (underlying: \(underlying))" }
         return text
     }
@@ -50,6 +67,16 @@ extension SNMPBridgeError: CWMPFaultConvertible {
     public var cwmpFault: CWMPFault {
         switch code.backingCode {
         case .invalidArgument: CWMPFault(.invalidArguments, reason)
+        // The table: a timeout is 9002 (and the device is marked offline by the caller).
+        case .timedOut: CWMPFault(.internalError, reason)
+        case .pduError:
+            switch pduErrorStatus {
+            case 6, 17, 4: CWMPFault(.attemptToSetNonWritableParameter, reason)  // noAccess, notWritable, readOnly
+            case 7: CWMPFault(.invalidParameterType, reason)  // wrongType
+            case 3, 8, 10, 12: CWMPFault(.invalidParameterValue, reason)  // badValue, wrongLength, wrongValue, inconsistentValue
+            case 2: CWMPFault(.invalidParameterName, reason)  // noSuchName (SNMPv1)
+            default: CWMPFault(.internalError, reason)
+            }
         }
     }
 }
