@@ -67,7 +67,14 @@ let package = Package(
         ),
         .target(
             name: "UPnPDM",
-            dependencies: ["Proxier"],
+            dependencies: [
+                "Proxier",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -117,5 +124,6 @@ let package = Package(
             dependencies: ["Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "UPnPDMTests", dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"], swiftSettings: strictSettings),
     ]
 )

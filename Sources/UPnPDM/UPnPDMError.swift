@@ -11,6 +11,9 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
         enum BackingCode: Hashable, Sendable {
             case invalidArgument
             case actionFailed
+            case malformedSSDPMessage
+            case interfaceUnavailable
+            case socketFailure
         }
 
         let backingCode: BackingCode
@@ -20,6 +23,13 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
         /// The device answered a SOAP action with a UPnP fault (`UPnPError`): `upnpErrorCode` and
         /// `upnpErrorDescription` say which (401, 402, 501, 600-series, 700-series).
         public static let actionFailed = ErrorCode(backingCode: .actionFailed)
+        /// An SSDP datagram (M-SEARCH, NOTIFY or search response) that cannot be read: not HTTPU, too large,
+        /// a header without a colon, conflicting duplicated headers, a USN without a UUID.
+        public static let malformedSSDPMessage = ErrorCode(backingCode: .malformedSSDPMessage)
+        /// A configured SSDP interface does not exist or has no address of the wanted family.
+        public static let interfaceUnavailable = ErrorCode(backingCode: .interfaceUnavailable)
+        /// Binding an SSDP socket, setting its multicast options or joining the group failed.
+        public static let socketFailure = ErrorCode(backingCode: .socketFailure)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -64,6 +74,8 @@ extension UPnPDMError: CWMPFaultConvertible {
         case .invalidArgument: CWMPFault(.invalidArguments, reason)
         // Placeholder until the UPnP error table is written: every UPnP fault is the CPE's internal error.
         case .actionFailed: CWMPFault(.internalError, reason)
+        // Discovery problems are the proxier's own, never the ACS's: internal error.
+        case .malformedSSDPMessage, .interfaceUnavailable, .socketFailure: CWMPFault(.internalError, reason)
         }
     }
 }
