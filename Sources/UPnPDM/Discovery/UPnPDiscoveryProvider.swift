@@ -114,3 +114,16 @@ public final class UPnPDiscoveryProvider: DataModelProvider {
         throw ProxierError(.unknownPath, "\(instance) is not an instance the ACS can delete")
     }
 }
+
+extension UPnPDiscoveryProvider {
+    /// The Discovery subtree's objects, for the gateway's schema.
+    public static let supportedPaths: Set<String> = [
+        "Device.UPnP.Discovery.", "Device.UPnP.Discovery.RootDevice.{i}.", "Device.UPnP.Discovery.Device.{i}.",
+        "Device.UPnP.Discovery.Service.{i}.",
+    ]
+
+    /// This provider as a mount of the gateway's data model (`GatewayHooks.additionalMounts`).
+    public var gatewayMount: GatewayMount {
+        GatewayMount(path: Self.mountPath, supportedPaths: Self.supportedPaths, provider: self)
+    }
+}

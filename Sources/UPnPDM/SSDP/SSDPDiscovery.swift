@@ -309,6 +309,13 @@ public final class SSDPDiscovery: Service, Sendable {
     func bootstrap(interface: String, reuseAddress: Bool) -> DatagramBootstrap {
         DatagramBootstrap(group: eventLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: reuseAddress ? 1 : 0)
+            // Fifty devices answer one M-SEARCH burst within MX seconds with a few hundred datagrams: a larger
+            // buffer keeps a busy moment from dropping them (the kernel caps it at net.core.rmem_max).
+            .channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
+            .channelOption(.maxMessagesPerRead, value: 64)
+            // One datagram per read, a byte more than the parser accepts so that an oversized one is refused rather
+            // than silently truncated into something that parses.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SSDPMessage.maximumSize + 1))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(SSDPReceiveHandler(discovery: self, interface: interface))
@@ -345,8 +352,16 @@ public final class SSDPDiscovery: Service, Sendable {
                 .channelOption(ChannelOptions.Types.SocketOption(level: .ip, name: NIOBSDSocket.Option(rawValue: CInt(IP_MULTICAST_ALL))), value: 0)
                 .bind(host: Self.ipv4Group, port: configuration.port).get()
             do {
-                let group = try SocketAddress(ipAddress: Self.ipv4Group, port: configuration.port)
-                try await (channel as! any MulticastChannel).joinGroup(group, device: device).get()
+                // IP_ADD_MEMBERSHIP on the interface address, set directly: NIO's joinGroup(_:device:) refuses an
+                // interface without the MULTICAST flag, and loopback (where the tests run) has none, though the kernel
+                // accepts the membership and delivers on it.
+                guard case .v4(let interfaceAddress) = device.address, case .v4(let group) = try SocketAddress(
+                    ipAddress: Self.ipv4Group, port: configuration.port) else {
+                    throw UPnPDMError(.interfaceUnavailable, "interface \(interface) has no IPv4 address")
+                }
+                let request = ip_mreq(imr_multiaddr: group.address.sin_addr, imr_interface: interfaceAddress.address.sin_addr)
+                try await socketOptions(channel).unsafeSetSocketOption(
+                    level: SocketOptionLevel(IPPROTO_IP), name: SocketOptionName(IP_ADD_MEMBERSHIP), value: request).get()
             } catch {
                 try? await channel.close()
                 throw error
@@ -379,7 +394,11 @@ public final class SSDPDiscovery: Service, Sendable {
             .channelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: NIOBSDSocket.Option(rawValue: CInt(IPV6_MULTICAST_ALL))), value: 0)
             .bind(to: group).get()
         do {
-            try await (channel as! any MulticastChannel).joinGroup(group, device: device).get()
+            // IPV6_JOIN_GROUP by interface index, set directly for the same reason as IPv4's membership.
+            guard case .v6(let group6) = group else { throw UPnPDMError(.invalidArgument, "not an IPv6 group") }
+            let request = ipv6_mreq(ipv6mr_multiaddr: group6.address.sin6_addr, ipv6mr_interface: UInt32(device.interfaceIndex))
+            try await socketOptions(channel).unsafeSetSocketOption(
+                level: SocketOptionLevel(IPPROTO_IPV6), name: SocketOptionName(IPV6_ADD_MEMBERSHIP), value: request).get()
         } catch {
             try? await channel.close()
             throw error

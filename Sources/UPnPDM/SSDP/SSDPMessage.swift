@@ -70,12 +70,13 @@ public struct SSDPMessage: Hashable, Sendable {
         guard bytes.count <= Self.maximumSize else {
             throw UPnPDMError(.malformedSSDPMessage, "SSDP datagram of \(bytes.count) bytes exceeds \(Self.maximumSize)")
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard String(validating: bytes, as: UTF8.self) != nil else {
             throw UPnPDMError(.malformedSSDPMessage, "SSDP datagram is not UTF-8 text")
         }
-        // Split on LF and drop a CR before it: accepts CRLF (UDA) and bare LF (sloppy devices).
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? line.dropLast() : line
+        // Split the bytes on LF and drop a CR before it: accepts CRLF (UDA) and bare LF (sloppy devices). Bytes, not
+        // Characters: Swift treats CRLF as one Character, which no "\n" split would find.
+        var lines = Array(bytes).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+            Substring(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line, as: UTF8.self)
         }[...]
         guard let first = lines.popFirst() else { throw UPnPDMError(.malformedSSDPMessage, "empty SSDP datagram") }
         startLine = try Self.parseStartLine(first)
