@@ -31,11 +31,15 @@ struct RunningDiscovery {
     let events: AsyncStream<SSDPDiscoveryEvent>
     let started: ContinuousClock.Instant
 
+    /// Discovery on 127.0.0.1.
     init(_ configuration: SSDPDiscoveryStateMachine.Configuration) {
+        self.init(discovery: .init(interfaces: ["127.0.0.1"], discovery: configuration, ipv6: false))
+    }
+
+    init(discovery configuration: SSDPDiscovery.Configuration) {
         var logger = Logger(label: "test.ssdp")
         logger.logLevel = .warning
-        discovery = SSDPDiscovery(configuration: .init(interfaces: ["127.0.0.1"], discovery: configuration, ipv6: false),
-                                  logger: logger)
+        discovery = SSDPDiscovery(configuration: configuration, logger: logger)
         events = discovery.events()
         started = .now
         let discovery = discovery

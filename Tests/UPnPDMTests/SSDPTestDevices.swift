@@ -11,7 +11,12 @@ import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Testing
 @testable import UPnPDM
+
+enum SSDPTestDevicesError: Error {
+    case noAddress
+}
 
 final class SSDPTestDevices: Sendable {
     struct State {
@@ -22,8 +27,10 @@ final class SSDPTestDevices: Sendable {
     }
 
     let uuids: [String]
+    /// The address devices are reached at (LOCATION), and the group NOTIFYs go to.
     let address: String
-    let port: Int
+    let group: SocketAddress
+    let hostHeader: String
     let state = NIOLockedValueBox(State())
     let listener: any Channel
     let sender: any Channel
@@ -39,20 +46,18 @@ final class SSDPTestDevices: Sendable {
         }
     }
 
-    init(count: Int, address: String = "127.0.0.1", port: Int = 1900) async throws {
-        self.uuids = Self.makeUUIDs(count: count)
-        self.address = address
-        self.port = port
+    /// IPv4 devices on the interface with this address (239.255.255.250).
+    convenience init(count: Int, address: String = "127.0.0.1", port: Int = 1900) async throws {
         let group = MultiThreadedEventLoopGroup.singleton
-        sender = try await DatagramBootstrap(group: group).bind(host: address, port: 0).get()
-        let device = try System.enumerateDevices().first { $0.address?.ipAddress == address }!
-        guard case .v4(let interfaceAddress) = device.address else { fatalError("IPv4 only") }
+        let device = try #require(try System.enumerateDevices().first { $0.address?.ipAddress == address })
+        guard case .v4(let interfaceAddress) = device.address else { throw SSDPTestDevicesError.noAddress }
+        let sender = try await DatagramBootstrap(group: group).bind(host: address, port: 0).get()
         let provider = sender as! any SocketOptionProvider
         try await provider.setIPMulticastIF(interfaceAddress.address.sin_addr).get()
         try await provider.setIPMulticastTTL(2).get()
 
         let handler = SearchHandler()
-        listener = try await DatagramBootstrap(group: group)
+        let listener = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(ChannelOptions.Types.SocketOption(level: .ip, name: NIOBSDSocket.Option(rawValue: CInt(IP_MULTICAST_ALL))),
                            value: 0)
@@ -61,10 +66,50 @@ final class SSDPTestDevices: Sendable {
             }
             .bind(host: "239.255.255.250", port: port).get()
         // Set directly: NIO's joinGroup refuses loopback, which has no MULTICAST flag (the kernel accepts it).
-        guard case .v4(let group) = try SocketAddress(ipAddress: "239.255.255.250", port: port) else { fatalError("IPv4") }
-        let request = ip_mreq(imr_multiaddr: group.address.sin_addr, imr_interface: interfaceAddress.address.sin_addr)
+        let groupAddress = try SocketAddress(ipAddress: "239.255.255.250", port: port)
+        guard case .v4(let group4) = groupAddress else { throw SSDPTestDevicesError.noAddress }
+        let request = ip_mreq(imr_multiaddr: group4.address.sin_addr, imr_interface: interfaceAddress.address.sin_addr)
         try await (listener as! any SocketOptionProvider).unsafeSetSocketOption(
             level: SocketOptionLevel(IPPROTO_IP), name: SocketOptionName(IP_ADD_MEMBERSHIP), value: request).get()
+        self.init(count: count, address: address, group: groupAddress, hostHeader: "239.255.255.250:1900", listener: listener,
+                  sender: sender, handler: handler)
+    }
+
+    /// IPv6 devices on the named interface's link-local address (FF02::C, scoped to the interface). The M-SEARCH
+    /// of a control point pinned to the same interface reaches them through multicast loopback.
+    convenience init(count: Int, ipv6Interface name: String, port: Int = 1900) async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let device = try #require(try System.enumerateDevices().first {
+            $0.name == name && $0.address?.protocol == .inet6 && ($0.address?.ipAddress ?? "").hasPrefix("fe80")
+        })
+        let sender = try await DatagramBootstrap(group: group).bind(to: try #require(device.address)).get()
+        let provider = sender as! any SocketOptionProvider
+        try await provider.setIPv6MulticastIF(CUnsignedInt(device.interfaceIndex)).get()
+        try await provider.setIPv6MulticastHops(2).get()
+        let groupAddress = SSDPDiscovery.ipv6Address(SSDPDiscovery.ipv6Group, port: port, scope: device.interfaceIndex)
+        let handler = SearchHandler()
+        let listener = try await DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+            }
+            .bind(to: groupAddress).get()
+        guard case .v6(let group6) = groupAddress else { throw SSDPTestDevicesError.noAddress }
+        let request = ipv6_mreq(ipv6mr_multiaddr: group6.address.sin6_addr, ipv6mr_interface: UInt32(device.interfaceIndex))
+        try await (listener as! any SocketOptionProvider).unsafeSetSocketOption(
+            level: SocketOptionLevel(IPPROTO_IPV6), name: SocketOptionName(IPV6_ADD_MEMBERSHIP), value: request).get()
+        self.init(count: count, address: "[\(device.address?.ipAddress ?? "")]", group: groupAddress, hostHeader: "[FF02::C]:1900",
+                  listener: listener, sender: sender, handler: handler)
+    }
+
+    private init(count: Int, address: String, group: SocketAddress, hostHeader: String, listener: any Channel, sender: any Channel,
+                 handler: SearchHandler) {
+        self.uuids = Self.makeUUIDs(count: count)
+        self.address = address
+        self.group = group
+        self.hostHeader = hostHeader
+        self.listener = listener
+        self.sender = sender
         handler.devices.withLockedValue { $0 = self }
     }
 
@@ -112,10 +157,9 @@ final class SSDPTestDevices: Sendable {
     /// Multicasts a NOTIFY of every USN of the given devices.
     func notify(_ nts: String, devices: [String]? = nil) async throws {
         let current = state.withLockedValue { $0 }
-        let group = try SocketAddress(ipAddress: "239.255.255.250", port: port)
         for uuid in devices ?? uuids {
             for suffix in Self.suffixes {
-                var fields: [(String, String)] = [("HOST", "239.255.255.250:1900"), ("NT", suffix ?? "uuid:\(uuid)"), ("NTS", nts)]
+                var fields: [(String, String)] = [("HOST", hostHeader), ("NT", suffix ?? "uuid:\(uuid)"), ("NTS", nts)]
                 fields += headers(uuid: uuid, suffix: suffix, state: current)
                 let message = SSDPMessage(.notify, headers: SSDPHeaders(fields))
                 try await sender.writeAndFlush(AddressedEnvelope(remoteAddress: group, data: ByteBuffer(bytes: message.serialized()))).get()
