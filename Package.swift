@@ -125,6 +125,10 @@ let package = Package(
             dependencies: ["Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "UPnPDMTests", dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "UPnPDMTests",
+            dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"],
+            swiftSettings: strictSettings
+        ),
     ]
 )
