@@ -122,8 +122,49 @@ extension SSDPDiscoveryEvent {
         #expect(parents.count >= 50)
         #expect(parents.allSatisfy { $0.hasPrefix("Device.UPnP.Discovery.RootDevice.") })
         #expect(GatewayForTests.violations(values, tree: await gateway.model.tree).isEmpty)
+        // On the wire: each target three times in the burst, with MX and the UDA headers (other control points on
+        // the group can only add M-SEARCHes, never remove these).
+        let searches = devices.state.withLockedValue { $0.searches }
+        for target in Self.targets {
+            #expect(searches.filter { $0.target == target && $0.mx == "2" && $0.conformant }.count >= 3)
+        }
         await running.stop()
         await devices.close()
+    }
+
+    @Test func aSearchOnRequestSendsANewBurst() async throws {
+        let devices = try await SSDPTestDevices(count: 1)
+        let running = RunningDiscovery(.init(searchTargets: ["urn:example-org:device:Unique\(devices.uuids[0].prefix(8)):1"], mx: 1,
+                                             searchRepeats: 2, searchInterval: nil))
+        let target = running.discovery.configuration.discovery.searchTargets[0]
+        @Sendable func count() -> Int { devices.state.withLockedValue { $0.searches.filter { $0.target == target }.count } }
+        #expect(await withTimeout(.seconds(10)) {
+            while count() < 2 { try? await Task.sleep(for: .milliseconds(50)) }
+            return true
+        } == true)
+        running.discovery.search()
+        #expect(await withTimeout(.seconds(10)) {
+            while count() < 4 { try? await Task.sleep(for: .milliseconds(50)) }
+            return true
+        } == true)
+        await running.stop()
+        await devices.close()
+    }
+
+    @Test func interfacesResolveByNameAndByAddress() throws {
+        let byName = try SSDPDiscovery(configuration: .init(interfaces: ["lo"])).resolveInterfaces()
+        #expect(byName.map(\.name) == ["lo"])
+        #expect(byName.first?.ipv4?.address?.ipAddress == "127.0.0.1")
+        let byAddress = try SSDPDiscovery(configuration: .init(interfaces: ["127.0.0.1"])).resolveInterfaces()
+        #expect(byAddress.map(\.name) == ["lo"])
+        #expect(throws: UPnPDMError(.invalidArgument, "")) { try SSDPDiscovery(configuration: .init(interfaces: [])).resolveInterfaces() }
+    }
+
+    @Test func aSecondRunIsRefused() async throws {
+        let running = RunningDiscovery(.init(searchTargets: ["upnp:rootdevice"], mx: 1, searchRepeats: 1, searchInterval: nil))
+        try await Task.sleep(for: .milliseconds(100))
+        await #expect(throws: UPnPDMError(.invalidArgument, "")) { try await running.discovery.run() }
+        await running.stop()
     }
 
     @Test func byebyeRemovesTheDevice() async throws {

@@ -23,7 +23,8 @@ final class SSDPTestDevices: Sendable {
         var bootID: UInt32 = 1
         var maxAge = 1800
         var answering = true
-        var searchesSeen = 0
+        /// ST and MX of every M-SEARCH received, and whether it was UDA-conformant (MAN, HOST).
+        var searches: [(target: String, mx: String, conformant: Bool)] = []
     }
 
     let uuids: [String]
@@ -135,8 +136,9 @@ final class SSDPTestDevices: Sendable {
 
     /// Answers one M-SEARCH: every device whose USNs match ST, each after its own random delay within MX.
     func answer(_ search: SSDPMessage, from source: SocketAddress) {
+        let conformant = search.headers["MAN"] == "\"ssdp:discover\"" && search.headers["HOST"] == hostHeader
         let current = state.withLockedValue { state in
-            state.searchesSeen += 1
+            state.searches.append((search.headers["ST"] ?? "", search.headers["MX"] ?? "", conformant))
             return state
         }
         guard current.answering, let target = search.headers["ST"] else { return }

@@ -65,6 +65,7 @@ public final class SSDPDiscovery: Service, Sendable {
         var nextSubscriber = 0
         var searchSockets: [SearchSocket] = []
         var timer: Scheduled<Void>?
+        var started = false
         var running = false
         var stopped = false
     }
@@ -129,6 +130,12 @@ public final class SSDPDiscovery: Service, Sendable {
 
     /// Binds the sockets, searches, and listens until graceful shutdown (or cancellation); then closes everything.
     public func run() async throws {
+        // One run per instance: a second would bind a second set of sockets to the same state machine.
+        let first = state.withLockedValue { state in
+            defer { state.started = true }
+            return !state.started
+        }
+        guard first else { throw UPnPDMError(.invalidArgument, "SSDP discovery runs once per instance") }
         let interfaces = try resolveInterfaces()
         var channels: [any Channel] = []
         do {
