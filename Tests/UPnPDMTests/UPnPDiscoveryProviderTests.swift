@@ -1,4 +1,5 @@
 import CWMPClient
+import CWMPTestSupport
 import Synchronization
 import Testing
 @testable import Proxier
@@ -82,6 +83,18 @@ final class SnapshotBox: Sendable {
         #expect(byName[d + "Service.2.Status"] == "LeaseActive")
         #expect(values.count == 35)  // 3 counters, 8 per device row, 8 per service row
         #expect(GatewayForTests.violations(values, tree: await gateway.model.tree).isEmpty)
+    }
+
+    @Test(.enabled(if: XSDValidator.isAvailable, "needs ../shared/tools/cwmp-validate, ../shared/data/bbf and xmllint"))
+    func theGetParameterValuesResponseValidates() async throws {
+        let snapshot = populatedMachine().snapshot(now: t0 + .seconds(60))
+        let gateway = try await GatewayForTests.model(with: UPnPDiscoveryProvider(snapshot: { snapshot }, now: { Self.wallClock }))
+        let values = try await gateway.model.getParameterValues(["Device.UPnP."])
+        #expect(values.count == 35)
+        let envelope = CWMPEnvelope(header: CWMPHeader(id: "ssdp-1"),
+                                    message: .getParameterValuesResponse(GetParameterValuesResponse(parameterList: values)))
+        let failures = try XSDValidator.validate([("discovery-gpv", try CWMPEncoder().encode(envelope))])
+        #expect(failures.isEmpty, "\(failures.map(\.description).joined(separator: "\n"))")
     }
 
     @Test func statusFollowsByebyeAndExpiryAndRowsKeepTheirNumbers() async throws {
