@@ -53,7 +53,6 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
     let agentID = "\(identity.manufacturerOUI)-\(identity.productClass)-\(identity.serialNumber)"
     // The configuration gives the factory defaults; what the ACS set before the restart is laid over them.
     let gateway: GatewayDataModel
-    let settingsPersister: ManagementServerSettingsPersister
     do {
         try await store.createAgent(agentID)
         let stored = try await store.load(agentID)?.parameterValues ?? [:]
@@ -63,10 +62,9 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
                 "cwmp.settings.ignored": .string(restored.ignored.joined(separator: ",")),
             ])
         }
+        // The gateway's agent writes every change of these settings to the store (ManagementServerProvider keeps
+        // them until it has): an ACS change with the RPC that made it, before its response; a reload as it happens.
         gateway = try await makeGatewayDataModel(identity: identity, settings: restored.settings)
-        // Subscribed before any agent runs, so no change of the ACS is missed.
-        settingsPersister = ManagementServerSettingsPersister(provider: gateway.managementServer, store: store, agentID: agentID,
-                                                              logger: logger.withLabelSuffix("settings"))
     } catch {
         try? await listener.stop()
         try? await store.close()
@@ -97,7 +95,7 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
         .init(service: AgentHostService(host: host, setups: [gatewaySetup], store: store, listener: listener,
-                                        settingsPersister: settingsPersister, logger: logger)),
+                                        logger: logger)),
     ]
     if let reloadConfiguration {
         services.append(.init(service: ConfigurationReloadService(gateway: gateway, reload: reloadConfiguration, logger: logger)))
@@ -119,32 +117,27 @@ struct AgentHostService: Service {
     let setups: [AgentHost.AgentSetup]
     let store: AgentStore
     let listener: ConnectionRequestServer
-    /// Stores the ManagementServer values the ACS sets; runs from before the agents start until after they stopped.
-    let settingsPersister: ManagementServerSettingsPersister
     let logger: Logger
 
     func run() async throws {
-        let persisting = Task { await settingsPersister.run() }
         do {
             try await host.start(setups)
             logger.info("agents started", metadata: ["cwmp.agents.count": .stringConvertible(host.agentCount)])
             try? await gracefulShutdown()
         } catch {
             logger.error("agents failed to start", metadata: ["error": .string(String(describing: error))])
-            await shutDown(persisting)
+            await shutDown()
             throw error
         }
-        await shutDown(persisting)
+        await shutDown()
     }
 
-    private func shutDown(_ persisting: Task<Void, Never>) async {
+    private func shutDown() async {
         // Listener first: no Connection Request may reach an agent that is stopping.
         try? await listener.stop()
+        // Each agent writes what is left of its state (a settings change made just before) as it stops; then the
+        // store closes.
         await host.stop()
-        // No session runs any more: the persister writes the changes already published (a cancelled AsyncStream
-        // still delivers its buffer), then the store closes.
-        persisting.cancel()
-        await persisting.value
         try? await store.close()
         logger.info("agents stopped")
     }
