@@ -233,7 +233,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
         settingsTask = nil
         environment.timer.disarm(owner: ObjectIdentifier(self))
         if let path = connectionRequestPath { environment.connectionRequestServer?.unregister(path: path) }
-        await saveState(logger: logger)
+        // What is left (a settings change made just before): in a task of its own, so a stop from a cancelled
+        // task (shutdown) still writes it.
+        await Task { await self.saveState(logger: self.logger) }.value
         logger.info("cwmp.agent.stopped")
     }
 
@@ -789,6 +791,26 @@ public actor CWMPAgent: ConnectionRequestAgent {
 
     /// The CPE requests the agent still owes the ACS, oldest first (for diagnostics and tests).
     public var pendingRequests: [CPERequest] { machine.pendingRequests }
+
+    // MARK: - Transfers
+
+    /// Records a Download or Upload the agent accepted (before its TransferResponse goes out), so that after a
+    /// restart it can be resumed or reported as failed; returns its id for `updateTransfer` and for
+    /// `queueRequest(_:events:transferID:)`, which removes it once the ACS has the TransferComplete.
+    public func recordTransfer(_ transfer: PendingTransfer) async throws -> Int64 {
+        try await environment.store.apply([.addTransfer(transfer)], to: agentID).transferIDs[0]
+    }
+
+    /// A recorded transfer moved on (started, finished with a fault code…).
+    public func updateTransfer(id: Int64, _ transfer: PendingTransfer) async throws {
+        try await environment.store.apply([.updateTransfer(id: id, transfer)], to: agentID)
+    }
+
+    /// The transfers recorded and not yet reported to the ACS, oldest first: after a restart, what the agent's
+    /// transfer actions resume (GetAllQueuedTransfers lists them too).
+    public func pendingTransfers() async throws -> [StoredTransfer] {
+        try await environment.store.load(agentID)?.transfers ?? []
+    }
 }
 
 /// The agent methods every agent supports without transfers: Reboot, FactoryReset and ScheduleInform act through
