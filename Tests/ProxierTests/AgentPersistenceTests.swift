@@ -119,6 +119,36 @@ struct AgentPersistenceTests {
         }
     }
 
+    @Test("after a FactoryReset instances are renumbered from the counters: no number the ACS saw comes back")
+    func factoryResetKeepsCounters() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        try await withTemporaryStateDirectory { directory in
+            let harness = try await AgentHarness.make(peer: peer, directory: directory)
+            try await harness.agent.start()
+            #expect(await harness.sessions(1))
+            let table = "Device.ManagementServer.InformParameter."
+            try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs", ["rpcs": [
+                ["method": "AddObject", "object": table, "parameter_key": "add-1"],
+                ["method": "AddObject", "object": table, "parameter_key": "add-2"],
+                ["method": "FactoryReset"],
+            ]])
+            #expect(try harness.connectionRequest()["status"] as? Int == 200)
+            // The CR session, then the BOOTSTRAP + BOOT session after the reset.
+            #expect(await harness.sessions(3))
+            #expect(Set(peer.eventCodes(peer.lastInform(AgentHarness.deviceID))).isSuperset(of: ["0 BOOTSTRAP", "1 BOOT"]))
+            let model = harness.gateway.model
+            #expect(await model.parameterKey == "")
+            // The provider still has its two rows; they come back under new numbers, never 1 or 2.
+            let names = try await model.getParameterNames(path: table, nextLevel: true).map(\.name)
+            #expect(names == [table + "3.", table + "4."])
+            await harness.stopKeepingPeer()
+            let snapshot = try await withStore(in: directory) { try await $0.load(AgentHarness.agentID) }
+            #expect(snapshot?.instanceKeys.filter { $0.table == table }.map(\.instance) == [3, 4])
+            #expect(snapshot?.instanceCounters[table] == 5)
+        }
+    }
+
     @Test("a ManagementServer value the ACS sets is in the store before the SetParameterValuesResponse is sent")
     func settingsWrittenBeforeTheResponse() async throws {
         guard let peer = try startPeer() else { return }

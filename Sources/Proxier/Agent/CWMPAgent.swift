@@ -630,7 +630,16 @@ public actor CWMPAgent: ConnectionRequestAgent {
             await hooks.reboot(agentID, commandKey)
             perform(next)
         case .factoryReset:
-            await dataModel.importState(DataModelState())
+            // Everything goes but the tables' counters: an instance number the ACS has seen is never handed out
+            // again, not even after a factory reset (its instances are renumbered from the counters on).
+            var reset = DataModelState()
+            // Only tables outside any instance: every instance is renumbered, so the sub-tables of the old
+            // numbers can never be reached again.
+            for (table, tableState) in await dataModel.exportState().tables
+            where !table.split(separator: ".").contains(where: { $0.allSatisfy(\.isNumber) }) {
+                reset.tables[table] = TableState(nextInstanceNumber: tableState.nextInstanceNumber)
+            }
+            await dataModel.importState(reset)
             _ = await dataModel.takeValueChanges()
             pendingValueChanges = []
             let next = machine.factoryResetDone(now: now)
