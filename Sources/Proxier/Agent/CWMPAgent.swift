@@ -792,10 +792,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
         guard started else { throw ProxierError(.requestDenied, "the agent \(agentID) is not started") }
         let stored = try request.persisted(transferID: transferID)
         let action = machine.requestQueued(request, events: events, now: environment.clock.now())
-        guard await syncEvents(adding: (request, stored)) else {
-            throw ProxierError(.storeFailure, "the \(stored.method) request could not be stored")
-        }
+        let committed = await syncEvents(adding: (request, stored))
+        // Performed either way: a session the machine decided to start must start, or it would wait forever.
         perform(action)
+        guard committed else { throw ProxierError(.storeFailure, "the \(stored.method) request could not be stored") }
     }
 
     /// The CPE requests the agent still owes the ACS, oldest first (for diagnostics and tests).

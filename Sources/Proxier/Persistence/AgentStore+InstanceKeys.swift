@@ -17,14 +17,12 @@ extension AgentStore {
                                         into applied: inout AppliedChanges) async throws(ProxierError) {
         switch change {
         case .setInstanceKey(let mapping):
-            // An instance keeps its number for life; a key moving to another number (the provider reused it after
-            // the row vanished) replaces the old mapping, which the caller removed in the same batch anyway.
+            // One statement per new instance (a first listing of a large SNMP table is thousands of them). REPLACE
+            // deletes whatever row conflicts on either key: the instance's old key (an instance keeps its number
+            // for life, so only a repair changes it) or the key's old instance (the provider reused a key after
+            // its row vanished; the engine removed that instance in the same batch anyway).
             try await query("""
-                DELETE FROM instance_keys WHERE agent_id = ? AND table_path = ? AND provider_key = ? AND instance <> ?
-                """, [agent, .text(mapping.table), .text(mapping.key), .integer(SQLiteInt64(mapping.instance))])
-            try await query("""
-                INSERT INTO instance_keys (agent_id, table_path, instance, provider_key) VALUES (?, ?, ?, ?)
-                ON CONFLICT (agent_id, table_path, instance) DO UPDATE SET provider_key = excluded.provider_key
+                INSERT OR REPLACE INTO instance_keys (agent_id, table_path, instance, provider_key) VALUES (?, ?, ?, ?)
                 """, [agent, .text(mapping.table), .integer(SQLiteInt64(mapping.instance)), .text(mapping.key)])
 
         case .removeInstance(let table, let instance):
