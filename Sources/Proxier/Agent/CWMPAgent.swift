@@ -433,6 +433,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
         let parameterList = await informParameters(settings: settings, events: events,
                                                    includeValueChanges: !heartbeatOnly, record: &record)
+        // Reading the Inform's parameters may have numbered instances (an InformParameter naming a new row): the
+        // ACS must never see a number the store does not hold.
+        await saveState(logger: logger)
         let now = environment.clock.now()
         let seconds = now.sinceUnixEpoch.components.seconds
         let currentTime = (try? CWMPDateTime(secondsSince1970: seconds)) ?? .unknown
