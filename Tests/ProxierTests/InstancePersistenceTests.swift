@@ -212,6 +212,19 @@ struct PersistedDataModel {
         }
     }
 
+    @Test func restoringNeverLowersACounterBelowAKnownNumber() {
+        // A database edited by hand (or a bug) with a counter below a mapped instance: the number is still never
+        // handed out twice.
+        let snapshot = AgentSnapshot(agentID: "a", instanceCounters: ["Device.T.": 2],
+                                     aliases: [InstanceAlias(table: "Device.T.", instance: 7, alias: "seven")],
+                                     instanceKeys: [InstanceKey(table: "Device.T.", instance: 7, key: "k")])
+        var state = DataModelState(tables: ["Device.T.": TableState(nextInstanceNumber: 4)])
+        state.restore(from: snapshot)
+        #expect(state.tables["Device.T."] == TableState(nextInstanceNumber: 8, instances: [
+            InstanceState(number: 7, key: "k", alias: "seven"),
+        ]))
+    }
+
     /// The changes of one save are applied in one transaction whose constraints (one alias and one key per
     /// instance and table) hold after every statement: aliases and keys that move between instances are freed
     /// before they are taken.
