@@ -618,6 +618,205 @@ class DMDeviceTests(unittest.IsolatedAsyncioTestCase):
             self.assertIn(b"<errorCode>706</errorCode><errorDescription>Action Failed</errorDescription>", fault)
 
 
+# ======================================================================================================================
+def msearch(st: str, wait: float = 1.5) -> list[bytes]:
+    """A raw M-SEARCH from 127.0.0.1 (async-upnp-client would normalise what these tests look at)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    sock.bind((ADDRESS, 0))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(ADDRESS))
+    sock.settimeout(0.2)
+    sock.sendto((f'M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\nMX: 1\r\n'
+                 f"ST: {st}\r\n\r\n").encode(), ("239.255.255.250", 1900))
+    replies = []
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            replies.append(sock.recv(8192))
+        except socket.timeout:
+            pass
+    sock.close()
+    return replies
+
+
+async def read_capped(port: int, request: bytes, cap: int, seconds: float) -> tuple[bytes, bool]:
+    """Reads at most `cap` bytes or for `seconds`; returns the bytes and whether the peer closed first."""
+    reader, writer = await asyncio.open_connection(ADDRESS, port)
+    writer.write(request)
+    await writer.drain()
+    data = b""
+    closed = False
+    deadline = time.monotonic() + seconds
+    while len(data) < cap:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            chunk = await asyncio.wait_for(reader.read(min(65536, cap - len(data))), remaining)
+        except asyncio.TimeoutError:
+            break
+        if not chunk:
+            closed = True
+            break
+        data += chunk
+    writer.close()
+    return data, closed
+
+
+def get(path: str, port: int) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHOST: {ADDRESS}:{port}\r\nConnection: close\r\n\r\n".encode()
+
+
+def split_response(data: bytes) -> tuple[str, dict[str, str], bytes]:
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode(errors="replace").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    return lines[0], headers, body
+
+
+GET_VALUES = "<Parameters>" + escape(cms_doc("ContentPathList", "ContentPath", ["/BBF/DSL/Line/#/"])) + "</Parameters>"
+
+
+class SloppyDeviceTests(unittest.IsolatedAsyncioTestCase):
+    async def test_ssdp_quirks(self):
+        async with Peer("sloppy_device.py", "--address", ADDRESS, "--quirks", "ssdp-no-final-crlf,ssdp-no-space") as peer:
+            udn = peer.devices[0]["udn"].encode()
+            replies = [r for r in await asyncio.to_thread(msearch, CMS) if udn in r]
+            self.assertTrue(replies)
+            self.assertIn(b"\r\nST:urn:schemas-upnp-org:service:ConfigurationManagement:2\r\n", replies[0])
+            self.assertFalse(replies[0].endswith(b"\r\n\r\n"), replies[0][-20:])
+            await peer.command("quirks 0 none")
+            replies = [r for r in await asyncio.to_thread(msearch, CMS) if udn in r]
+            self.assertIn(b"\r\nST: urn:schemas-upnp-org:service:ConfigurationManagement:2\r\n", replies[0])
+            self.assertTrue(replies[0].endswith(b"\r\n\r\n"))
+
+    async def test_http_framing_quirks(self):
+        async with Peer("sloppy_device.py", "--address", ADDRESS, "--quirks", "short-body") as peer:
+            port = peer.devices[0]["http_port"]
+            status, headers, body = split_response(await raw_http(port, get("/description.xml", port)))
+            self.assertEqual(int(headers["content-length"]), len(body) + 335)
+            from async_upnp_client.exceptions import UpnpError
+            with self.assertRaises((UpnpError, Exception)):
+                await create_device(peer.devices[0]["location"])  # aiohttp is strict about the length
+            await peer.command("quirks 0 http10-no-length")
+            reply = await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES))
+            status, headers, body = split_response(reply)
+            self.assertEqual(status, "HTTP/1.0 200 OK")
+            self.assertNotIn("content-length", headers)
+            ET.fromstring(body)  # complete at close
+            await peer.command("quirks 0 empty-content-length")
+            reply = await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES))
+            self.assertIn(b"\r\nCONTENT-LENGTH: \r\n", reply)
+            ET.fromstring(split_response(reply)[2])
+
+    async def test_xml_quirks(self):
+        async with Peer("sloppy_device.py", "--address", ADDRESS, "--quirks", "unescaped-xml,padded-values") as peer:
+            port = peer.devices[0]["http_port"]
+            body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
+            argument = ET.fromstring(body).find(".//ParameterValueList")
+            embedded = list(argument)
+            self.assertEqual(embedded[0].tag, f"{{{NS}}}ParameterValueList")  # an element, not escaped text
+            values = {p.findtext("ParameterPath"): p.findtext("Value") for p in embedded[0]}
+            self.assertEqual(values["/BBF/DSL/Line/0/UpstreamCurrRate"], " 8 ")
+            await peer.command("quirks 0 none")
+            body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
+            argument = ET.fromstring(body).find(".//ParameterValueList")
+            self.assertEqual(list(argument), [])
+            self.assertEqual(parse_values(argument.text)["/BBF/DSL/Line/0/UpstreamCurrRate"], "8")
+            # Clean framing: async-upnp-client handles the device end to end.
+            device, _ = await create_device(peer.devices[0]["location"])
+            result = await device.service(CMS).action("GetValues").async_call(
+                Parameters=cms_doc("ContentPathList", "ContentPath", ["/UPnP/DM/DeviceInfo/SerialNumber"]))
+            self.assertEqual(parse_values(result["ParameterValueList"]), {"/UPnP/DM/DeviceInfo/SerialNumber": "SLOPPY0001"})
+
+
+class HostileDeviceTests(unittest.IsolatedAsyncioTestCase):
+    async def test_every_mode_on_the_description(self):
+        import defusedxml.ElementTree as DET
+        async with Peer("hostile_device.py", "--address", ADDRESS, "--mode", "xxe", "--slow-interval", "0.5") as peer:
+            port = peer.devices[0]["http_port"]
+            body = split_response(await raw_http(port, get("/description.xml", port)))[2]
+            self.assertIn(b'<!ENTITY xxe SYSTEM "file:///etc/passwd">', body)
+            with self.assertRaises(Exception):
+                DET.fromstring(body)
+            await peer.command("mode 0 entity-bomb")
+            body = split_response(await raw_http(port, get("/description.xml", port)))[2]
+            self.assertIn(b"<!ENTITY lol9", body)
+            with self.assertRaises(Exception):
+                DET.fromstring(body)
+            await peer.command("mode 0 wrong-content-type")
+            self.assertEqual(split_response(await raw_http(port, get("/description.xml", port)))[1]["content-type"], "image/png")
+            await peer.command("mode 0 huge")
+            data, closed = await read_capped(port, get("/description.xml", port), 1 << 20, 10)
+            self.assertEqual(split_response(data)[1]["content-length"], str(64 << 20))
+            self.assertFalse(closed)
+            await peer.command("mode 0 endless")
+            data, closed = await read_capped(port, get("/description.xml", port), 2 << 20, 10)
+            self.assertEqual(split_response(data)[1]["transfer-encoding"], "chunked")
+            self.assertEqual((len(data), closed), (2 << 20, False))
+            await peer.command("mode 0 endless-headers")
+            data, closed = await read_capped(port, get("/description.xml", port), 1 << 20, 10)
+            self.assertNotIn(b"\r\n\r\n", data)
+            self.assertFalse(closed)
+            await peer.command("mode 0 slowloris")
+            data, closed = await read_capped(port, get("/description.xml", port), 1 << 20, 1.2)
+            self.assertTrue(data.startswith(b"H") and len(data) <= 4, data)
+            await asyncio.sleep(0.5)
+            status = (await peer.command("status 0"))["status"][0]
+            self.assertGreaterEqual(status["abandoned"], 3)  # the reader gave up, not the device
+
+    async def test_soap_target_passes_the_description(self):
+        async with Peer("hostile_device.py", "--address", ADDRESS, "--mode", "deep-nesting", "--target", "soap") as peer:
+            port = peer.devices[0]["http_port"]
+            device, _ = await create_device(peer.devices[0]["location"])  # description and SCPD are normal
+            self.assertEqual(device.device_type, MANAGEABLE)
+            body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
+            self.assertEqual(body.count(b"<a>"), 100_000)
+            await peer.command("mode 0 xxe soap")
+            body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
+            self.assertIn(b"<ParameterValueList>&xxe;</ParameterValueList>", body)
+
+
+@unittest.skipUnless(os.path.exists("/usr/bin/rygel"), "rygel is not installed (apt-get install rygel iputils-ping)")
+class RygelTests(unittest.IsolatedAsyncioTestCase):
+    async def test_ping_round_trip_and_faults(self):
+        port = str(free_tcp_port())
+        async with Peer("rygel/rygel_bms.py", "--interface", "lo", "--address", ADDRESS, "--port", port) as peer:
+            device, requester = await create_device(peer.devices[0]["location"])
+            self.assertEqual(device.device_type, "urn:schemas-upnp-org:device:MediaServer:3")
+            bms = device.service(BMS)
+            self.assertRegex((await bms.action("GetDeviceStatus").async_call())["DeviceStatus"], r"^OK,")
+            test_id = (await bms.action("Ping").async_call(Host=ADDRESS, NumberOfRepetitions=2, Timeout=1000,
+                                                           DataBlockSize=32, DSCP=0))["TestID"]
+
+            async def completed():
+                return (await bms.action("GetTestInfo").async_call(TestID=test_id))["State"] == "Completed"
+            await poll(completed, timeout=20, interval=0.2)
+            result = await bms.action("GetPingResult").async_call(TestID=test_id)
+            self.assertEqual((result["Status"], result["SuccessCount"]), ("Success", 2), result)
+            from async_upnp_client.exceptions import UpnpActionResponseError
+            with self.assertRaises(UpnpActionResponseError) as ctx:
+                await bms.action("GetTestInfo").async_call(TestID=99999)
+            self.assertEqual(ctx.exception.error_code, 706)
+            with self.assertRaises(UpnpActionResponseError) as ctx:
+                await bms.action("CancelTest").async_call(TestID=test_id)
+            self.assertEqual(ctx.exception.error_code, 709)
+            async with EventSink(requester) as sink:
+                sink.watch(bms)
+                sid, timeout = await sink.handler.async_subscribe(bms, timedelta(seconds=120))
+                self.assertTrue(sid.startswith("uuid:"))
+                self.assertEqual(timeout, timedelta(seconds=300))  # GUPnP grants 300 s whatever is asked
+                await sink.wait_for(lambda e: "TestIDs" in e[1])
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((ADDRESS, 0))
+        return probe.getsockname()[1]
+
+
 if __name__ == "__main__":
     enter_namespace()
     sys.path.insert(0, HERE)
