@@ -147,6 +147,15 @@ public final class UPnPDMPeer: @unchecked Sendable {
     /// The device forgets every GENA subscription: a renewal then gets 412.
     public func dropSubscriptions(device: Int = 0) throws { try command("drop-subscriptions \(device)") }
 
+    /// The next NOTIFY to every current subscriber of the device jumps `count` SEQ numbers (a SEQ gap).
+    public func skipSequence(_ count: Int = 1, device: Int = 0) throws { try command("skip-seq \(device) \(count)") }
+
+    /// CONFIGID.UPNP.ORG + 1 in later announcements and search replies; returns the new value.
+    @discardableResult
+    public func bumpConfigID(device: Int = 0) throws -> Int {
+        try command("bump-configid \(device)")["config_id"] as? Int ?? 0
+    }
+
     /// The next `count` calls of `action` (or every action with "*") fail with UPnP error `code`.
     public func fail(_ action: String, code: Int, count: Int = 1, device: Int = 0) throws {
         try command("fail \(device) \(action) \(code) \(count)")

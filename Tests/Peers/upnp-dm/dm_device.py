@@ -1268,6 +1268,18 @@ class Runtime:
                     service = state.service(service_type)
                     if service is not None:
                         service._subscribers.clear()
+            elif name == "skip-seq":  # skip-seq DEVICE [N]: the next NOTIFY to every subscriber jumps N SEQ numbers
+                count = int(words[2]) if len(words) > 2 else 1
+                for service_type in (CMS_TYPE, BMS_TYPE, SMS_TYPE):
+                    service = state.service(service_type)
+                    for subscriber in (service._subscribers if service is not None else []):
+                        for _ in range(count):
+                            subscriber.get_next_seq()
+            elif name == "bump-configid":  # CONFIGID.UPNP.ORG + 1 in every later announcement and search reply
+                state.config_id += 1
+                if state.device is not None:
+                    state.device.config_id = state.config_id
+                result["config_id"] = state.config_id
             elif name == "fail":  # fail DEVICE ACTION|* CODE [COUNT]: the next COUNT calls fault with CODE
                 action, code = words[2], int(words[3])
                 count = int(words[4]) if len(words) > 4 else 1

@@ -445,6 +445,44 @@ class DMDeviceTests(unittest.IsolatedAsyncioTestCase):
                                             f"SID: uuid:nope\r\nConnection: close\r\n\r\n").encode())
             self.assertTrue(unknown.startswith(b"HTTP/1.1 412"), unknown[:40])
 
+    async def test_seq_gap_and_configid(self):
+        notifies: list[dict[str, str]] = []
+        arrived = asyncio.Event()
+
+        async def on_notify(reader, writer):
+            head = await reader.readuntil(b"\r\n\r\n")
+            headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in head.decode().split("\r\n")[1:] if ": " in line)}
+            await reader.readexactly(int(headers.get("content-length", "0")))
+            notifies.append(headers)
+            arrived.set()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            writer.close()
+        callback = await asyncio.start_server(on_notify, ADDRESS, 0)
+        callback_port = callback.sockets[0].getsockname()[1]
+
+        async def next_seq() -> int:
+            await poll(lambda: asyncio.sleep(0, result=bool(arrived.is_set())))
+            arrived.clear()
+            return int(notifies[-1]["seq"])
+        async with dm() as peer:
+            port = peer.devices[0]["http_port"]
+            reply = await raw_http(port, (f"SUBSCRIBE /upnp/event/cms HTTP/1.1\r\nHOST: {ADDRESS}:{port}\r\n"
+                                          f"CALLBACK: <http://{ADDRESS}:{callback_port}/cb>\r\nNT: upnp:event\r\n"
+                                          f"TIMEOUT: Second-60\r\nConnection: close\r\n\r\n").encode())
+            self.assertIn(b"TIMEOUT: Second-60", reply)
+            self.assertEqual(await next_seq(), 0)
+            await peer.command("set 0 /BBF/Time/NTPServer1 one")
+            self.assertEqual(await next_seq(), 1)
+            await peer.command("skip-seq 0 3")
+            await peer.command("set 0 /BBF/Time/NTPServer1 two")
+            self.assertEqual(await next_seq(), 5)  # 2, 3 and 4 were never sent
+            self.assertTrue(notifies[-1]["sid"].startswith("uuid:"))
+            self.assertEqual((await peer.command("bump-configid 0"))["config_id"], 2)
+            found = [f for f in await search(CMS) if f["USN"].startswith(peer.devices[0]["udn"])]
+            self.assertEqual(found[0]["CONFIGID.UPNP.ORG"], "2")
+        callback.close()
+
     async def test_bms_diagnostics(self):
         async with dm("--test-delay", "0.2") as peer:
             device, _ = await create_device(peer.devices[0]["location"])
