@@ -64,6 +64,7 @@ public final class NetworkNamespace: @unchecked Sendable {
     /// free /30) so the test can skip with the reason.
     public init() throws {
         if let reason = Self.unavailableReason { throw NetworkNamespaceUnavailable(reason) }
+        Self.removeStaleOnce()
         let pid = getpid()
         var lastError: (any Error)?
         // Other test processes may be doing the same: a clash on a name or an address just means another index.
@@ -160,6 +161,24 @@ public final class NetworkNamespace: @unchecked Sendable {
             if host >= last && host < last + 4 { return true }
         }
         return false
+    }
+
+    nonisolated(unsafe) private static var staleRemoved = false
+
+    /// Deletes the namespaces of test processes that died without `shutdown()` (`cwmpt-<pid>-<n>` whose pid is
+    /// gone); the veth pair goes with them. Once per test process.
+    private static func removeStaleOnce() {
+        allocation.lock()
+        let first = !staleRemoved
+        staleRemoved = true
+        allocation.unlock()
+        guard first, let list = try? ip(["netns", "list"]) else { return }
+        for line in list.split(separator: "\n") {
+            let name = String(line.split(separator: " ").first ?? "")
+            let parts = name.split(separator: "-")
+            guard parts.count == 3, parts[0] == "cwmpt", let pid = Int32(parts[1]), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { _ = try? ip(["netns", "del", name]) }
+        }
     }
 
     private static func allocate() -> (index: Int, serial: Int) {
