@@ -624,6 +624,22 @@ class DMDeviceTests(unittest.IsolatedAsyncioTestCase):
                 "ContentPathList", "ContentPath", ["/UPnP/DM/DeviceInfo/SoftwareVersion"])))["ParameterValueList"])
             self.assertEqual(values["/UPnP/DM/DeviceInfo/SoftwareVersion"], "2.0.1")
 
+    async def test_sigterm_and_eof_send_the_byebye_set(self):
+        import signal as signals
+        for how in ("SIGTERM", "EOF"):
+            async with Listener() as listener:
+                peer = dm("--count", "2")
+                await peer.__aenter__()
+                udns = {d["udn"] for d in peer.devices}
+                if how == "SIGTERM":
+                    peer.proc.send_signal(signals.SIGTERM)
+                else:
+                    peer.proc.stdin.close()
+                self.assertEqual(await asyncio.wait_for(peer.proc.wait(), 15), 0, how)
+                await peer.__aexit__(None, None, None)
+                # 3 + k = 6 byebyes per device (rootdevice, uuid, device type, three services)
+                await listener.wait_for(lambda c: sum(1 for k, h in listener.changes if k == "BYEBYE" and h["udn"] in udns) >= 12)
+
     async def test_fifty_devices_answer_one_search(self):
         async with dm("--count", "50") as peer:
             self.assertEqual(len({d["udn"] for d in peer.devices}), 50)
