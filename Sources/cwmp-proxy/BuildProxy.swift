@@ -33,7 +33,7 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
     let store = try await AgentStore.open(directory: absolutePath(configuration.stateDirectory),
                                           logger: logger.withLabelSuffix("store"))
     let listener = ConnectionRequestServer(
-        configuration: .init(host: configuration.connectionRequest.address, port: configuration.connectionRequest.port),
+        configuration: .init(configuration.connectionRequest),
         logger: logger)
     let address: SocketAddress
     do {
@@ -235,5 +235,19 @@ extension Logger {
         var logger = Logger(label: "\(label).\(suffix)")
         logger.logLevel = logLevel
         return logger
+    }
+}
+
+extension ConnectionRequestServer.Configuration {
+    /// The listener's settings from the configuration file; what the file does not name keeps the listener's default.
+    init(_ connectionRequest: ProxyConfiguration.ConnectionRequest) {
+        self.init(host: connectionRequest.address, port: connectionRequest.port,
+                  digestAlgorithms: connectionRequest.digestAlgorithms,
+                  agentBurst: connectionRequest.perDeviceBurst,
+                  agentRefillInterval: .seconds(Int64(connectionRequest.perDeviceRefillSeconds)),
+                  globalBurst: connectionRequest.globalBurst,
+                  globalRefillInterval: .milliseconds(Int64(connectionRequest.globalRefillMilliseconds)),
+                  requestReadTimeout: .seconds(Int64(connectionRequest.requestReadTimeoutSeconds)),
+                  maxConnections: connectionRequest.maxConnections)
     }
 }

@@ -24,6 +24,15 @@ struct ProxyConfiguration: Sendable, Equatable {
         var advertisedHost: String?
         var username: String = ""
         var password: Secret = ""
+        /// The listener's Digest algorithms and its defences against floods; defaults in
+        /// `ConnectionRequestServer.Configuration`.
+        var digestAlgorithms: [DigestAlgorithm] = [.md5]
+        var perDeviceBurst: Int = 5
+        var perDeviceRefillSeconds: Int = 2
+        var globalBurst: Int = 200
+        var globalRefillMilliseconds: Int = 10
+        var requestReadTimeoutSeconds: Int = 10
+        var maxConnections: Int = 256
     }
 
     /// The gateway's own CPE identity (its DeviceId in every Inform).
@@ -77,7 +86,9 @@ extension ProxyConfiguration {
             configuration.acs.periodicInformInterval = try acs.integer("periodicInformInterval", in: 1...UInt32.max) ?? 3600
         }
         if let cr = try root.object("connectionRequest") {
-            try cr.allowOnly(["address", "port", "advertisedHost", "username", "passwordFile"])
+            try cr.allowOnly(["address", "port", "advertisedHost", "username", "passwordFile", "digestAlgorithms",
+                              "perDeviceBurst", "perDeviceRefillSeconds", "globalBurst", "globalRefillMilliseconds",
+                              "requestReadTimeoutSeconds", "maxConnections"])
             configuration.connectionRequest.address = try cr.string("address") ?? "0.0.0.0"
             configuration.connectionRequest.port = Int(try cr.integer("port", in: UInt32(0)...65_535) ?? 7547)
             configuration.connectionRequest.advertisedHost = try cr.string("advertisedHost")
@@ -85,6 +96,29 @@ extension ProxyConfiguration {
             if let file = try cr.string("passwordFile") {
                 configuration.connectionRequest.password = try readSecret(file, key: cr.key("passwordFile"), readFile)
             }
+            if let names = try cr.strings("digestAlgorithms") {
+                var algorithms: [DigestAlgorithm] = []
+                for name in names {
+                    guard let algorithm = DigestAlgorithm(token: name) else {
+                        throw ConfigurationError(key: cr.key("digestAlgorithms"),
+                                                 problem: "each one of \(DigestAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    if !algorithms.contains(algorithm) { algorithms.append(algorithm) }
+                }
+                guard !algorithms.isEmpty else {
+                    throw ConfigurationError(key: cr.key("digestAlgorithms"), problem: "must name at least one algorithm")
+                }
+                configuration.connectionRequest.digestAlgorithms = algorithms
+            }
+            var limits = configuration.connectionRequest
+            limits.perDeviceBurst = Int(try cr.integer("perDeviceBurst", in: 1...10_000) ?? UInt32(limits.perDeviceBurst))
+            limits.perDeviceRefillSeconds = Int(try cr.integer("perDeviceRefillSeconds", in: 1...86_400) ?? UInt32(limits.perDeviceRefillSeconds))
+            limits.globalBurst = Int(try cr.integer("globalBurst", in: 1...1_000_000) ?? UInt32(limits.globalBurst))
+            limits.globalRefillMilliseconds = Int(try cr.integer("globalRefillMilliseconds", in: 1...60_000) ?? UInt32(limits.globalRefillMilliseconds))
+            // Above 30 s a trickling client would outlive the ACS's own Connection Request timeout.
+            limits.requestReadTimeoutSeconds = Int(try cr.integer("requestReadTimeoutSeconds", in: 1...30) ?? UInt32(limits.requestReadTimeoutSeconds))
+            limits.maxConnections = Int(try cr.integer("maxConnections", in: 1...65_535) ?? UInt32(limits.maxConnections))
+            configuration.connectionRequest = limits
         }
         if let gateway = try root.object("gateway") {
             try gateway.allowOnly(["manufacturer", "manufacturerOUI", "productClass", "serialNumber", "modelName"])
@@ -188,6 +222,22 @@ struct JSONObject {
         case nil, .null?: return nil
         case .string(let string)?: return string
         default: throw ConfigurationError(key: key(name), problem: "must be a string")
+        }
+    }
+
+    func strings(_ name: String) throws(ConfigurationError) -> [String]? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .array(let elements)?:
+            var strings: [String] = []
+            for element in elements {
+                guard case .string(let string) = element else {
+                    throw ConfigurationError(key: key(name), problem: "must be an array of strings")
+                }
+                strings.append(string)
+            }
+            return strings
+        default: throw ConfigurationError(key: key(name), problem: "must be an array of strings")
         }
     }
 
