@@ -294,7 +294,7 @@ class DataModel:
         self.check_syntax(starting_node)
         start = structure_of(starting_node)
         paths = self.structure_paths()
-        if start not in paths:
+        if start != "/" and start not in paths:  # "/" is the root of every mounted model
             raise fault(NO_SUCH_NAME, starting_node)
         if not start.endswith("/"):
             selected = [start]
