@@ -67,7 +67,14 @@ let package = Package(
         ),
         .target(
             name: "UPnPDM",
-            dependencies: ["Proxier"],
+            dependencies: [
+                "Proxier",
+                "CLibXML2",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -110,6 +117,12 @@ let package = Package(
         .testTarget(
             name: "CWMPProxyTests",
             dependencies: ["cwmp-proxy", "CWMPClient", "Proxier", "CWMPTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "UPnPDMTests",
+            dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(
