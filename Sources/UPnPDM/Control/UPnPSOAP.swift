@@ -49,6 +49,8 @@ enum UPnPSOAP {
             try writer.check(xmlTextWriterWriteElement(writer.writer, argument.name, argument.value),
                              "argument \(argument.name)")
         }
+        // `<u:Action ...></u:Action>` even without arguments, as in UDA's examples (not `<u:Action/>`).
+        try writer.check(xmlTextWriterFullEndElement(writer.writer), "</u:\(action)>")
         return try writer.finish()
     }
 
