@@ -18,10 +18,10 @@ struct DMDeviceFixture {
     let http: UPnPHTTPClient
     let control: UPnPControlClient
 
-    init() throws {
+    init(arguments: [String] = []) throws {
         namespace = try NetworkNamespace()
         do {
-            peer = try UPnPDMPeer.device(in: namespace)
+            peer = try UPnPDMPeer.device(in: namespace, arguments: arguments)
         } catch {
             namespace.shutdown()
             throw error
@@ -117,6 +117,25 @@ struct ControlPeerTests {
         try fixture.peer.fail("GetDeviceStatus", code: 501)
         await expectUPnPError(501, fault: 9002) {
             try await fixture.control.invoke("GetDeviceStatus", arguments: [], on: bms)
+        }
+        #expect(try await fixture.control.invoke("GetDeviceStatus", arguments: [], on: bms).count == 1)
+    }
+}
+
+extension ControlPeerTests {
+    /// async-upnp-client as shipped (no UDA patches) answers an unknown action with a bare HTTP 400 and
+    /// errorDescription "Action Failed" for every fault (upnp-dm.md §8): both must still be clear errors.
+    @Test func unpatchedAsyncUPnPClientDevice() async throws {
+        let fixture = try DMDeviceFixture(arguments: ["--no-patches"])
+        defer { fixture.shutdown() }
+        let bms = try await fixture.endpoint(bmsType)
+        do {
+            let out = try await fixture.control.invoke("NoSuchAction", arguments: [], on: bms)
+            Issue.record("expected an error, got \(out)")
+        } catch let error as UPnPDMError {
+            #expect(error.code == .unexpectedHTTPStatus, "\(error)")
+            #expect(error.reason.contains("HTTP 400"))
+            #expect(error.cwmpFault.code == .internalError)
         }
         #expect(try await fixture.control.invoke("GetDeviceStatus", arguments: [], on: bms).count == 1)
     }
