@@ -236,3 +236,28 @@ extension HTTPClientTests {
         }
     }
 }
+
+@Suite struct HTTPTargetTests {
+    @Test func partsOfAURL() throws {
+        let target = try UPnPHTTPTarget(url: " http://10.77.0.2:49152/ctl/CMS?x=1 ")
+        #expect(target.host == "10.77.0.2")
+        #expect(target.port == 49152)
+        #expect(target.requestTarget == "/ctl/CMS?x=1")
+        #expect(target.hostHeader == "10.77.0.2:49152")
+    }
+
+    @Test func defaultPortAndPath() throws {
+        let target = try UPnPHTTPTarget(url: "http://printer.lan")
+        #expect(target.port == 80)
+        #expect(target.requestTarget == "/")
+        #expect(target.hostHeader == "printer.lan:80")
+    }
+
+    @Test func ipv6LiteralGetsBracketsInTheHostHeader() throws {
+        let target = try UPnPHTTPTarget(url: "http://[fe80::1%25eth1]:8080/desc.xml")
+        #expect(target.port == 8080)
+        #expect(target.requestTarget == "/desc.xml")
+        #expect(target.hostHeader.hasPrefix("[fe80::1"))
+        #expect(target.hostHeader.hasSuffix("]:8080"))
+    }
+}
