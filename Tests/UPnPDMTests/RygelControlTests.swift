@@ -13,7 +13,7 @@ private let bmsType = "urn:schemas-upnp-org:service:BasicManagement:2"
 
 @Suite(.enabled(if: UPnPDMPeer.rygelUnavailableReason == nil, "\(UPnPDMPeer.rygelUnavailableReason ?? "")"))
 struct RygelControlTests {
-    @Test func getDeviceStatusUnknownActionAndNoSuchTest() async throws {
+    @Test func getDeviceStatusPingAndFaults() async throws {
         let namespace = try NetworkNamespace()
         defer { namespace.shutdown() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rygel-\(UUID().uuidString)")
@@ -82,6 +82,30 @@ struct RygelControlTests {
         await expectUPnPError(706, fault: 9003) {
             try await control.invoke("GetTestInfo", arguments: [UPnPActionArgument(name: "TestID", value: "99")],
                                      on: service.endpoint)
+        }
+
+        // A Ping round trip to the root side of the veth (Rygel spawns iputils ping inside the namespace).
+        let ping = try await control.invoke("Ping", arguments: [
+            UPnPActionArgument(name: "Host", value: namespace.hostAddress),
+            UPnPActionArgument(name: "NumberOfRepetitions", value: "2"),
+            UPnPActionArgument(name: "Timeout", value: "1000"),
+            UPnPActionArgument(name: "DataBlockSize", value: "32"),
+            UPnPActionArgument(name: "DSCP", value: "0"),
+        ], on: service.endpoint)
+        let testID = try #require(ping.first { $0.name == "TestID" }?.value)
+        let testIDArgument = [UPnPActionArgument(name: "TestID", value: testID)]
+        let info = try await poll("Ping test \(testID) to complete") { () -> [UPnPActionArgument]? in
+            let info = try await control.invoke("GetTestInfo", arguments: testIDArgument, on: service.endpoint)
+            return info.contains(UPnPActionArgument(name: "State", value: "Completed")) ? info : nil
+        }
+        #expect(info.contains(UPnPActionArgument(name: "Type", value: "Ping")))
+        let result = try await control.invoke("GetPingResult", arguments: testIDArgument, on: service.endpoint)
+        #expect(result.first?.name == "Status")
+        #expect(result.contains(UPnPActionArgument(name: "Status", value: "Success")), "\(result)")
+        #expect(result.contains(UPnPActionArgument(name: "SuccessCount", value: "2")), "\(result)")
+        // 709 State Precludes Cancel: the test has completed → 9001.
+        await expectUPnPError(709, fault: 9001) {
+            try await control.invoke("CancelTest", arguments: testIDArgument, on: service.endpoint)
         }
     }
 }
