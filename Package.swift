@@ -67,7 +67,14 @@ let package = Package(
         ),
         .target(
             name: "UPnPDM",
-            dependencies: ["Proxier"],
+            dependencies: [
+                "Proxier",
+                "CLibXML2",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -113,13 +120,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "ProxierTests",
-            dependencies: ["Proxier", "CWMPClient", "CWMPTestSupport"],
+            name: "UPnPDMTests",
+            dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "UPnPDMTests",
-            dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"],
+            name: "ProxierTests",
+            dependencies: ["Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
     ]
