@@ -67,7 +67,11 @@ let package = Package(
         ),
         .target(
             name: "UPnPDM",
-            dependencies: ["Proxier"],
+            dependencies: [
+                "Proxier",
+                "CLibXML2",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -117,5 +121,6 @@ let package = Package(
             dependencies: ["Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "UPnPDMTests", dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"], swiftSettings: strictSettings),
     ]
 )

@@ -11,6 +11,7 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
         enum BackingCode: Hashable, Sendable {
             case invalidArgument
             case actionFailed
+            case invalidResponse
         }
 
         let backingCode: BackingCode
@@ -20,6 +21,9 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
         /// The device answered a SOAP action with a UPnP fault (`UPnPError`): `upnpErrorCode` and
         /// `upnpErrorDescription` say which (401, 402, 501, 600-series, 700-series).
         public static let actionFailed = ErrorCode(backingCode: .actionFailed)
+        /// The device answered, but not as the action defines: an out-argument is missing or not of its type, or an
+        /// XML argument document is malformed, hostile (a DTD, entities) or over a size, depth or count cap.
+        public static let invalidResponse = ErrorCode(backingCode: .invalidResponse)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -64,6 +68,8 @@ extension UPnPDMError: CWMPFaultConvertible {
         case .invalidArgument: CWMPFault(.invalidArguments, reason)
         // Placeholder until the UPnP error table is written: every UPnP fault is the CPE's internal error.
         case .actionFailed: CWMPFault(.internalError, reason)
+        // The ACS can do nothing about a device that answers nonsense: the CPE's internal error.
+        case .invalidResponse: CWMPFault(.internalError, reason)
         }
     }
 }
