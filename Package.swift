@@ -71,6 +71,9 @@ let package = Package(
                 "Proxier",
                 "CLibXML2",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -117,10 +120,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "UPnPDMTests",
+            dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "ProxierTests",
             dependencies: ["Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "UPnPDMTests", dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"], swiftSettings: strictSettings),
     ]
 )

@@ -195,10 +195,27 @@ private let cmsRoot = #"xmlns:cms="urn:schemas-upnp-org:dm:cms" xmlns:xsi="http:
         ("NUL byte", "<cms:ParameterValueList xmlns:cms=\"urn:schemas-upnp-org:dm:cms\"><Parameter><ParameterPath>/A\u{0}</ParameterPath></Parameter></cms:ParameterValueList>"),
     ]
 
+    static let refusals: Set<UPnPDMError.ErrorCode> = [.malformedXML, .forbiddenDocumentType, .documentTooLarge, .documentTooDeep, .invalidResponse]
+
     @Test(arguments: hostile.map(\.0))
     func hostileDocumentsAreRefused(name: String) {
         let document = Self.hostile.first { $0.0 == name }!.1
-        #expect(throws: UPnPDMError(.invalidResponse, "")) { try CMSDocuments.parseParameterValueList(document) }
+        let error = #expect(throws: UPnPDMError.self) { try CMSDocuments.parseParameterValueList(document) }
+        #expect(error.map { Self.refusals.contains($0.code) } == true, "\(String(describing: error))")
+    }
+
+    @Test func eachDefenceHasItsCode() {
+        func code(_ index: Int) -> UPnPDMError.ErrorCode? {
+            #expect(throws: UPnPDMError.self) { try CMSDocuments.parseParameterValueList(Self.hostile[index].1) }?.code
+        }
+        #expect(code(0) == .forbiddenDocumentType)
+        #expect(code(1) == .forbiddenDocumentType)
+        #expect(code(2) == .forbiddenDocumentType)
+        #expect(code(3) == .malformedXML)
+        #expect(code(6) == .invalidResponse)
+        #expect(code(8) == .invalidResponse)
+        #expect(code(9) == .documentTooDeep)
+        #expect(code(10) == .documentTooLarge)
     }
 
     @Test func theDTDIsNamedAsTheReason() {
@@ -209,8 +226,8 @@ private let cmsRoot = #"xmlns:cms="urn:schemas-upnp-org:dm:cms" xmlns:xsi="http:
     @Test func sizeAndCountCapsApply() throws {
         let values = (0..<100).map { DMParameterValue(path: "/BBF/P/\($0)", value: String(repeating: "v", count: 100)) }
         let document = try CMSDocuments.parameterValueList(values)
-        #expect(throws: UPnPDMError(.invalidResponse, "")) { try CMSDocuments.parseParameterValueList(document, limits: .init(maximumBytes: 1000)) }
-        #expect(throws: UPnPDMError(.invalidResponse, "")) { try CMSDocuments.parseParameterValueList(document, limits: .init(maximumElements: 50)) }
+        #expect(throws: UPnPDMError(.documentTooLarge, "")) { try CMSDocuments.parseParameterValueList(document, limits: .init(maximumBytes: 1000)) }
+        #expect(throws: UPnPDMError(.documentTooLarge, "")) { try CMSDocuments.parseParameterValueList(document, limits: .init(maximumElements: 50)) }
         #expect(try CMSDocuments.parseParameterValueList(document).count == 100)
     }
 }

@@ -133,7 +133,7 @@ private func cmsDevice() -> FakeCMSDevice {
     @Test func aHostileDocumentFromTheDeviceIsAnInvalidResponse() async throws {
         let invoker = ScriptedInvoker()
         await invoker.answer("GetValues", [("ParameterValueList", HostileArgumentDocumentTests.hostile[0].1)])
-        await #expect(throws: UPnPDMError(.invalidResponse, "")) {
+        await #expect(throws: UPnPDMError(.forbiddenDocumentType, "")) {
             try await ConfigurationManagementClient(invoker: invoker, service: cmsEndpoint).getValues(["/A"])
         }
     }
@@ -176,7 +176,7 @@ private func cmsDevice() -> FakeCMSDevice {
     @Test func waitForTestIsBounded() async throws {
         let invoker = ScriptedInvoker()
         await invoker.answer("GetTestInfo", [("Type", "Ping"), ("State", "InProgress")])
-        await #expect(throws: UPnPDMError(.invalidResponse, "")) {
+        await #expect(throws: UPnPDMError(.deadlineExceeded, "")) {
             try await BasicManagementClient(invoker: invoker, service: bmsEndpoint).waitForTest(testID: 1, maximumPolls: 3, sleep: { _ in })
         }
         #expect(await invoker.calls.count == 3)

@@ -98,11 +98,16 @@ public struct UPnPDMDeviceIdentity: Hashable, Sendable {
             where entry.path.hasPrefix(DMPathMapping.upnpDeviceInfoLocation) {
                 leaves[String(entry.path.dropFirst(DMPathMapping.upnpDeviceInfoLocation.count))] = entry.value
             }
-        } catch let error as UPnPDMError where error.code == .actionFailed || error.code == .invalidResponse {
+        } catch let error as UPnPDMError where Self.answeredBadly.contains(error.code) {
+            // The device is there but will not or cannot say: its description decides. Transport failures propagate.
             leaves = [:]
         }
         return UPnPDMDeviceIdentity(dmDeviceInfo: leaves, description: description, fallbackOUI: fallbackOUI)
     }
+
+    static let answeredBadly: Set<UPnPDMError.ErrorCode> = [
+        .actionFailed, .invalidResponse, .malformedXML, .forbiddenDocumentType, .documentTooLarge, .documentTooDeep,
+    ]
 
     static func isOUI(_ text: String) -> Bool {
         text.utf8.count == 6 && text.unicodeScalars.allSatisfy { $0.properties.isASCIIHexDigit }

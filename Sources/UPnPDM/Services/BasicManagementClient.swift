@@ -230,7 +230,7 @@ public struct BasicManagementClient: Sendable {
 
     /// The test flow's wait: polls GetTestInfo every `interval` until the test is Completed or Canceled, at most
     /// `maximumPolls` times (the bound on the wait), and returns the final state. `sleep` is an input so tests
-    /// need no wall clock. Throws `.invalidResponse` when the test is still running after the last poll.
+    /// need no wall clock. Throws `.deadlineExceeded` when the test is still running after the last poll.
     public func waitForTest(testID: UInt32, interval: Duration = .milliseconds(500), maximumPolls: Int = 60,
                             sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) })
         async throws -> BMSTestState {
@@ -239,7 +239,7 @@ public struct BasicManagementClient: Sendable {
             let state = try await getTestInfo(testID: testID).state
             if state.isFinal { return state }
         }
-        throw UPnPDMError(.invalidResponse, "test \(testID) did not finish within \(maximumPolls) polls")
+        throw UPnPDMError(.deadlineExceeded, "test \(testID) did not finish within \(maximumPolls) polls")
     }
 
     private static func checkDSCP(_ dscp: UInt8) throws(UPnPDMError) {

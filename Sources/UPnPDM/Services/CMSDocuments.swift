@@ -75,7 +75,8 @@ public struct DMConfigurationUpdate: Hashable, Sendable {
 }
 
 /// Builds and reads the CMS argument documents. `build…` methods throw `.invalidArgument` (text XML cannot carry),
-/// `parse…` methods throw `.invalidResponse` (malformed, hostile, over a cap, wrong root).
+/// `parse…` methods throw `.malformedXML`, `.forbiddenDocumentType` (a DTD), `.documentTooLarge`, `.documentTooDeep`,
+/// or `.invalidResponse` (the wrong root element, an entry without its path).
 public enum CMSDocuments {
     static let namespace: StaticString = "urn:schemas-upnp-org:dm:cms"
     static let schemaLocation: StaticString = "http://www.upnp.org/schemas/dm/cms.xsd"

@@ -12,6 +12,10 @@
 // * a byte cap before libxml2 sees anything, CWMPClient's StartTagGuard against libxml2 2.9's quadratic attribute
 //   check, and depth and element-count caps while the tree is copied out.
 // The DOM is copied into plain Swift values (`DMXMLElement`) and freed at once: no C pointer leaves this file.
+// Errors use the module's XML codes (malformedXML, forbiddenDocumentType, documentTooLarge, documentTooDeep) like
+// UPnPXML, which reads descriptions and SOAP envelopes. This reader differs in two ways the argument documents need:
+// the bytes are always read as UTF-8 (they come from a Swift String, whatever the declaration says), and
+// CWMPClient's StartTagGuard runs first.
 
 internal import CLibXML2
 import CWMPClient
@@ -80,17 +84,17 @@ enum DMXML {
         _ = initialized
         var bytes = Array(text.utf8)
         guard bytes.count <= limits.maximumBytes else {
-            throw UPnPDMError(.invalidResponse, "the \(rootName) document is \(bytes.count) bytes, more than \(limits.maximumBytes)")
+            throw UPnPDMError(.documentTooLarge, "the \(rootName) document is \(bytes.count) bytes, more than \(limits.maximumBytes)")
         }
-        guard !bytes.isEmpty else { throw UPnPDMError(.invalidResponse, "the \(rootName) document is empty") }
+        guard !bytes.isEmpty else { throw UPnPDMError(.malformedXML, "the \(rootName) document is empty") }
         var guardian = StartTagGuard(limit: 64)
         let admitted = bytes.withUnsafeBytes { guardian.admit($0) }
         guard admitted else {
-            throw UPnPDMError(.invalidResponse, "the \(rootName) document has a start tag with more than 64 attributes")
+            throw UPnPDMError(.documentTooLarge, "the \(rootName) document has a start tag with more than 64 attributes")
         }
         let document = try DMXMLDocument(parsing: &bytes, what: rootName)
         guard let root = xmlDocGetRootElement(document.pointer) else {
-            throw UPnPDMError(.invalidResponse, "the \(rootName) document has no root element")
+            throw UPnPDMError(.malformedXML, "the \(rootName) document has no root element")
         }
         var elements = 0
         let tree = try copy(root, depth: 1, elements: &elements, limits: limits, what: rootName)
@@ -104,10 +108,10 @@ enum DMXML {
                              what: String) throws(UPnPDMError) -> DMXMLElement {
         elements += 1
         guard elements <= limits.maximumElements else {
-            throw UPnPDMError(.invalidResponse, "the \(what) document has more than \(limits.maximumElements) elements")
+            throw UPnPDMError(.documentTooLarge, "the \(what) document has more than \(limits.maximumElements) elements")
         }
         guard depth <= limits.maximumDepth else {
-            throw UPnPDMError(.invalidResponse, "the \(what) document nests deeper than \(limits.maximumDepth)")
+            throw UPnPDMError(.documentTooDeep, "the \(what) document nests deeper than \(limits.maximumDepth)")
         }
         let name = node.pointee.name.map { String(cString: $0) } ?? ""
         var children: [DMXMLElement] = []
@@ -121,7 +125,7 @@ enum DMXML {
                 if let content = current.pointee.content { text += String(cString: content) }
             case XML_ENTITY_REF_NODE:
                 // Unreachable without a DTD (undeclared entities are fatal); refuse rather than drop text silently.
-                throw UPnPDMError(.invalidResponse, "the \(what) document references an entity")
+                throw UPnPDMError(.forbiddenDocumentType, "the \(what) document references an entity")
             default:
                 break  // comments, processing instructions
             }
@@ -159,7 +163,7 @@ final class DMXMLDocument {
 
     init(parsing bytes: inout [UInt8], what: String) throws(UPnPDMError) {
         guard let context = xmlNewParserCtxt() else {
-            throw UPnPDMError(.invalidResponse, "libxml2 could not allocate a parser for the \(what) document")
+            throw UPnPDMError(.malformedXML, "libxml2 could not allocate a parser for the \(what) document")
         }
         defer { xmlFreeParserCtxt(context) }
         if let sax = context.pointee.sax {
@@ -177,7 +181,7 @@ final class DMXMLDocument {
         }
         if context.pointee._private == Self.sawDTD {
             if let document { xmlFreeDoc(document) }
-            throw UPnPDMError(.invalidResponse, "the \(what) document has a DTD (refused: entities, external subsets)")
+            throw UPnPDMError(.forbiddenDocumentType, "the \(what) document has a DTD (refused: entities, external subsets)")
         }
         guard let document, context.pointee.wellFormed != 0 else {
             if let document { xmlFreeDoc(document) }
@@ -185,7 +189,7 @@ final class DMXMLDocument {
             if let message = context.pointee.lastError.message {
                 reason += ": " + DMXML.trimmed(String(cString: message))
             }
-            throw UPnPDMError(.invalidResponse, reason)
+            throw UPnPDMError(.malformedXML, reason)
         }
         pointer = document
     }

@@ -159,7 +159,7 @@ public struct SoftwareManagementClient: Sendable {
 
     /// The OperationID flow's wait: polls GetOperationInfo every `interval` until the operation is Completed or in
     /// Error, at most `maximumPolls` times, and returns the final information. `sleep` is an input (tests need no
-    /// wall clock). Throws `.invalidResponse` when the operation is still running after the last poll.
+    /// wall clock). Throws `.deadlineExceeded` when the operation is still running after the last poll.
     public func waitForOperation(operationID: UInt32, interval: Duration = .seconds(1), maximumPolls: Int = 300,
                                  sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) })
         async throws -> SMSOperationInfo {
@@ -168,6 +168,6 @@ public struct SoftwareManagementClient: Sendable {
             let info = try await getOperationInfo(operationID: operationID)
             if info.operationState.isFinal { return info }
         }
-        throw UPnPDMError(.invalidResponse, "operation \(operationID) did not finish within \(maximumPolls) polls")
+        throw UPnPDMError(.deadlineExceeded, "operation \(operationID) did not finish within \(maximumPolls) polls")
     }
 }
