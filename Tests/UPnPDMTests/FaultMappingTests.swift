@@ -81,7 +81,7 @@ private let actionFaults: [(String, Int)] = [
     func aUPnPFaultSurfacesWithItsCode(action: String) async throws {
         let code = actionFaults.first { $0.0 == action }!.1
         let invoker = ScriptedInvoker()
-        await invoker.fail(action, with: upnpFault(code, "Fault \(code) for \(action)"))
+        await invoker.fail(action, with: dmFault(code, "Fault \(code) for \(action)"))
         let error = await #expect(throws: UPnPDMError.self) { try await perform(action, on: invoker) }
         #expect(error?.code == .actionFailed)
         #expect(error?.upnpErrorCode == code)
@@ -91,19 +91,19 @@ private let actionFaults: [(String, Int)] = [
 
     @Test(arguments: [(703, 9005), (704, 9006), (705, 9007), (706, 9008)])
     func setValuesFaultsBecomePerParameterFaults(upnp: Int, cwmp: UInt32) {
-        let error = UPnPDMProvider.setValuesError(upnpFault(upnp, "refused"), paths: ["/BBF/A", "/BBF/B"])
+        let error = UPnPDMProvider.setValuesError(dmFault(upnp, "refused"), paths: ["/BBF/A", "/BBF/B"])
         #expect(error?.entries.map(\.faultCode.rawValue) == [cwmp, cwmp])
         #expect(error?.entries.map(\.index) == [0, 1])
     }
 
     @Test func aFaultThatNamesTheParameterFaultsOnlyThatOne() {
-        let error = UPnPDMProvider.setValuesError(upnpFault(706, "Read Only Violation: /BBF/B"), paths: ["/BBF/A", "/BBF/B"])
+        let error = UPnPDMProvider.setValuesError(dmFault(706, "Read Only Violation: /BBF/B"), paths: ["/BBF/A", "/BBF/B"])
         #expect(error?.entries == [.init(index: 1, faultCode: .attemptToSetNonWritableParameter, reason: "UPnP error 706: Read Only Violation: /BBF/B")])
     }
 
     @Test(arguments: [501, 708, 402])
     func otherSetValuesFaultsStayUPnPDMErrors(code: Int) {
-        #expect(UPnPDMProvider.setValuesError(upnpFault(code), paths: ["/BBF/A"]) == nil)
+        #expect(UPnPDMProvider.setValuesError(dmFault(code), paths: ["/BBF/A"]) == nil)
     }
 
     /// Through the data-model engine: SetParameterValues on a read-only UPnP parameter answers 9003 with a 9008
@@ -125,7 +125,7 @@ private let actionFaults: [(String, Int)] = [
     @Test func getValuesNoSuchNameIsInvalidParameterName() async throws {
         let device = FakeCMSDevice(values: ["/BBF/IP/Interface/0/Enable": "1"], tables: ["/BBF/IP/Interface/": [:]])
         let model = try await mountedModel(device)
-        await device.failNext("GetValues", with: upnpFault(703, "No Such Name"))
+        await device.failNext("GetValues", with: dmFault(703, "No Such Name"))
         let error = await #expect(throws: ProxierError.self) { try await model.getParameterValues(["Device.IP.Interface.1.Enable"]) }
         #expect(error?.code == .unknownPath)
         #expect(error?.cwmpFault.code == .invalidParameterName)
@@ -135,7 +135,7 @@ private let actionFaults: [(String, Int)] = [
     @Test func otherFaultsReachTheACSThroughUPnPDMErrorsConversion() async throws {
         let device = FakeCMSDevice(values: ["/BBF/IP/Interface/0/Enable": "1"], tables: ["/BBF/IP/Interface/": [:]])
         let model = try await mountedModel(device)
-        let upnp = upnpFault(501, "Action Failed")
+        let upnp = dmFault(501, "Action Failed")
         await device.failNext("GetValues", with: upnp)
         let error = await #expect(throws: ProxierError.self) { try await model.getParameterValues(["Device.IP.Interface.1.Enable"]) }
         #expect((error?.underlying as? UPnPDMError)?.upnpErrorCode == 501)

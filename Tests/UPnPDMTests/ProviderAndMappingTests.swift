@@ -216,7 +216,7 @@ import Testing
 
     @Test func aDeviceThatFaultsIsIdentifiedByItsDescription() async throws {
         let device = FakeCMSDevice(values: [:])
-        await device.failNext("GetValues", with: upnpFault(501, "Action Failed"))
+        await device.failNext("GetValues", with: dmFault(501, "Action Failed"))
         let identity = try await UPnPDMDeviceIdentity.read(using: ConfigurationManagementClient(invoker: device, service: cmsEndpoint),
                                                            description: description, fallbackOUI: "001122")
         #expect(identity.deviceId == DeviceId(manufacturer: "Acme", oui: "001122", productClass: "Sensor 3000", serialNumber: "D-77"))

@@ -14,7 +14,7 @@ struct RecordedCall: Hashable, Sendable {
     var argumentNames: [String] { arguments.map(\.name) }
 }
 
-func upnpFault(_ code: Int, _ description: String = "fault") -> UPnPDMError {
+func dmFault(_ code: Int, _ description: String = "fault") -> UPnPDMError {
     UPnPDMError(.actionFailed, "UPnP fault", upnpErrorCode: code, upnpErrorDescription: description)
 }
 
@@ -55,7 +55,7 @@ actor FakeCMSDevice: UPnPActionInvoking {
         if let fault = faults.removeValue(forKey: action) { throw fault }
         func out(_ pairs: (String, String)...) -> [UPnPActionArgument] { pairs.map { UPnPActionArgument(name: $0.0, value: $0.1) } }
         func arg(_ name: String) throws -> String {
-            guard let value = call.argument(name) else { throw upnpFault(402, "Invalid Args") }
+            guard let value = call.argument(name) else { throw dmFault(402, "Invalid Args") }
             return value
         }
         switch action {
@@ -67,17 +67,17 @@ actor FakeCMSDevice: UPnPActionInvoking {
             return out(("Result", try CMSDocuments.structurePathList(structure)))
         case "GetInstances":
             let start = try arg("StartingNode")
-            guard tables.keys.contains(where: { $0.hasPrefix(start) || start.hasPrefix($0) }) else { throw upnpFault(703, "No Such Name") }
+            guard tables.keys.contains(where: { $0.hasPrefix(start) || start.hasPrefix($0) }) else { throw dmFault(703, "No Such Name") }
             return out(("Result", try CMSDocuments.instancePathList(instances(under: start))))
         case "GetValues":
             var answer: [DMParameterValue] = []
             for path in try CMSDocuments.parseContentPathList(try arg("Parameters")) {
                 if path.hasSuffix("/") {
                     let below = values.keys.filter { $0.hasPrefix(path) }.sorted()
-                    guard !below.isEmpty else { throw upnpFault(703, "No Such Name \(path)") }
+                    guard !below.isEmpty else { throw dmFault(703, "No Such Name \(path)") }
                     answer += below.map { DMParameterValue(path: $0, value: values[$0]!) }
                 } else {
-                    guard let value = values[path] else { throw upnpFault(703, "No Such Name \(path)") }
+                    guard let value = values[path] else { throw dmFault(703, "No Such Name \(path)") }
                     answer.append(DMParameterValue(path: path, value: value))
                 }
             }
@@ -89,17 +89,17 @@ actor FakeCMSDevice: UPnPActionInvoking {
         case "SetValues":
             let changes = try CMSDocuments.parseParameterValueList(try arg("ParameterValueList"))
             // Atomic: check everything before changing anything.
-            for change in changes where values[change.path] == nil { throw upnpFault(703, "No Such Name") }
-            for change in changes where readOnly.contains(change.path) { throw upnpFault(706, "Read Only Violation: \(change.path)") }
+            for change in changes where values[change.path] == nil { throw dmFault(703, "No Such Name") }
+            for change in changes where readOnly.contains(change.path) { throw dmFault(706, "Read Only Violation: \(change.path)") }
             for change in changes { values[change.path] = change.value }
             version += 1
             return out(("Status", setStatus.rawValue))
         case "CreateInstance":
             let name = try arg("MultiInstanceName")
             _ = try CMSDocuments.parseParameterInitialValueList(try arg("ChildrenInitialization"))
-            guard name.hasSuffix("#/") else { throw upnpFault(701, "Invalid Argument Syntax") }
+            guard name.hasSuffix("#/") else { throw dmFault(701, "Invalid Argument Syntax") }
             let table = String(name.dropLast(2))
-            guard let children = tables[table] else { throw upnpFault(703, "No Such Name") }
+            guard let children = tables[table] else { throw dmFault(703, "No Such Name") }
             let used = instances(under: table).compactMap { DMPathMapping.instanceKey(of: $0, inTable: table) }.compactMap { UInt32($0) }
             let number = (used.max().map { $0 + 1 }) ?? 0
             for (child, value) in children { values["\(table)\(number)/\(child)"] = value }
@@ -108,7 +108,7 @@ actor FakeCMSDevice: UPnPActionInvoking {
         case "DeleteInstance":
             let path = try arg("InstanceIdentifier")
             let below = values.keys.filter { $0.hasPrefix(path) }
-            guard path.hasSuffix("/"), !below.isEmpty else { throw upnpFault(703, "No Such Name") }
+            guard path.hasSuffix("/"), !below.isEmpty else { throw dmFault(703, "No Such Name") }
             for key in below { values[key] = nil }
             version += 1
             return out(("Status", setStatus.rawValue))
@@ -119,7 +119,7 @@ actor FakeCMSDevice: UPnPActionInvoking {
             return out(("NodeAttributeValueList", try CMSDocuments.nodeAttributeValueList(nodes)))
         case "SetAttributes":
             for node in try CMSDocuments.parseNodeAttributeValueList(try arg("NodeAttributeValueList")) {
-                guard values[node.path] != nil else { throw upnpFault(703, "No Such Name") }
+                guard values[node.path] != nil else { throw dmFault(703, "No Such Name") }
                 attributes[node.path] = node.attributes
             }
             return out(("Status", DMChangeStatus.changesApplied.rawValue))
@@ -129,7 +129,7 @@ actor FakeCMSDevice: UPnPActionInvoking {
         case "GetCurrentConfigurationVersion":
             return out(("StateVariableValue", String(version)))
         default:
-            throw upnpFault(401, "Invalid Action")
+            throw dmFault(401, "Invalid Action")
         }
     }
 
@@ -171,7 +171,7 @@ actor ScriptedInvoker: UPnPActionInvoking {
     func invoke(_ action: String, arguments: [UPnPActionArgument], on service: UPnPServiceEndpoint) async throws -> [UPnPActionArgument] {
         calls.append(RecordedCall(action: action, arguments: arguments))
         if let fault = faults[action] { throw fault }
-        guard var queue = answers[action], let first = queue.first else { throw upnpFault(401, "Invalid Action") }
+        guard var queue = answers[action], let first = queue.first else { throw dmFault(401, "Invalid Action") }
         if queue.count > 1 { queue.removeFirst(); answers[action] = queue }
         return first
     }
