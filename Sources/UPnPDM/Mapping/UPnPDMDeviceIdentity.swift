@@ -36,6 +36,12 @@ public struct UPnPDeviceDescriptionIdentity: Hashable, Sendable {
         self.deviceType = deviceType
         self.macAddress = macAddress
     }
+
+    /// The fields of a parsed device description.
+    public init(device: UPnPDevice, macAddress: String? = nil) {
+        self.init(manufacturer: device.manufacturer, modelName: device.modelName, serialNumber: device.serialNumber,
+                  udn: device.udn, deviceType: device.deviceType, macAddress: macAddress)
+    }
 }
 
 public struct UPnPDMDeviceIdentity: Hashable, Sendable {
