@@ -127,6 +127,28 @@ import Testing
         #expect(names == ["Device.IP.Interface.1.", "Device.IP.Interface.4."])
     }
 
+    /// The instance map outlives the process: a new engine started from the saved state (as the agent restores it)
+    /// keeps every CWMP number, and still never reuses one when the device reuses its UPnP number.
+    @Test func theInstanceMapSurvivesARestart() async throws {
+        let device = device()
+        let first = try await mountedModel(device)
+        let added = try await first.addObject("Device.IP.Interface.", parameterKey: "k1")
+        #expect(added.instanceNumber == 3)
+        _ = try await first.deleteObject("Device.IP.Interface.1.", parameterKey: "k2")
+        let saved = await first.exportState()
+
+        let second = DataModel(schema: SchemaTree(.tr181), state: saved)
+        try await second.mount(UPnPDMProvider(cms: ConfigurationManagementClient(invoker: device, service: cmsEndpoint),
+                                              logger: Logger(label: "test.upnpdm")), at: "Device.")
+        #expect(try await second.getParameterNames(path: "Device.IP.Interface.", nextLevel: true).map(\.name)
+                == ["Device.IP.Interface.2.", "Device.IP.Interface.3."])
+        #expect(try await second.getParameterValues(["Device.IP.Interface.2.Name", "Device.IP.Interface.3.Name"]).map(\.value) == ["wlan0", "new"])
+        _ = try await second.deleteObject("Device.IP.Interface.3.", parameterKey: "k3")
+        let again = try await second.addObject("Device.IP.Interface.", parameterKey: "k4")
+        #expect(await device.values["/BBF/IP/Interface/3/Name"] == "new")  // the device handed out 3 again
+        #expect(again.instanceNumber == 4)
+    }
+
     @Test func aTableTheDeviceLacksHasNoInstances() async throws {
         let device = FakeCMSDevice(values: ["/UPnP/DM/DeviceInfo/SerialNumber": "SN"])
         let provider = UPnPDMProvider(cms: ConfigurationManagementClient(invoker: device, service: cmsEndpoint), logger: Logger(label: "t"))
