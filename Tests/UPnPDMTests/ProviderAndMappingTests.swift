@@ -40,6 +40,16 @@ import Testing
         #expect(throws: ProxierError(.invalidPath, "")) { try mapping.upnpPath(ProviderPath(template: "Device.IP.Interface.{i}.Enable")) }
     }
 
+    @Test func structurePathsBackToTemplates() {
+        #expect(mapping.template(ofStructurePath: "/BBF/IP/Interface/#/IPv4Address/#/IPAddress") == "Device.IP.Interface.{i}.IPv4Address.{i}.IPAddress")
+        #expect(mapping.template(ofStructurePath: "/BBF/IP/Interface/#/") == "Device.IP.Interface.{i}.")
+        #expect(mapping.template(ofStructurePath: "/BBF/") == "Device.")
+        #expect(mapping.template(ofStructurePath: "/UPnP/DM/DeviceInfo/SerialNumber") == "Device.DeviceInfo.SerialNumber")
+        #expect(mapping.template(ofStructurePath: "/UPnP/DM/DeviceInfo/FriendlyName") == nil)
+        #expect(mapping.template(ofStructurePath: "/Vendor/X") == nil)
+        #expect(mapping.template(ofStructurePath: "/BBF//X") == nil)
+    }
+
     @Test func instanceKeysFromInstancePaths() {
         #expect(DMPathMapping.instanceKey(of: "/BBF/IP/Interface/3/", inTable: "/BBF/IP/Interface/") == "3")
         #expect(DMPathMapping.instanceKey(of: "/BBF/IP/Interface/0", inTable: "/BBF/IP/Interface/") == "0")

@@ -217,6 +217,11 @@ struct ServicesPeerTests {
         #expect(try await model.getParameterNames(path: "Device.IP.Interface.", nextLevel: true).map(\.name)
                 == ["Device.IP.Interface.1.", "Device.IP.Interface.2."])
 
+        let supported = try await UPnPDMProvider(cms: cms, mapping: mapping, logger: Logger(label: "test.upnpdm")).supportedParameterTemplates()
+        #expect(supported.isSuperset(of: ["Device.IP.Interface.{i}.Name", "Device.IP.Interface.{i}.IPv4Address.{i}.IPAddress",
+                                          "Device.Time.LocalTimeZone", "Device.DeviceInfo.SerialNumber", "Device.NAT.PortMapping.{i}.Description"]))
+        #expect(!supported.contains("Device.IP.Interface.{i}.IPv4Enable"))
+
         #expect(try await model.setParameterValues([ParameterValueStruct(name: "Device.Time.LocalTimeZone", value: "UTC0", type: .string)],
                                                    parameterKey: "k1") == .applied)
         #expect(try await cms.getValues(["/BBF/Time/LocalTimeZone"]).first?.value == "UTC0")

@@ -114,6 +114,25 @@ public struct DMPathMapping: Hashable, Sendable {
         !text.isEmpty && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } && UInt32(text) != nil
     }
 
+    /// The TR-181 template of a structure path (GetSupportedParameters): `/BBF/IP/Interface/#/Enable` →
+    /// `Device.IP.Interface.{i}.Enable`, `/BBF/IP/Interface/#/` → `Device.IP.Interface.{i}.`; the identity leaves of
+    /// `/UPnP/DM/DeviceInfo/` → `Device.DeviceInfo.…`. Nil for paths outside both trees. The `{i}` of `dottedRoot`
+    /// stay as they are.
+    public func template(ofStructurePath path: String) -> String? {
+        if path.hasPrefix(Self.upnpDeviceInfoLocation) {
+            let leaf = String(path.dropFirst(Self.upnpDeviceInfoLocation.count))
+            return upnpDeviceInfoLeaves.contains(leaf) ? dottedRoot + "DeviceInfo." + leaf : nil
+        }
+        guard path.hasPrefix(location) else { return nil }
+        var segments = path.dropFirst(location.count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let isPartial = segments.last == ""
+        if isPartial { segments.removeLast() }
+        guard !segments.contains("") else { return nil }
+        let body = segments.map { $0 == "#" ? "{i}" : $0 }.joined(separator: ".")
+        if body.isEmpty { return dottedRoot }
+        return dottedRoot + body + (isPartial ? "." : "")
+    }
+
     /// The dotted TR-181 name of a UPnP DM parameter or partial path under `location` or `/UPnP/DM/DeviceInfo/`
     /// (for event reports), with the UPnP instance numbers as the keys: `/BBF/IP/Interface/3/Enable` →
     /// (`Device.IP.Interface.{i}.Enable`, keys ["3"]) when `Device.IP.Interface.` is one of `tables` (table

@@ -127,6 +127,24 @@ public final class UPnPDMProvider: DataModelProvider {
         return ProviderSetValuesError(entries: indices.map { .init(index: $0, faultCode: faultCode, reason: reason) })
     }
 
+    /// The parameter templates the device implements under this provider's subtree, from one GetSupportedParameters
+    /// of the BBF Location (SearchDepth 0: everything) plus the identity leaves the device has. For an engine hook
+    /// that serves only what the device supports (see docs/upnp-dm.md, "Known limit"); not called by the engine yet.
+    public func supportedParameterTemplates() async throws -> Set<String> {
+        var templates: Set<String> = []
+        for path in try await cms.getSupportedParameters(startingNode: mapping.location, searchDepth: 0) where !path.hasSuffix("/") {
+            if let template = mapping.template(ofStructurePath: path) { templates.insert(template) }
+        }
+        do {
+            for entry in try await cms.getValues([DMPathMapping.upnpDeviceInfoLocation]) {
+                if let template = mapping.template(ofStructurePath: entry.path) { templates.insert(template) }
+            }
+        } catch {
+            if Self.isFault(error, 703) == nil { throw error }
+        }
+        return templates
+    }
+
     public func addInstance(to table: ProviderPath, instanceNumber: UInt32) async throws -> (key: String, status: ApplyStatus) {
         // The device numbers its instances itself; `instanceNumber` (the engine's CWMP number) is not sent.
         let tablePath = try mapping.upnpPath(table)
