@@ -153,3 +153,111 @@ import Testing
         }
     }
 }
+
+/// Descriptions fetched over loopback from servers that are sloppy or hostile.
+@Suite struct DescriptionFetchTests {
+    let client = UPnPHTTPClient(configuration: .init(connectTimeout: .seconds(2), timeout: .seconds(2)))
+
+    static let description = """
+        <?xml version="1.0"?>
+        <root xmlns="urn:schemas-upnp-org:device-1-0"><specVersion><major>1</major><minor>0</minor></specVersion>
+        <device><deviceType>urn:schemas-upnp-org:device:ManageableDevice:2</deviceType><friendlyName> x </friendlyName>
+        <manufacturer>m</manufacturer><modelName>n</modelName><UDN>uuid:0000-1</UDN><serviceList><service>
+        <serviceType>urn:schemas-upnp-org:service:BasicManagement:2</serviceType><serviceId>urn:upnp-org:serviceId:BMS</serviceId>
+        <SCPDURL>bms.xml</SCPDURL><controlURL>/bms/control</controlURL><eventSubURL>/bms/event</eventSubURL></service>
+        </serviceList></device></root>
+        """
+
+    @Test func gwsimStyleWrongContentLengthWithoutFinalCRLF() async throws {
+        // The description claims more bytes than it sends and the server just closes.
+        let script = ServerScript([.writeString("HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 1594\r\nCONTENT-TYPE: text/xml\r\n\r\n"
+                                                + Self.description), .close])
+        try await withMisbehavingServer(script) { server in
+            let description = try await client.fetchDeviceDescription(location: server.url("/gw/desc.xml"))
+            #expect(description.device.udn == "uuid:0000-1")
+            #expect(description.device.friendlyName == "x")
+            #expect(description.device.services.first?.scpdURL == server.url("/gw/bms.xml"))
+            #expect(description.device.services.first?.controlURL == server.url("/bms/control"))
+        }
+    }
+
+    @Test func notFoundIsAnUnexpectedStatus() async throws {
+        try await withMisbehavingServer(.respond("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")) { server in
+            await #expect(throws: UPnPDMError(.unexpectedHTTPStatus, "")) {
+                try await client.fetchDeviceDescription(location: server.url("/missing.xml"))
+            }
+        }
+    }
+
+    @Test func hostileDescriptionIsRefused() async throws {
+        try await withMisbehavingServer(.respond("HTTP/1.0 200 OK\r\n\r\n" + HostileXMLTests.billionLaughs)) { server in
+            await #expect(throws: UPnPDMError(.forbiddenDocumentType, "")) {
+                try await client.fetchDeviceDescription(location: server.url("/d.xml"))
+            }
+        }
+    }
+
+    @Test func deeplyNestedSCPDIsRefused() async throws {
+        // 50,000 levels (350 KB, under the SCPD size cap, so the depth check is what stops it).
+        let body = String(repeating: "<a>", count: 50_000) + String(repeating: "</a>", count: 50_000)
+        let script = ServerScript.respond("HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8Count)\r\n\r\n" + body)
+        try await withMisbehavingServer(script) { server in
+            await #expect(throws: UPnPDMError(.documentTooDeep, "")) {
+                try await client.fetchServiceDescription(url: server.url("/scpd.xml"))
+            }
+        }
+        // 100,000 levels are over the size cap: refused before libxml2 reads them.
+        let huge = String(repeating: "<a>", count: 100_000) + String(repeating: "</a>", count: 100_000)
+        try await withMisbehavingServer(.respond("HTTP/1.0 200 OK\r\n\r\n" + huge)) { server in
+            await #expect(throws: UPnPDMError(.documentTooLarge, "")) {
+                try await client.fetchServiceDescription(url: server.url("/scpd.xml"))
+            }
+        }
+    }
+}
+
+extension HTTPClientTests {
+    @Test func cancellationEndsTheExchange() async throws {
+        let slow = UPnPHTTPClient(configuration: .init(timeout: .seconds(60)))
+        try await withMisbehavingServer(ServerScript([.hang])) { server in
+            let task = Task { () async throws(UPnPDMError) -> UPnPHTTPResponse in
+                try await slow.execute(UPnPHTTPRequest(method: .GET, url: server.url()))
+            }
+            // Wait until the request reached the server, then cancel; the 60 s deadline must not be what ends it.
+            while server.receivedRequests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            task.cancel()
+            let result = await task.result
+            guard case .failure(let failure) = result, let error = failure as? UPnPDMError else {
+                Issue.record("expected a UPnPDMError, got \(result)")
+                return
+            }
+            #expect(error.code == .deadlineExceeded)
+            #expect(error.underlying is CancellationError)
+        }
+    }
+}
+
+@Suite struct HTTPTargetTests {
+    @Test func partsOfAURL() throws {
+        let target = try UPnPHTTPTarget(url: " http://10.77.0.2:49152/ctl/CMS?x=1 ")
+        #expect(target.host == "10.77.0.2")
+        #expect(target.port == 49152)
+        #expect(target.requestTarget == "/ctl/CMS?x=1")
+        #expect(target.hostHeader == "10.77.0.2:49152")
+    }
+
+    @Test func defaultPortAndPath() throws {
+        let target = try UPnPHTTPTarget(url: "http://printer.lan")
+        #expect(target.port == 80)
+        #expect(target.requestTarget == "/")
+        #expect(target.hostHeader == "printer.lan:80")
+    }
+
+    @Test func ipv6LiteralGetsBracketsInTheHostHeader() throws {
+        let target = try UPnPHTTPTarget(url: "http://[fe80::1%25eth1]:8080/desc.xml")
+        #expect(target.port == 8080)
+        #expect(target.requestTarget == "/desc.xml")
+        #expect(target.hostHeader.hasPrefix("[fe80::1"))
+        #expect(target.hostHeader.hasSuffix("]:8080"))
+    }
+}

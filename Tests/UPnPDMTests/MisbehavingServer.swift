@@ -152,6 +152,7 @@ extension String {
 }
 
 /// Starts a server, runs `body`, shuts the server down whatever happens.
+@discardableResult
 func withMisbehavingServer<T>(_ script: ServerScript,
                               _ body: (MisbehavingServer) async throws -> T) async throws -> T {
     let server = try await MisbehavingServer(script: script)

@@ -142,7 +142,13 @@ public struct UPnPHTTPClient: Sendable {
             connect.whenSuccess { channel in channel.close(promise: nil) }
         }
         do {
-            let response = try await promise.futureResult.get()
+            // A cancelled caller (the RPC dispatcher's budget ran out) ends the exchange at once.
+            let response = try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                promise.fail(UPnPDMError(.deadlineExceeded, "the request to \(target.hostHeader) was cancelled",
+                                         underlying: CancellationError()))
+            }
             if !response.anomalies.isEmpty {
                 logger.debug("upnp.http.lenient", metadata: [
                     "upnp.url": "\(request.url)", "http.anomalies": "\(response.anomalies)",
