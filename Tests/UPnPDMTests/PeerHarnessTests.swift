@@ -41,6 +41,59 @@ struct PeerHarnessTests {
         #expect(status == .ok)
     }
 
+    @Test func fiftyDevicesAnswerOneSearchAcrossTheVeth() throws {
+        let namespace = try NetworkNamespace()
+        defer { namespace.shutdown() }
+        let peer = try UPnPDMPeer.device(in: namespace, count: 50)
+        defer { peer.stop() }
+
+        #expect(Set(peer.devices.map(\.udn)).count == 50)
+        let replies = try SSDPProbe.search("urn:schemas-upnp-org:device:ManageableDevice:2",
+                                           from: namespace.hostAddress, mx: 1)
+        #expect(Set(replies.map(\.udn)) == Set(peer.devices.map(\.udn)))
+        #expect(replies.allSatisfy { $0.headers["BOOTID.UPNP.ORG"] == "1" })
+    }
+
+    @Test func sloppyAndHostilePeersAnswerAcrossTheVeth() async throws {
+        let namespace = try NetworkNamespace()
+        defer { namespace.shutdown() }
+        let sloppy = try UPnPDMPeer.sloppy(in: namespace, quirks: ["padded-values", "ssdp-no-space"])
+        defer { sloppy.stop() }
+        let hostile = try UPnPDMPeer.hostile(in: namespace, mode: "xxe")
+        defer { hostile.stop() }
+
+        let sloppyDevice = try #require(sloppy.devices.first)
+        let replies = try SSDPProbe.search("urn:schemas-upnp-org:service:ConfigurationManagement:2",
+                                           from: namespace.hostAddress, mx: 1)
+        let sloppyReply = try #require(replies.first { $0.udn == sloppyDevice.udn })
+        #expect(sloppyReply.text.contains("\r\nST:urn:schemas-upnp-org:service:ConfigurationManagement:2\r\n"))
+        #expect(replies.contains { $0.udn == hostile.devices.first?.udn })
+        let (status, _) = try await HTTPGet.fetch(sloppyDevice.location, from: namespace.hostAddress)
+        #expect(status == .ok)
+        try sloppy.command("quirks 0 none")
+
+        let hostileDevice = try #require(hostile.devices.first)
+        let (_, body) = try await HTTPGet.fetch(hostileDevice.location, from: namespace.hostAddress)
+        #expect(body.contains("<!ENTITY xxe SYSTEM \"file:///etc/passwd\">"))
+        try hostile.command("mode 0 deep-nesting soap")
+    }
+
+    @Test(.enabled(if: UPnPDMPeer.rygelUnavailableReason == nil, "\(UPnPDMPeer.rygelUnavailableReason ?? "")"))
+    func rygelIsABasicManagementPeerInTheNamespace() async throws {
+        let namespace = try NetworkNamespace()
+        defer { namespace.shutdown() }
+        let rygel = try UPnPDMPeer.rygel(in: namespace)
+        defer { rygel.stop() }
+
+        let device = try #require(rygel.devices.first)
+        let (status, body) = try await HTTPGet.fetch(device.location, from: namespace.hostAddress)
+        #expect(status == .ok)
+        #expect(body.contains("urn:schemas-upnp-org:service:BasicManagement:2"))
+        let replies = try SSDPProbe.search("urn:schemas-upnp-org:service:BasicManagement:2",
+                                           from: namespace.hostAddress, mx: 1)
+        #expect(replies.contains { $0.udn == device.udn })
+    }
+
     @Test func namespaceIsGoneAfterShutdown() throws {
         let namespace = try NetworkNamespace()
         let name = namespace.name
