@@ -25,6 +25,7 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
             case invalidDescription
             case malformedSOAPResponse
             case actionFailed
+            case invalidResponse
         }
 
         let backingCode: BackingCode
@@ -72,6 +73,11 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
         /// The device answered a SOAP action with a UPnP fault (`UPnPError`): `upnpErrorCode` and
         /// `upnpErrorDescription` say which (401, 402, 501, 600-series, 700-series).
         public static let actionFailed = ErrorCode(backingCode: .actionFailed)
+
+        // DM service clients (ConfigurationManagementClient, …).
+        /// The device answered, but not as the action defines: an out-argument is missing or not of its type, an XML
+        /// argument document has the wrong root or lacks a required element.
+        public static let invalidResponse = ErrorCode(backingCode: .invalidResponse)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -129,7 +135,7 @@ extension UPnPDMError: CWMPFaultConvertible {
         case .invalidURL, .connectFailed, .connectTimeout, .deadlineExceeded, .connectionClosed,
              .malformedHTTPResponse, .responseTooLarge, .unexpectedHTTPStatus, .malformedXML,
              .forbiddenDocumentType, .documentTooLarge, .documentTooDeep, .invalidDescription,
-             .malformedSOAPResponse:
+             .malformedSOAPResponse, .invalidResponse:
             CWMPFault(.internalError, reason)
         }
     }
