@@ -74,6 +74,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -87,6 +89,7 @@ let package = Package(
             dependencies: [
                 "Proxier",
                 "CWMPClient",
+                "UPnPDM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -128,6 +131,11 @@ let package = Package(
         .testTarget(
             name: "ProxierTests",
             dependencies: ["Proxier", "CWMPClient", "CWMPTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "UPnPDMTests",
+            dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -26,6 +26,9 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
             case malformedSOAPResponse
             case actionFailed
             case invalidResponse
+            case malformedSSDPMessage
+            case interfaceUnavailable
+            case socketFailure
         }
 
         let backingCode: BackingCode
@@ -73,6 +76,13 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
         /// The device answered a SOAP action with a UPnP fault (`UPnPError`): `upnpErrorCode` and
         /// `upnpErrorDescription` say which (401, 402, 501, 600-series, 700-series).
         public static let actionFailed = ErrorCode(backingCode: .actionFailed)
+        /// An SSDP datagram (M-SEARCH, NOTIFY or search response) that cannot be read: not HTTPU, too large,
+        /// a header without a colon, conflicting duplicated headers, a USN without a UUID.
+        public static let malformedSSDPMessage = ErrorCode(backingCode: .malformedSSDPMessage)
+        /// A configured SSDP interface does not exist or has no address of the wanted family.
+        public static let interfaceUnavailable = ErrorCode(backingCode: .interfaceUnavailable)
+        /// Binding an SSDP socket, setting its multicast options or joining the group failed.
+        public static let socketFailure = ErrorCode(backingCode: .socketFailure)
 
         // DM service clients (ConfigurationManagementClient, …).
         /// The device answered, but not as the action defines: an out-argument is missing or not of its type, an XML
@@ -136,6 +146,9 @@ extension UPnPDMError: CWMPFaultConvertible {
              .malformedHTTPResponse, .responseTooLarge, .unexpectedHTTPStatus, .malformedXML,
              .forbiddenDocumentType, .documentTooLarge, .documentTooDeep, .invalidDescription,
              .malformedSOAPResponse, .invalidResponse:
+            CWMPFault(.internalError, reason)
+        // Discovery problems are the proxier's own, never the ACS's: internal error.
+        case .malformedSSDPMessage, .interfaceUnavailable, .socketFailure:
             CWMPFault(.internalError, reason)
         }
     }

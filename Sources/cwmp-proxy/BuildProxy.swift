@@ -5,6 +5,7 @@ import NIOCore
 import Proxier
 import ServiceLifecycle
 import UnixSignals
+import UPnPDM
 
 #if canImport(Glibc)
 import Glibc
@@ -51,6 +52,11 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
         serialNumber: configuration.gateway.serialNumber ?? machineSerialNumber(),
         modelName: configuration.gateway.modelName, softwareVersion: CWMPProxyVersion.current)
     let agentID = "\(identity.manufacturerOUI)-\(identity.productClass)-\(identity.serialNumber)"
+    // UPnP discovery, when configured, serves Device.UPnP.Discovery. in the gateway's tree.
+    let discovery = configuration.upnp.interfaces.isEmpty ? nil : SSDPDiscovery(
+        configuration: .init(interfaces: configuration.upnp.interfaces,
+                             discovery: .init(searchTargets: configuration.upnp.searchTargets, mx: configuration.upnp.mx)),
+        logger: logger.withLabelSuffix("ssdp"))
     // The configuration gives the factory defaults; what the ACS set before the restart is laid over them.
     let gateway: GatewayDataModel
     do {
@@ -64,7 +70,9 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
         }
         // The gateway's agent writes every change of these settings to the store (ManagementServerProvider keeps
         // them until it has): an ACS change with the RPC that made it, before its response; a reload as it happens.
-        gateway = try await makeGatewayDataModel(identity: identity, settings: restored.settings)
+        let mounts = discovery.map { [UPnPDiscoveryProvider(discovery: $0).gatewayMount] } ?? []
+        gateway = try await makeGatewayDataModel(identity: identity, settings: restored.settings,
+                                                 hooks: GatewayHooks(additionalMounts: mounts))
     } catch {
         try? await listener.stop()
         try? await store.close()
@@ -97,6 +105,11 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
         .init(service: AgentHostService(host: host, setups: [gatewaySetup], store: store, listener: listener,
                                         logger: logger)),
     ]
+    if let discovery {
+        // Discovery failing (a LAN interface missing) must not stop the gateway's own management: logged, not fatal.
+        services.append(.init(service: UPnPDiscoveryService(discovery: discovery, logger: logger),
+                              successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+    }
     if let reloadConfiguration {
         services.append(.init(service: ConfigurationReloadService(gateway: gateway, reload: reloadConfiguration, logger: logger)))
     }
@@ -140,6 +153,20 @@ struct AgentHostService: Service {
         await host.stop()
         try? await store.close()
         logger.info("agents stopped")
+    }
+}
+
+/// Runs SSDP discovery and logs why it stopped, if it failed.
+struct UPnPDiscoveryService: Service {
+    let discovery: SSDPDiscovery
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await discovery.run()
+        } catch {
+            logger.error("UPnP discovery failed", metadata: ["error": .string(String(describing: error))])
+        }
     }
 }
 
