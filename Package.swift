@@ -38,6 +38,11 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        .systemLibrary(
+            name: "CNetSNMP",
+            pkgConfig: "netsnmp",
+            providers: [.apt(["libsnmp-dev"])]
+        ),
 
         .target(
             name: "CWMPClient",
@@ -72,7 +77,12 @@ let package = Package(
         ),
         .target(
             name: "SNMPBridge",
-            dependencies: ["Proxier"],
+            dependencies: [
+                "Proxier",
+                "CWMPClient",
+                "CNetSNMP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -110,6 +120,11 @@ let package = Package(
         .testTarget(
             name: "CWMPProxyTests",
             dependencies: ["cwmp-proxy", "CWMPClient", "Proxier", "CWMPTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SNMPBridgeTests",
+            dependencies: ["SNMPBridge", "Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
