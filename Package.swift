@@ -38,6 +38,11 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        .systemLibrary(
+            name: "CNetSNMP",
+            pkgConfig: "netsnmp",
+            providers: [.apt(["libsnmp-dev"])]
+        ),
 
         .target(
             name: "CWMPClient",
@@ -81,7 +86,12 @@ let package = Package(
         ),
         .target(
             name: "SNMPBridge",
-            dependencies: ["Proxier"],
+            dependencies: [
+                "Proxier",
+                "CWMPClient",
+                "CNetSNMP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -126,6 +136,11 @@ let package = Package(
             name: "UPnPDMTests",
             dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SNMPBridgeTests",
+            dependencies: ["SNMPBridge", "Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
