@@ -72,7 +72,7 @@ let package = Package(
         ),
         .target(
             name: "SNMPBridge",
-            dependencies: ["Proxier"],
+            dependencies: ["Proxier", "CWMPClient", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -117,5 +117,6 @@ let package = Package(
             dependencies: ["Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "SNMPBridgeTests", dependencies: ["SNMPBridge", "Proxier", "CWMPClient", "CWMPTestSupport"], swiftSettings: strictSettings),
     ]
 )
