@@ -296,8 +296,10 @@ public struct SNMPTerm: Decodable, Hashable, Sendable {
     public var accumulate: Bool
     /// Read instead when the agent has no `oid`.
     public var fallbackOID: String?
+    /// Inside a table: `oid` is a full instance OID (sysUpTime.0), not a column to append the row index to.
+    public var scalar: Bool
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case oid, subtract, accumulate, fallbackOID }
+    enum CodingKeys: String, CodingKey, CaseIterable { case oid, subtract, accumulate, fallbackOID, scalar }
 
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases)
@@ -306,6 +308,7 @@ public struct SNMPTerm: Decodable, Hashable, Sendable {
         subtract = try c.decodeIfPresent(Bool.self, forKey: .subtract) ?? false
         accumulate = try c.decodeIfPresent(Bool.self, forKey: .accumulate) ?? false
         fallbackOID = try c.decodeIfPresent(String.self, forKey: .fallbackOID)
+        scalar = try c.decodeIfPresent(Bool.self, forKey: .scalar) ?? false
     }
 }
 

@@ -52,6 +52,11 @@ public struct CompiledSNMPTerm: Sendable, Hashable {
     public var fallbackOID: SNMPObjectIdentifier?
     public var subtract: Bool
     public var accumulate: Bool
+    /// `oid` is an instance OID read as is, not a column.
+    public var scalar: Bool
+
+    func instance(_ row: [UInt32]) -> SNMPObjectIdentifier { scalar ? oid : oid.appending(row) }
+    func fallbackInstance(_ row: [UInt32]) -> SNMPObjectIdentifier? { fallbackOID.map { scalar ? $0 : $0.appending(row) } }
 }
 
 public struct CompiledSNMPComputed: Sendable, Hashable {
@@ -332,7 +337,7 @@ public struct SNMPProfileCompiler: Sendable {
             terms.append(CompiledSNMPTerm(
                 oid: try oid(term.oid, key: "\(key).terms[\(i)].oid", context: context),
                 fallbackOID: try term.fallbackOID.map { (f) throws(SNMPBridgeError) in try oid(f, key: "\(key).terms[\(i)].fallbackOID", context: context) },
-                subtract: term.subtract, accumulate: term.accumulate))
+                subtract: term.subtract, accumulate: term.accumulate, scalar: term.scalar))
         }
         var factors: [SNMPObjectIdentifier] = []
         for (i, factor) in value.factors.enumerated() { factors.append(try oid(factor, key: "\(key).factors[\(i)]", context: context)) }

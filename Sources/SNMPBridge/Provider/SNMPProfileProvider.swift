@@ -152,7 +152,7 @@ public actor SNMPProfileProvider: DataModelProvider {
                 wanted.append(oid)
                 if case .counter64 = mapping.conversion { needsUpTime = true }
             case .computed(let computed, let row?):
-                wanted += computed.terms.map { $0.oid.appending(row) } + computed.factors.map { $0.appending(row) }
+                wanted += computed.terms.map { $0.instance(row) } + computed.factors.map { $0.appending(row) }
                 if computed.terms.contains(where: \.accumulate) { needsUpTime = true }
             default: break
             }
@@ -169,8 +169,8 @@ public actor SNMPProfileProvider: DataModelProvider {
                     fallbacks.append(mapping.select == nil && row.isEmpty ? fallback : fallback.appending(row))
                 }
             case .computed(let computed, let row?):
-                for term in computed.terms where got[term.oid.appending(row)]?.isException ?? true {
-                    if let fallback = term.fallbackOID { fallbacks.append(fallback.appending(row)) }
+                for term in computed.terms where got[term.instance(row)]?.isException ?? true {
+                    if let fallback = term.fallbackInstance(row) { fallbacks.append(fallback) }
                 }
             default: break
             }
@@ -479,10 +479,10 @@ public actor SNMPProfileProvider: DataModelProvider {
         var sum: Int128 = 0
         var anyTerm = false
         for term in computed.terms {
-            var oid = term.oid.appending(row)
+            var oid = term.instance(row)
             var value = lookup(oid)
-            if value?.isException ?? true, let fallback = term.fallbackOID {
-                oid = fallback.appending(row)
+            if value?.isException ?? true, let fallback = term.fallbackInstance(row) {
+                oid = fallback
                 value = lookup(oid)
             }
             guard let value, !value.isException else { continue }
