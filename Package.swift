@@ -148,10 +148,5 @@ let package = Package(
             dependencies: ["Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
-        .testTarget(
-            name: "UPnPDMTests",
-            dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"],
-            swiftSettings: strictSettings
-        ),
     ]
 )
