@@ -59,7 +59,6 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
         logger: logger.withLabelSuffix("ssdp"))
     // The configuration gives the factory defaults; what the ACS set before the restart is laid over them.
     let gateway: GatewayDataModel
-    let settingsPersister: ManagementServerSettingsPersister
     do {
         try await store.createAgent(agentID)
         let stored = try await store.load(agentID)?.parameterValues ?? [:]
@@ -69,12 +68,11 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
                 "cwmp.settings.ignored": .string(restored.ignored.joined(separator: ",")),
             ])
         }
+        // The gateway's agent writes every change of these settings to the store (ManagementServerProvider keeps
+        // them until it has): an ACS change with the RPC that made it, before its response; a reload as it happens.
         let mounts = discovery.map { [UPnPDiscoveryProvider(discovery: $0).gatewayMount] } ?? []
         gateway = try await makeGatewayDataModel(identity: identity, settings: restored.settings,
                                                  hooks: GatewayHooks(additionalMounts: mounts))
-        // Subscribed before any agent runs, so no change of the ACS is missed.
-        settingsPersister = ManagementServerSettingsPersister(provider: gateway.managementServer, store: store, agentID: agentID,
-                                                              logger: logger.withLabelSuffix("settings"))
     } catch {
         try? await listener.stop()
         try? await store.close()
@@ -105,7 +103,7 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
         .init(service: AgentHostService(host: host, setups: [gatewaySetup], store: store, listener: listener,
-                                        settingsPersister: settingsPersister, logger: logger)),
+                                        logger: logger)),
     ]
     if let discovery {
         // Discovery failing (a LAN interface missing) must not stop the gateway's own management: logged, not fatal.
@@ -132,32 +130,27 @@ struct AgentHostService: Service {
     let setups: [AgentHost.AgentSetup]
     let store: AgentStore
     let listener: ConnectionRequestServer
-    /// Stores the ManagementServer values the ACS sets; runs from before the agents start until after they stopped.
-    let settingsPersister: ManagementServerSettingsPersister
     let logger: Logger
 
     func run() async throws {
-        let persisting = Task { await settingsPersister.run() }
         do {
             try await host.start(setups)
             logger.info("agents started", metadata: ["cwmp.agents.count": .stringConvertible(host.agentCount)])
             try? await gracefulShutdown()
         } catch {
             logger.error("agents failed to start", metadata: ["error": .string(String(describing: error))])
-            await shutDown(persisting)
+            await shutDown()
             throw error
         }
-        await shutDown(persisting)
+        await shutDown()
     }
 
-    private func shutDown(_ persisting: Task<Void, Never>) async {
+    private func shutDown() async {
         // Listener first: no Connection Request may reach an agent that is stopping.
         try? await listener.stop()
+        // Each agent writes what is left of its state (a settings change made just before) as it stops; then the
+        // store closes.
         await host.stop()
-        // No session runs any more: the persister writes the changes already published (a cancelled AsyncStream
-        // still delivers its buffer), then the store closes.
-        persisting.cancel()
-        await persisting.value
         try? await store.close()
         logger.info("agents stopped")
     }
