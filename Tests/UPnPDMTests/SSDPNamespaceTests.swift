@@ -21,8 +21,9 @@ extension UPnPDMPeer.Device {
     var uuid: String { udn.hasPrefix("uuid:") ? String(udn.dropFirst(5)) : udn }
 }
 
-@Suite(.serialized, .enabled(if: UPnPDMPeer.isAvailable && NetworkNamespace.isAvailable,
-                             "\(UPnPDMPeer.unavailableReason ?? NetworkNamespace.unavailableReason ?? "")"))
+extension SSDPLiveTests {
+@Suite(.enabled(if: UPnPDMPeer.isAvailable && NetworkNamespace.isAvailable,
+                "\(UPnPDMPeer.unavailableReason ?? NetworkNamespace.unavailableReason ?? "")"))
 struct SSDPNamespaceTests {
     /// The DM services every peer device has, each found through its own search response.
     static let services: Set<String> = [
@@ -41,6 +42,7 @@ struct SSDPNamespaceTests {
         let mx = 2
         let running = RunningDiscovery(interface: namespace.hostInterface, .init(mx: mx, searchInterval: nil))
         let allFound = Mutex<ContinuousClock.Instant?>(nil)
+        let completed = Mutex<ContinuousClock.Instant?>(nil)
         let seen = await running.wait(for: wanted) { seen in
             let found = Set(seen.compactMap { if case .found(let device) = $0 { device.uuid } else { nil } })
             if found.count == wanted.count { allFound.withLock { $0 = $0 ?? .now } }
@@ -50,9 +52,12 @@ struct SSDPNamespaceTests {
                 default: nil
                 }
             })
-            return complete.count == wanted.count
+            let done = complete.count == wanted.count
+            if done { completed.withLock { $0 = $0 ?? .now } }
+            return done
         }
-        let elapsed = ContinuousClock.now - running.started
+        // From the start of discovery (binding included): the peer cannot say when the first M-SEARCH arrived.
+        let elapsed = (completed.withLock { $0 } ?? .now) - running.started
         let devicesFound = allFound.withLock { $0 }.map { $0 - running.started }
         print("ssdp.discovery.netns: \(wanted.count) async-upnp-client devices found after "
               + "\(devicesFound.map { "\($0)" } ?? "never"), with their three DM services after \(elapsed) (MX \(mx) s)")
@@ -154,4 +159,5 @@ struct SSDPNamespaceTests {
         await running.stop()
         await devices.close()
     }
+}
 }
