@@ -130,6 +130,47 @@ struct SSDPNamespaceTests {
         await running.stop()
     }
 
+    @Test func aSloppyDevicesSSDPIsRead() async throws {
+        let namespace = try NetworkNamespace()
+        defer { namespace.shutdown() }
+        // No space after the colon, no final CRLF: what real gateways send (upnp-testbed.md §4).
+        let peer = try UPnPDMPeer.sloppy(in: namespace, quirks: ["ssdp-no-final-crlf", "ssdp-no-space"])
+        defer { peer.stop() }
+        let wanted = Set(peer.devices.map(\.uuid))
+        let running = RunningDiscovery(interface: namespace.hostInterface, .init(mx: 1, searchInterval: nil))
+        let seen = await running.wait(for: wanted) { seen in
+            seen.contains { event in
+                switch event {
+                case .found(let device), .changed(let device): device.serviceTypes.contains(SSDPFixtures.cms)
+                default: false
+                }
+            }
+        }
+        #expect(seen != nil)
+        await running.stop()
+    }
+
+    @Test(.enabled(if: UPnPDMPeer.rygelUnavailableReason == nil, "\(UPnPDMPeer.rygelUnavailableReason ?? "")"))
+    func rygelsBasicManagementOnAMediaServerIsFoundByServiceSearch() async throws {
+        let namespace = try NetworkNamespace()
+        defer { namespace.shutdown() }
+        let peer = try UPnPDMPeer.rygel(in: namespace)
+        defer { peer.stop() }
+        let wanted = Set(peer.devices.map(\.uuid))
+        let running = RunningDiscovery(interface: namespace.hostInterface, .init(mx: 1, searchInterval: nil))
+        let seen = await running.wait(for: wanted, timeout: .seconds(20)) { seen in
+            seen.contains { event in
+                switch event {
+                case .found(let device), .changed(let device):
+                    device.serviceTypes.contains(SSDPFixtures.bms) && (device.deviceType ?? "").contains(":MediaServer:")
+                default: false
+                }
+            }
+        }
+        #expect(seen != nil)
+        await running.stop()
+    }
+
     @Test func ipv6OnTheVethsLinkLocalAddress() async throws {
         let namespace = try NetworkNamespace()
         defer { namespace.shutdown() }
