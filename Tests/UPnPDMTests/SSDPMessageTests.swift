@@ -105,6 +105,15 @@ import Testing
         #expect(throws: UPnPDMError(.malformedSSDPMessage, "")) { try SSDPAdvertisement(message) }
     }
 
+    @Test func overlongLocationIsRefusedAndServerIsCut() throws {
+        let long = try SSDPMessage(parsing: Self.bytes(
+            "HTTP/1.1 200 OK\r\nLOCATION: http://h/\(String(repeating: "a", count: 2048))\r\nUSN: uuid:\(Self.uuid)\r\n\r\n"))
+        #expect(throws: UPnPDMError(.malformedSSDPMessage, "")) { try SSDPAdvertisement(long) }
+        let server = try SSDPMessage(parsing: Self.bytes(
+            "HTTP/1.1 200 OK\r\nLOCATION: http://h/\r\nSERVER: \(String(repeating: "s", count: 300))\r\nUSN: uuid:\(Self.uuid)\r\n\r\n"))
+        #expect(try SSDPAdvertisement(server).server?.count == 256)
+    }
+
     @Test func byebyeNeedsNoLocationAndHasNoLease() throws {
         let message = try SSDPMessage(parsing: Self.bytes(
             "NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\nNTS: ssdp:byebye\r\nUSN: uuid:\(Self.uuid)::upnp:rootdevice\r\n\r\n"))
