@@ -171,8 +171,21 @@ extension SSDPLiveTests { @Suite struct SSDPLoopbackTests {
 
     @Test func aSecondRunIsRefused() async throws {
         let running = RunningDiscovery(.init(searchTargets: ["upnp:rootdevice"], mx: 1, searchRepeats: 1, searchInterval: nil))
-        try await Task.sleep(for: .milliseconds(100))
-        await #expect(throws: UPnPDMError(.invalidArgument, "")) { try await running.discovery.run() }
+        let discovery = running.discovery
+        // Only once the first run has its sockets, so that the second call is the second (bounded waits throughout).
+        #expect(await withTimeout(.seconds(10)) {
+            while !discovery.state.withLockedValue({ $0.running }) { try? await Task.sleep(for: .milliseconds(20)) }
+            return true
+        } == true)
+        let second = await withTimeout(.seconds(10)) { () async -> UPnPDMError? in
+            do {
+                try await discovery.run()
+                return nil
+            } catch {
+                return error as? UPnPDMError
+            }
+        }
+        #expect(second == UPnPDMError(.invalidArgument, ""))
         await running.stop()
     }
 
