@@ -247,12 +247,18 @@ extension SSDPLiveTests { @Suite struct SSDPLoopbackTests {
     @Test func garbageOnTheGroupIsIgnored() async throws {
         let devices = try await SSDPTestDevices(count: 1)
         let running = RunningDiscovery(.init(searchTargets: Self.targets, mx: 1, searchRepeats: 1, searchInterval: nil))
-        let group = try SocketAddress(ipAddress: "239.255.255.250", port: 1900)
-        for garbage in ["garbage", "NOTIFY * HTTP/1.1\r\nNTS: ssdp:alive\r\n\r\n", String(repeating: "x", count: 9000)] {
-            try await devices.sender.writeAndFlush(AddressedEnvelope(remoteAddress: group, data: ByteBuffer(string: garbage))).get()
-        }
         let wanted = Set(devices.uuids)
         #expect(await running.wait(for: wanted) { $0.contains { if case .found = $0 { true } else { false } } } != nil)
+        // Garbage, an oversized datagram and advertisements that cannot be used reach the NOTIFY socket; the
+        // byebye after them must still be handled.
+        let after = running.subscribe()
+        let group = try SocketAddress(ipAddress: "239.255.255.250", port: 1900)
+        for garbage in ["garbage", "NOTIFY * HTTP/1.1\r\nNTS: ssdp:alive\r\n\r\n", String(repeating: "x", count: 9000),
+                        "NOTIFY * HTTP/1.1\r\nNTS: ssdp:alive\r\nUSN: uuid:\(devices.uuids[0])\r\nUSN: uuid:other\r\n\r\n"] {
+            try await devices.sender.writeAndFlush(AddressedEnvelope(remoteAddress: group, data: ByteBuffer(string: garbage))).get()
+        }
+        try await devices.notify("ssdp:byebye")
+        #expect(await running.wait(for: wanted, on: after) { $0.contains(.left(uuid: devices.uuids[0], reason: .byebye)) } != nil)
         await running.stop()
         await devices.close()
     }
