@@ -197,6 +197,11 @@ extension SSDPLiveTests { @Suite struct SSDPLoopbackTests {
             Set(seen.compactMap { if case .found(let device) = $0 { device.uuid } else { nil } }) == wanted
         }
         #expect(found != nil)
+        // A late subscriber starts with `found` for every device already known.
+        let replayed = await running.wait(for: wanted, on: running.discovery.events(), timeout: .seconds(2)) { seen in
+            Set(seen.compactMap { if case .found(let device) = $0 { device.uuid } else { nil } }) == wanted
+        }
+        #expect(replayed != nil)
         let after = running.subscribe()
         try await devices.notify("ssdp:byebye", devices: [devices.uuids[0]])
         let left = await running.wait(for: wanted, on: after) { seen in seen.contains(.left(uuid: devices.uuids[0], reason: .byebye)) }
