@@ -244,9 +244,15 @@ extension SSDPLiveTests { @Suite struct SSDPLoopbackTests {
         await devices.close()
     }
 
-    @Test func anUnknownInterfaceIsATypedError() async {
+    @Test func anUnknownInterfaceIsATypedErrorAndEndsTheEventStreams() async {
         let discovery = SSDPDiscovery(configuration: .init(interfaces: ["no-such-if0"]))
+        let events = discovery.events()
         await #expect(throws: UPnPDMError(.interfaceUnavailable, "")) { try await discovery.run() }
+        let ended = await withTimeout(.seconds(5)) { () async -> Bool? in
+            for await _ in events {}
+            return true
+        }
+        #expect(ended == true)
     }
 
     @Test func garbageOnTheGroupIsIgnored() async throws {
