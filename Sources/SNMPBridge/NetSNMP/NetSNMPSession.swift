@@ -223,6 +223,11 @@ final class NetSNMPSession {
         }
         handle = opened
         socket = cns_sess_socket(opened)
+        // snmp_sess_open clears SNMP_FLAGS_DONT_PROBE once open; without it again, the first send would run
+        // net-snmp's own blocking discovery (snmp_sess_async_send -> snmpv3_engineID_probe) on the I/O thread.
+        if agent.isV3, let openedSession = snmp_sess_session(opened) {
+            openedSession.pointee.flags |= u_long(SNMP_FLAGS_DONT_PROBE)
+        }
     }
 
     deinit { close() }
@@ -293,12 +298,14 @@ final class NetSNMPSession {
                             sessionErrno: Int32) {
         guard let request = inFlight[requestID] else { return }  // cancelled, closed, or the report's second call
         let outcome: SNMPOutcome
+        let engineID: [UInt8] = if let pdu, pdu.pointee.securityEngineIDLen > 0, let bytes = pdu.pointee.securityEngineID {
+            Array(UnsafeBufferPointer(start: bytes, count: pdu.pointee.securityEngineIDLen))
+        } else {
+            []
+        }
         switch operation {
         case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
             guard let pdu else { return }
-            let engineID = pdu.pointee.securityEngineIDLen > 0 && pdu.pointee.securityEngineID != nil
-                ? Array(UnsafeBufferPointer(start: pdu.pointee.securityEngineID, count: pdu.pointee.securityEngineIDLen))
-                : []
             if pdu.pointee.command == CNS_MSG_REPORT {
                 let code = snmpv3_get_report_type(pdu)
                 // net-snmp resynchronises the engine time and resends by itself (bounded by the retries); the
@@ -310,7 +317,7 @@ final class NetSNMPSession {
                                     NetSNMPConversions.varBinds(of: pdu), engineID: engineID)
             }
         case NETSNMP_CALLBACK_OP_SEC_ERROR:
-            outcome = .report(code: pdu.map { snmpv3_get_report_type($0) } ?? sessionErrno, engineID: [])
+            outcome = .report(code: pdu.map { snmpv3_get_report_type($0) } ?? sessionErrno, engineID: engineID)
         case NETSNMP_CALLBACK_OP_TIMED_OUT:
             outcome = .timedOut
         case NETSNMP_CALLBACK_OP_SEND_FAILED, NETSNMP_CALLBACK_OP_DISCONNECT:

@@ -141,9 +141,11 @@ final class SNMPIOLoopState: @unchecked Sendable {
 
     private static func initializeNetSNMP() {
         // No MIB files (Debian ships no IETF MIBs; the manager works with numeric OIDs) unless the operator asked,
-        // no configuration files, no persistent state written under /var/lib/snmp.
+        // no persistent state written under /var/lib/snmp, and no snmp.conf of the host's: the configuration path
+        // names a directory that does not exist. (NETSNMP_DS_LIB_DONT_READ_CONFIGS would also skip the post-config
+        // hooks, and with them USM's empty-name user that engine-ID discovery reports are matched against.)
         setenv("MIBS", "", 0)
-        netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1)
+        set_configuration_directory("/nonexistent/cwmp-proxy-snmp")
         netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1)
         netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1)
         init_snmp("cwmp-proxy")
