@@ -72,6 +72,51 @@ struct SNMPv3Tests {
         }
     }
 
+    /// Many v3 sessions at once, several per (engine, user) with the same and with wrong keys, all interleaved on
+    /// the I/O thread: every right one answers, every wrong one fails with an authentication error.
+    @Test func manyV3SessionsInFlightKeepTheirOwnKeys() async throws {
+        let peer = try SNMPDaemonPeer()
+        defer { peer.stop() }
+        let manager = SNMPManager()
+        defer { manager.shutdown() }
+        let users = SNMPDaemonPeer.users.filter { $0.authProtocol != nil }
+        // Distinct timeouts make distinct SNMPAgent values, hence distinct net-snmp sessions for the same user.
+        var agents: [(SNMPAgent, shouldWork: Bool)] = []
+        for (index, user) in users.enumerated() {
+            for copy in 0..<4 {
+                let timeout = Duration.milliseconds(3_000 + index * 10 + copy)
+                agents.append((peer.v3(user, timeout: timeout), true))
+            }
+            agents.append((peer.v3(user, authPassword: "wrong-auth-\(index)", timeout: .milliseconds(2_999)), false))
+        }
+        enum Outcome: Hashable { case answered, authenticationFailure, other(String) }
+        let outcomes = await withTaskGroup(of: (expected: Outcome, got: Outcome).self) { group in
+            for (agent, shouldWork) in agents {
+                let session = manager.session(for: agent)
+                let expected: Outcome = shouldWork ? .answered : .authenticationFailure
+                for _ in 0..<3 {
+                    group.addTask {
+                        do {
+                            let answer = try await session.get([MIB2.sysName, MIB2.sysObjectID])
+                            return (expected, answer.count == 2 ? .answered : .other("\(answer)"))
+                        } catch let error as SNMPBridgeError where error.code == .authenticationFailure {
+                            return (expected, .authenticationFailure)
+                        } catch {
+                            return (expected, .other("\(error)"))
+                        }
+                    }
+                }
+            }
+            var outcomes: [(expected: Outcome, got: Outcome)] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        #expect(outcomes.count == agents.count * 3)
+        let wrong = outcomes.filter { $0.expected != $0.got }
+        #expect(wrong.isEmpty, "\(wrong.count) unexpected outcomes, e.g. \(String(describing: wrong.first))")
+        #expect(outcomes.contains { $0.got == .authenticationFailure } && outcomes.contains { $0.got == .answered })
+    }
+
     @Test func anUnknownUserAndAnUnsupportedLevelAreTypedErrors() async throws {
         let peer = try SNMPDaemonPeer()
         defer { peer.stop() }

@@ -79,12 +79,17 @@ final class NetSNMPSession {
     var hasInFlight: Bool { !inFlight.isEmpty }
 
     /// The USM list key this session's user lives under once the engine is known.
+    /// (Computed once the engine is known, then cached: it is asked before every read and timeout sweep.)
     var usmKey: USMKey? {
+        if let cachedUSMKey { return cachedUSMKey }
         guard case .v3(let user) = agent.credentials, let handle, let session = snmp_sess_session(handle),
               session.pointee.securityEngineIDLen > 0, let engineID = session.pointee.securityEngineID else { return nil }
-        return USMKey(engineID: Array(UnsafeBufferPointer(start: engineID, count: session.pointee.securityEngineIDLen)),
-                      userName: user.name)
+        cachedUSMKey = USMKey(engineID: Array(UnsafeBufferPointer(start: engineID, count: session.pointee.securityEngineIDLen)),
+                              userName: user.name)
+        return cachedUSMKey
     }
+
+    private var cachedUSMKey: USMKey?
 
     struct USMKey: Hashable {
         let engineID: [UInt8]
