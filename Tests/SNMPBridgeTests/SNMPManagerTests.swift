@@ -199,6 +199,9 @@ struct SNMPManagerTests {
         manager.shutdown()
         let error = await snmpError { try await waiting.value }
         #expect(error?.code == .sessionClosed)
+        // A session asked for after shutdown fails the same way instead of opening a handle nobody closes.
+        let late = await snmpError { try await manager.session(for: peer.v2cPublic).get([MIB2.sysName]) }
+        #expect(late?.code == .sessionClosed)
     }
 
     @Test func badArgumentsAreErrorsNotCrashes() async throws {

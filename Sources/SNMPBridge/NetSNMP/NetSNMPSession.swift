@@ -1,6 +1,5 @@
 // One net-snmp single-session handle per agent, confined to the SNMP I/O thread.
 import CNetSNMP
-import Logging
 #if canImport(Glibc)
 import Glibc
 #endif

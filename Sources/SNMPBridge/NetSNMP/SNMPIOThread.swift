@@ -162,7 +162,14 @@ final class SNMPIOLoopState: @unchecked Sendable {
         return session
     }
 
+    /// The session ID a shut-down manager hands out (IDs from `makeID` start at 1).
+    static let closedSessionID: UInt64 = 0
+
     func submit(_ request: SNMPPendingRequest, sessionID: UInt64, agent: SNMPAgent) {
+        guard sessionID != Self.closedSessionID else {
+            request.continuation?.resume(throwing: SNMPBridgeError(.sessionClosed, "The SNMP manager was shut down"))
+            return
+        }
         let session: NetSNMPSession
         do {
             session = try self.session(sessionID, agent: agent)
