@@ -22,6 +22,12 @@ public struct SNMPBridgeError: Error, Hashable, CustomStringConvertible, @unchec
             case malformedResponse
             case nonIncreasingOID
             case sessionClosed
+            case invalidProfile
+            case invalidValue
+            case invalidType
+            case notWritable
+            case unknownInstance
+            case requestDenied
         }
 
         let backingCode: BackingCode
@@ -59,6 +65,19 @@ public struct SNMPBridgeError: Error, Hashable, CustomStringConvertible, @unchec
         public static let nonIncreasingOID = ErrorCode(backingCode: .nonIncreasingOID)
         /// The session (or the whole manager) was closed while the request was waiting.
         public static let sessionClosed = ErrorCode(backingCode: .sessionClosed)
+        // Profiles and the profile provider.
+        /// A mapping profile is malformed or names something that does not exist; the reason names the key.
+        public static let invalidProfile = ErrorCode(backingCode: .invalidProfile)
+        /// A value cannot be converted (SNMP → TR-181 or back): wrong range, bad text, a type the conversion cannot read.
+        public static let invalidValue = ErrorCode(backingCode: .invalidValue)
+        /// A TR-181 value cannot become a value of the SNMP object's syntax at all.
+        public static let invalidType = ErrorCode(backingCode: .invalidType)
+        /// The profile does not declare the parameter writable.
+        public static let notWritable = ErrorCode(backingCode: .notWritable)
+        /// A parameter, table or instance key the profile or the agent does not know.
+        public static let unknownInstance = ErrorCode(backingCode: .unknownInstance)
+        /// The operation is not offered for this object (AddObject on a table without RowStatus).
+        public static let requestDenied = ErrorCode(backingCode: .requestDenied)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -105,6 +124,12 @@ extension SNMPBridgeError: CWMPFaultConvertible {
     public var cwmpFault: CWMPFault {
         switch code.backingCode {
         case .invalidArgument: CWMPFault(.invalidArguments, reason)
+        case .invalidProfile: CWMPFault(.internalError, reason)
+        case .invalidValue: CWMPFault(.invalidParameterValue, reason)
+        case .invalidType: CWMPFault(.invalidParameterType, reason)
+        case .notWritable: CWMPFault(.attemptToSetNonWritableParameter, reason)
+        case .unknownInstance: CWMPFault(.invalidParameterName, reason)
+        case .requestDenied: CWMPFault(.requestDenied, reason)
         // The table: a timeout is 9002 (and the device is marked offline by the caller).
         case .timedOut: CWMPFault(.internalError, reason)
         case .pduError:
