@@ -1,6 +1,7 @@
 // The SNMP manager against a real snmpd on a 127.0.0.1 port (started per test by SNMPDaemonPeer), checked
 // against net-snmp's own command-line tools talking to the same agent.
 import CWMPClient
+import CNetSNMP
 import CWMPTestSupport
 import Foundation
 @testable import SNMPBridge
@@ -221,6 +222,16 @@ struct SNMPManagerTests {
         #expect(await snmpError { try await unresolvable.get([MIB2.sysName]) }?.code == .invalidArgument)
         let badPort = manager.session(for: SNMPAgent(host: "127.0.0.1", port: 70_000, credentials: .v2c(community: "x")))
         #expect(await snmpError { try await badPort.get([MIB2.sysName]) }?.code == .invalidArgument)
+    }
+
+    @Test func otherNetSNMPCallsRunOnTheIOThread() async throws {
+        let threadOfIO = try await SNMPIOThread.shared.run { pthread_self() }
+        let again = try await SNMPIOThread.shared.run { pthread_self() }
+        #expect(pthread_equal(threadOfIO, again) != 0)
+        #expect(try await !SNMPIOThread.shared.run { String(cString: netsnmp_get_version()) }.isEmpty)
+        await #expect(throws: SNMPBridgeError.self) {
+            try await SNMPIOThread.shared.run { throw SNMPBridgeError(.invalidArgument, "x") }
+        }
     }
 
     @Test func hundredsOfSessionsInFlightAtOnce() async throws {

@@ -37,6 +37,15 @@ final class SNMPIOThread: Sendable {
 
     /// Runs `work` on the I/O thread, soon.
     func execute(_ work: @escaping Work) { inbox.append(work) }
+
+    /// Runs `body` on the I/O thread and returns its result: the way for any other net-snmp call of this module
+    /// (the MIB parser for profiles, say) to respect net-snmp's one-thread rule. `body` blocks every session while
+    /// it runs, so keep it short.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            execute { _ in continuation.resume(with: Result { try body() }) }
+        }
+    }
 }
 
 /// The hand-over from callers to the I/O thread: a locked list of work and a pipe whose byte wakes `poll`.
