@@ -58,6 +58,17 @@ struct SNMPManagerTests {
         let ifTable = try await session.walk(MIB2.ifTable)
         expectSameWalk(ifTable, try peer.walkLines(MIB2.ifTable.description, arguments: arguments))
         #expect(ifTable.count >= 22)  // at least lo, 22 columns
+        // IpAddress values (ipAddrTable) and, over v2c, Counter64 (ifXTable's HC counters).
+        let ipAddrTable = oid("1.3.6.1.2.1.4.20")
+        let addresses = try await session.walk(ipAddrTable)
+        expectSameWalk(addresses, try peer.walkLines(ipAddrTable.description, arguments: arguments))
+        #expect(addresses.contains { $0.value == .ipAddress([127, 0, 0, 1]) })
+        if !v1 {
+            let ifXTable = oid("1.3.6.1.2.1.31.1.1")
+            let extended = try await session.walk(ifXTable)
+            expectSameWalk(extended, try peer.walkLines(ifXTable.description, arguments: arguments))
+            #expect(extended.contains { if case .counter64 = $0.value { true } else { false } })
+        }
     }
 
     @Test func walkOfAnEmptySubtreeIsEmpty() async throws {
@@ -89,6 +100,9 @@ struct SNMPManagerTests {
         #expect(readBack.map(\.value.text) == [contact, location])
         let cli = try peer.tool("snmpget", ["-v2c", "-c", "public", "-Oqv"], [MIB2.sysContact.description])
         #expect(cli.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\"\(contact)\"")
+        // An empty OCTET STRING is a value too.
+        _ = try await session.set([SNMPVarBind(oid: MIB2.sysLocation, value: .octetString([]))])
+        #expect(try await session.get([MIB2.sysLocation]).first?.value == .octetString([]))
     }
 
     @Test func setCreatesAndDestroysATableRowWithRowStatus() async throws {
