@@ -204,6 +204,33 @@ struct SNMPManagerTests {
         #expect(try await manager.session(for: peer.v2cPublic).get([MIB2.sysName]).count == 1)
     }
 
+    @Test func aCancelledRequestIsStillFinishedAndFreedByNetSNMP() async throws {
+        let peer = try SNMPDaemonPeer()
+        defer { peer.stop() }
+        let manager = SNMPManager()
+        defer { manager.shutdown() }
+        let silent = manager.session(for: peer.agent(.v2c(community: "silent"), timeout: .milliseconds(300), retries: 1))
+        let waiting = Task { try await silent.get([MIB2.sysName]) }
+        // Wait until net-snmp holds the request, then cancel.
+        let sent = await eventually(10) {
+            await SNMPIOThread.shared.inspect { $0.outstanding(silent.sessionID)?.netSNMP == true }
+        }
+        #expect(sent)
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        let abandoned = await SNMPIOThread.shared.inspect { $0.outstanding(silent.sessionID) }
+        #expect(abandoned?.inFlight == 0)
+        #expect(abandoned?.abandoned == 1)
+        // net-snmp times it out (timeout × (retries + 1)) and frees it, though nobody waits for it any more.
+        let freed = await eventually(10) {
+            await SNMPIOThread.shared.inspect { state in
+                guard let outstanding = state.outstanding(silent.sessionID) else { return false }
+                return !outstanding.netSNMP && outstanding.abandoned == 0
+            }
+        }
+        #expect(freed)
+    }
+
     @Test func closingTheManagerFailsWaitingCallers() async throws {
         let peer = try SNMPDaemonPeer()
         defer { peer.stop() }

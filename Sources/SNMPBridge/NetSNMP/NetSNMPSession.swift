@@ -75,7 +75,28 @@ final class NetSNMPSession {
     /// Outcomes recorded by the callback, not yet acted on.
     private var outcomes: [(SNMPPendingRequest, SNMPOutcome)] = []
 
-    var hasInFlight: Bool { !inFlight.isEmpty }
+    /// Requests whose callers gave up while net-snmp still had them: the session keeps being polled and swept
+    /// until net-snmp answers or times them out (and frees them), so a cancellation leaks nothing in net-snmp.
+    private var abandoned: Set<UInt64> = []
+
+    var hasInFlight: Bool { !inFlight.isEmpty || !abandoned.isEmpty }
+
+    /// Requests in flight for callers, and abandoned ones net-snmp has not finished yet.
+    var counts: (inFlight: Int, abandoned: Int, queued: Int) { (inFlight.count, abandoned.count, queued.count) }
+
+    /// Whether net-snmp's own request list for this session is non-empty (`snmp_sess_select_info2` asks for no
+    /// blocking exactly when a request is outstanding).
+    var netSNMPHasOutstandingRequests: Bool {
+        guard let handle else { return false }
+        var fdCount: Int32 = 0
+        var block: Int32 = 1
+        var timeout = timeval()
+        var set = netsnmp_large_fd_set()
+        netsnmp_large_fd_set_init(&set, 1024)
+        defer { netsnmp_large_fd_set_cleanup(&set) }
+        _ = snmp_sess_select_info2_flags(handle, &fdCount, &set, &timeout, &block, Int32(NETSNMP_SELECT_NOALARMS))
+        return block == 0
+    }
 
     /// The USM list key this session's user lives under once the engine is known.
     /// (Computed once the engine is known, then cached: it is asked before every read and timeout sweep.)
@@ -241,6 +262,7 @@ final class NetSNMPSession {
     func close() {
         guard let handle else { return }
         inFlight = [:]
+        abandoned = []
         self.handle = nil
         snmp_sess_close(handle)
     }
@@ -300,7 +322,11 @@ final class NetSNMPSession {
     /// Called from net-snmp's callback (on the I/O thread, inside read/timeout/close).
     fileprivate func record(operation: Int32, requestID: UInt64, pdu: UnsafeMutablePointer<netsnmp_pdu>?,
                             sessionErrno: Int32) {
-        guard let request = inFlight[requestID] else { return }  // cancelled, closed, or the report's second call
+        guard let request = inFlight[requestID] else {
+            // Cancelled (net-snmp is done with it now, whatever the operation), closed, or a report's second call.
+            if operation != NETSNMP_CALLBACK_OP_RESEND { abandoned.remove(requestID) }
+            return
+        }
         let outcome: SNMPOutcome
         let engineID: [UInt8] = if let pdu, pdu.pointee.securityEngineIDLen > 0, let bytes = pdu.pointee.securityEngineID {
             Array(UnsafeBufferPointer(start: bytes, count: pdu.pointee.securityEngineIDLen))
@@ -341,7 +367,10 @@ final class NetSNMPSession {
 
     /// Forgets a request whose caller gave up; net-snmp still owns (and will free) its copy.
     func forget(_ id: UInt64) -> SNMPPendingRequest? {
-        if let request = inFlight.removeValue(forKey: id) { return request }
+        if let request = inFlight.removeValue(forKey: id) {
+            abandoned.insert(id)
+            return request
+        }
         return queued.removeValue(forKey: id)
     }
 
@@ -350,6 +379,7 @@ final class NetSNMPSession {
         defer {
             inFlight = [:]
             queued = [:]
+            abandoned = []
         }
         return Array(inFlight.values) + Array(queued.values)
     }

@@ -38,6 +38,13 @@ final class SNMPIOThread: Sendable {
     /// Runs `work` on the I/O thread, soon.
     func execute(_ work: @escaping Work) { inbox.append(work) }
 
+    /// Runs `body` with the I/O thread's state, on that thread (tests look at sessions with it).
+    func inspect<T: Sendable>(_ body: @escaping @Sendable (SNMPIOLoopState) -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            execute { state in continuation.resume(returning: body(state)) }
+        }
+    }
+
     /// Runs `body` on the I/O thread and returns its result: the way for any other net-snmp call of this module
     /// (the MIB parser for profiles, say) to respect net-snmp's one-thread rule. `body` blocks every session while
     /// it runs, so keep it short.
@@ -189,6 +196,13 @@ final class SNMPIOLoopState: @unchecked Sendable {
         let probeID = inbox.makeID()
         session.queued[request.id] = request
         run(session.machine.requestSubmitted(request.id, probeID: probeID), on: session)
+    }
+
+    /// What a session still has outstanding, on our side and in net-snmp (nil when there is no such session).
+    func outstanding(_ sessionID: UInt64) -> (inFlight: Int, abandoned: Int, queued: Int, netSNMP: Bool)? {
+        guard let session = sessions[sessionID] else { return nil }
+        let counts = session.counts
+        return (counts.inFlight, counts.abandoned, counts.queued, session.netSNMPHasOutstandingRequests)
     }
 
     func cancel(_ requestID: UInt64, sessionID: UInt64) {
