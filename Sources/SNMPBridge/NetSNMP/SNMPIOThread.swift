@@ -309,6 +309,15 @@ final class SNMPIOLoopState: @unchecked Sendable {
     private func complete(_ continuation: CheckedContinuation<[SNMPVarBind], any Error>, request: SNMPPendingRequest,
                           outcome: SNMPOutcome, session: NetSNMPSession) {
         switch outcome {
+        case .response(0, _, .success, _): break
+        default:
+            // Constant message, data in metadata; the agent's description carries no community or password.
+            logger.debug("SNMP request failed", metadata: [
+                "snmp.agent": "\(session.agent)", "snmp.request": "\(request.kind.name)",
+                "snmp.outcome": "\(outcome.isResponse ? "error-status or malformed answer" : describe(outcome))",
+            ])
+        }
+        switch outcome {
         case .timedOut:
             continuation.resume(throwing: SNMPBridgeError(.timedOut,
                 "No answer to the \(request.kind.name) from \(session.agent) within \(session.agent.timeout) × \(session.agent.retries + 1)"))
@@ -338,4 +347,8 @@ final class SNMPIOLoopState: @unchecked Sendable {
             }
         }
     }
+}
+
+extension SNMPOutcome {
+    var isResponse: Bool { if case .response = self { true } else { false } }
 }
