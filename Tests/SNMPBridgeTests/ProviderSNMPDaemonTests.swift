@@ -194,7 +194,9 @@ struct ProviderSNMPDaemonTests {
     }
 
     @Test func renumberedInterfacesKeepTheirInstanceNumbers() async throws {
-        try await NamespacedSNMPDaemon.with(setUp: { daemon in
+        // snmpd keeps removed interfaces for `interface_fadeout` seconds (default 300) and gives a re-created name
+        // its new ifIndex only with `interface_replace_old`: make it follow the kernel promptly.
+        try await NamespacedSNMPDaemon.with(configLines: ["interface_fadeout 1", "interface_replace_old yes"], setUp: { daemon in
             try addVethPair(daemon, "a0", "a1")
             try addVethPair(daemon, "b0", "b1")
         }) { daemon in

@@ -5,6 +5,9 @@
 //
 // (The snmp-core branch brings `SNMPDaemonPeer` and the Swift client; this helper only needs the CLI tools.)
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import SNMPBridge
 
 final class NamespacedSNMPDaemon: @unchecked Sendable {
@@ -28,7 +31,7 @@ final class NamespacedSNMPDaemon: @unchecked Sendable {
 
     let namespace: String
     let directory: URL
-    private var process: Process?
+    private var daemonPID: pid_t?
     private let configLines: [String]
 
     /// `configLines` are added to snmpd.conf (`override …` rows, `sysName …`).
@@ -65,16 +68,8 @@ final class NamespacedSNMPDaemon: @unchecked Sendable {
             "rwcommunity private 127.0.0.1",
         ] + configLines
         try (lines.joined(separator: "\n") + "\n").write(to: config, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace, "snmpd", "-f", "-Lf", directory.appendingPathComponent("snmpd.log").path,
-                             "-C", "-c", config.path, "-p", directory.appendingPathComponent("snmpd.pid").path]
-        // No MIB files are needed (and Debian ships few): keep net-snmp from loading any.
-        process.environment = ["MIBDIRS": "/nonexistent", "MIBS": "", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        daemonPID = try Self.spawn(["ip", "netns", "exec", namespace, "snmpd", "-f", "-Lf", directory.appendingPathComponent("snmpd.log").path,
+                                    "-C", "-c", config.path, "-p", directory.appendingPathComponent("snmpd.pid").path], output: "/dev/null")
         // Bounded wait until the agent answers (snmpget has its own 1 s timeout and no retries here).
         for _ in 0..<40 {
             if (try? get(["1.3.6.1.2.1.1.3.0"], retries: 0)) != nil { return }
@@ -83,11 +78,19 @@ final class NamespacedSNMPDaemon: @unchecked Sendable {
         throw CommandError(command: ["snmpd"], status: -1, output: "did not answer within 4 s")
     }
 
+    /// Stops snmpd: SIGTERM, then SIGKILL if it has not exited within 3 s.
     func stop() {
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-        self.process = nil
+        guard let pid = daemonPID else { return }
+        daemonPID = nil
+        kill(pid, SIGTERM)
+        for _ in 0..<30 {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return }
+            usleep(100_000)
+        }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
     }
 
     func shutdown() {
@@ -142,25 +145,38 @@ final class NamespacedSNMPDaemon: @unchecked Sendable {
         try inNamespace(["snmpset"] + Self.tool + ["-c", "private", "127.0.0.1", oid, type, value])
     }
 
+    /// Starts a command with stdout and stderr to `output` (a file, never a pipe: a pipe's write end inherited by
+    /// a concurrently spawned long-lived child would keep readers from seeing end-of-file).
+    static func spawn(_ arguments: [String], output: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let variables = ["MIBDIRS=/nonexistent", "MIBS=", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+        let environment: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
+        defer { environment.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environment)
+        guard result == 0 else { throw CommandError(command: arguments, status: result, output: "posix_spawnp failed") }
+        return pid
+    }
+
+    /// Runs a command to completion (every command used exits on its own: snmp tools have -t/-r bounds).
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = ["MIBDIRS": "/nonexistent", "MIBS": "", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
-        // Output goes to a file, not a pipe: tests spawn in parallel, and a pipe's write end inherited by a
-        // concurrently spawned long-lived child (snmpd) would keep the read from ever seeing end-of-file.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("cwmp-snmp-out-" + String(UInt64.random(in: 0...UInt64.max), radix: 36))
-        guard FileManager.default.createFile(atPath: file.path, contents: nil) else { throw CommandError(command: arguments, status: -1, output: "cannot create \(file.path)") }
         defer { try? FileManager.default.removeItem(at: file) }
-        let handle = try FileHandle(forWritingTo: file)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        let output = String(decoding: try Data(contentsOf: file), as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw CommandError(command: arguments, status: process.terminationStatus, output: output) }
+        let pid = try spawn(arguments, output: file.path)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let output = String(decoding: (try? Data(contentsOf: file)) ?? Data(), as: UTF8.self)
+        // Exited normally with status 0 (WIFEXITED && WEXITSTATUS == 0).
+        let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        guard exitStatus == 0 else { throw CommandError(command: arguments, status: exitStatus, output: output) }
         return output
     }
 }
