@@ -12,6 +12,16 @@ public struct SNMPBridgeError: Error, Hashable, CustomStringConvertible, @unchec
             case invalidArgument
             case timedOut
             case pduError
+            case netSNMPError
+            case authenticationFailure
+            case decryptionFailure
+            case unknownUserName
+            case unsupportedSecurityLevel
+            case engineDiscoveryFailed
+            case securityReport
+            case malformedResponse
+            case nonIncreasingOID
+            case sessionClosed
             case invalidProfile
             case invalidValue
             case invalidType
@@ -32,6 +42,29 @@ public struct SNMPBridgeError: Error, Hashable, CustomStringConvertible, @unchec
         /// 16 authorizationError, 17 notWritable, 18 inconsistentName) and `pduErrorIndex` (1-based varbind index).
         public static let pduError = ErrorCode(backingCode: .pduError)
 
+        // net-snmp and SNMPv3 (USM) failures; the reason carries net-snmp's own text (`snmp_api_errstring`).
+        /// A net-snmp API call failed (session open, PDU build, send); `netSNMPErrorCode` is the SNMPERR_* value.
+        public static let netSNMPError = ErrorCode(backingCode: .netSNMPError)
+        /// SNMPv3: the agent rejected the message's digest (usmStatsWrongDigests: wrong auth password or protocol).
+        public static let authenticationFailure = ErrorCode(backingCode: .authenticationFailure)
+        /// SNMPv3: the agent could not decrypt the message (usmStatsDecryptionErrors: wrong privacy password or protocol).
+        public static let decryptionFailure = ErrorCode(backingCode: .decryptionFailure)
+        /// SNMPv3: the agent does not know the user (usmStatsUnknownUserNames).
+        public static let unknownUserName = ErrorCode(backingCode: .unknownUserName)
+        /// SNMPv3: the user may not use the requested security level (usmStatsUnsupportedSecLevels).
+        public static let unsupportedSecurityLevel = ErrorCode(backingCode: .unsupportedSecurityLevel)
+        /// SNMPv3: the agent's engine ID could not be discovered (no usable report within the timeout and retries).
+        public static let engineDiscoveryFailed = ErrorCode(backingCode: .engineDiscoveryFailed)
+        /// SNMPv3: the agent answered with another report (unknown engine ID, not in time window after retries, ...).
+        public static let securityReport = ErrorCode(backingCode: .securityReport)
+
+        /// The agent answered with something the request cannot produce (varbind count, unknown value type, an
+        /// unexpected PDU type).
+        public static let malformedResponse = ErrorCode(backingCode: .malformedResponse)
+        /// A walk's agent returned an OID that does not increase: a broken agent, which would loop forever.
+        public static let nonIncreasingOID = ErrorCode(backingCode: .nonIncreasingOID)
+        /// The session (or the whole manager) was closed while the request was waiting.
+        public static let sessionClosed = ErrorCode(backingCode: .sessionClosed)
         // Profiles and the profile provider.
         /// A mapping profile is malformed or names something that does not exist; the reason names the key.
         public static let invalidProfile = ErrorCode(backingCode: .invalidProfile)
@@ -58,15 +91,18 @@ public struct SNMPBridgeError: Error, Hashable, CustomStringConvertible, @unchec
     public let pduErrorStatus: Int?
     /// The PDU's error-index, 1-based into the request's varbinds; 0 when the error concerns no single varbind.
     public let pduErrorIndex: Int?
+    /// net-snmp's SNMPERR_* code (negative), for the net-snmp and SNMPv3 codes.
+    public let netSNMPErrorCode: Int?
 
     public init(_ code: ErrorCode, _ reason: String, underlying: (any Error)? = nil,
-                pduErrorStatus: Int? = nil, pduErrorIndex: Int? = nil,
+                pduErrorStatus: Int? = nil, pduErrorIndex: Int? = nil, netSNMPErrorCode: Int? = nil,
                 file: String = #fileID, line: Int = #line) {
         self.code = code
         self.reason = reason
         self.underlying = underlying
         self.pduErrorStatus = pduErrorStatus
         self.pduErrorIndex = pduErrorIndex
+        self.netSNMPErrorCode = netSNMPErrorCode
         self.file = file
         self.line = line
     }
@@ -77,6 +113,7 @@ public struct SNMPBridgeError: Error, Hashable, CustomStringConvertible, @unchec
     public var description: String {
         var text = "SNMPBridgeError.\(code): \(reason) \(file):\(line)"
         if let pduErrorStatus { text += " (error-status \(pduErrorStatus), index \(pduErrorIndex ?? 0))" }
+        if let netSNMPErrorCode { text += " (SNMPERR \(netSNMPErrorCode))" }
         if let underlying { text += " (underlying: \(underlying))" }
         return text
     }
@@ -103,6 +140,11 @@ extension SNMPBridgeError: CWMPFaultConvertible {
             case 2: CWMPFault(.invalidParameterName, reason)  // noSuchName (SNMPv1)
             default: CWMPFault(.internalError, reason)
             }
+        // The device cannot be reached with the configured credentials or answers nonsense: an internal error for
+        // the ACS (the caller marks the device offline or misconfigured).
+        case .netSNMPError, .authenticationFailure, .decryptionFailure, .unknownUserName, .unsupportedSecurityLevel,
+             .engineDiscoveryFailed, .securityReport, .malformedResponse, .nonIncreasingOID, .sessionClosed:
+            CWMPFault(.internalError, reason)
         }
     }
 }
