@@ -155,6 +155,25 @@ struct ProviderNetSNMPClientTests {
         }
     }
 
+    @Test func probingFindsWhatTheAgentImplements() async throws {
+        let peer = try SNMPDaemonPeer()
+        defer { peer.stop() }
+        let manager = SNMPManager()
+        defer { manager.shutdown() }
+        let provider = SNMPProfileProvider(client: manager.session(for: peer.v2cPublic), profiles: try SNMPBuiltinProfiles.compiled(),
+                                           agentID: peer.address)
+        let supported = try await provider.probeSupportedParameters()
+        #expect(supported.isSubset(of: await provider.mappedParameters()))
+        #expect(supported.isSuperset(of: ["Device.DeviceInfo.Description", "Device.DeviceInfo.HostName", "Device.DeviceInfo.UpTime",
+                                          "Device.IP.Interface.{i}.Name", "Device.DeviceInfo.MemoryStatus.Free",
+                                          "Device.DeviceInfo.ProcessStatus.Process.{i}.Command"]))
+        // Linux's snmpd has no ENTITY-MIB: the chassis parameters are not offered.
+        let entity = try peer.tool("snmpwalk", ["-v2c", "-c", "public", "-On"], ["1.3.6.1.2.1.47.1.1.1.1.5"]).output
+        try #require(!entity.contains("INTEGER"), "this snmpd implements entPhysicalTable")
+        #expect(!supported.contains("Device.DeviceInfo.Manufacturer"))
+        #expect(!supported.contains("Device.DeviceInfo.SerialNumber"))
+    }
+
     @Test func anAgentThatDoesNotAnswerIsOffline() async throws {
         // A bound UDP socket nobody reads: requests vanish without an ICMP error, as with a powered-off device.
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)

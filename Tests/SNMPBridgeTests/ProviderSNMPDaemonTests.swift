@@ -205,15 +205,21 @@ struct ProviderSNMPDaemonTests {
             let supported = await provider.mappedParameters()
             let model = DataModel(schema: SchemaTree(DataModelSchema.tr181.restricted(to: supported)))
             try await model.mount(provider, at: "Device.")
+            // The same profile without key columns (rows keyed by ifIndex), to show what the keys prevent.
+            let ifMIB = try #require(SNMPBuiltinProfiles.json.first { $0.name == "if-mib" }?.text)
+            let byIndexProvider = SNMPProfileProvider(client: agent, profiles: [try Self.withoutKeyColumns(ifMIB)], agentID: daemon.namespace)
+            let byIndexModel = DataModel(schema: SchemaTree(DataModelSchema.tr181.restricted(to: supported)))
+            try await byIndexModel.mount(byIndexProvider, at: "Device.")
 
-            func numbersByName() async throws -> [String: String] {
+            func numbersByName(_ model: DataModel) async throws -> [String: String] {
                 var result: [String: String] = [:]
                 for value in try await model.getParameterValues(["Device.Ethernet.Interface."]) where value.name.hasSuffix(".Name") {
                     result[value.value] = String(value.name.dropFirst("Device.Ethernet.Interface.".count).prefix { $0 != "." })
                 }
                 return result
             }
-            let first = try await numbersByName()
+            let first = try await numbersByName(model)
+            let firstByIndex = try await numbersByName(byIndexModel)
             #expect(Set(first.keys) == ["a0", "a1", "b0", "b1"])
             let oldIndex = try #require(try daemon.interfaceIndex("a0"))
 
@@ -235,13 +241,23 @@ struct ProviderSNMPDaemonTests {
             try #require(seen, "snmpd did not show the renumbered interfaces within 15 s")
             await agent.load(try daemon.record(recordedRoots))
 
-            let second = try await numbersByName()
+            let second = try await numbersByName(model)
             #expect(Set(second.keys) == ["a0", "a1", "c0", "c1"])
             #expect(second["a0"] == first["a0"])
             #expect(second["a1"] == first["a1"])
+            // Keyed by ifIndex, the recreated a0 would have become a new instance.
+            let secondByIndex = try await numbersByName(byIndexModel)
+            #expect(secondByIndex["a0"] != firstByIndex["a0"])
             // Departed instances' numbers are not given to newcomers.
             #expect(Set([second["c0"], second["c1"]]).isDisjoint(with: Set(first.values.map(Optional.some))))
         }
+    }
+
+    /// The if-mib profile with its tables' keyColumns removed.
+    static func withoutKeyColumns(_ json: String) throws -> CompiledSNMPProfile {
+        var profile = try SNMPProfileCompiler().compile(json: json)
+        for index in profile.tables.indices { profile.tables[index].keyColumns = [] }
+        return profile
     }
 
     @Test func deviceIdentityFromRealData() async throws {
