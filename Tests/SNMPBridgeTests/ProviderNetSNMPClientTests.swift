@@ -155,6 +155,53 @@ struct ProviderNetSNMPClientTests {
         }
     }
 
+    /// SNMP-TARGET-MIB snmpTargetAddrTable (writable in the peer) as a table with RowStatus: rows are created with
+    /// createAndGo plus the columns snmpd needs to make it active (TDomain, TAddress, Params), the name being the instance number's text.
+    static let rowStatusProfile = #"""
+    { "name": "target-addresses", "tables": [ {
+        "object": "Device.DeviceInfo.Location.{i}.", "label": "SNMP-TARGET-MIB::snmpTargetAddrTable",
+        "indexColumn": "1.3.6.1.6.3.12.1.2.1.9",
+        "columns": [ { "parameter": "DataObject", "oid": "1.3.6.1.6.3.12.1.2.1.6", "label": "snmpTargetAddrTagList",
+                       "conversion": "displayString", "writable": true } ],
+        "rowStatus": { "column": "1.3.6.1.6.3.12.1.2.1.9", "indexFormat": "string", "createValues": [
+          { "column": "1.3.6.1.6.3.12.1.2.1.2", "syntax": "OBJECT IDENTIFIER", "value": "1.3.6.1.6.1.1" },
+          { "column": "1.3.6.1.6.3.12.1.2.1.3", "syntax": "OCTET STRING", "conversion": "hex", "value": "7f0000010fa2" },
+          { "column": "1.3.6.1.6.3.12.1.2.1.7", "syntax": "OCTET STRING", "value": "params" } ] } } ] }
+    """#
+
+    @Test func addAndDeleteThroughRowStatus() async throws {
+        let peer = try SNMPDaemonPeer()
+        defer { peer.stop() }
+        let manager = SNMPManager()
+        defer { manager.shutdown() }
+        let provider = SNMPProfileProvider(client: manager.session(for: peer.v2cPrivate),
+                                           profiles: [try SNMPProfileCompiler().compile(json: Self.rowStatusProfile)], agentID: peer.address)
+        let table = ProviderPath(template: "Device.DeviceInfo.Location.")
+        #expect(try await provider.instances(of: [table]) == [[]])
+
+        let (key, status) = try await provider.addInstance(to: table, instanceNumber: 7)
+        #expect(status == .applied)
+        // Name "7": length-prefixed string index .1.55.
+        #expect(key == "index=1.55")
+        let rowStatus = try peer.tool("snmpget", ["-v2c", "-c", "public", "-On"], ["1.3.6.1.6.3.12.1.2.1.9.1.55"]).output
+        #expect(rowStatus.contains("INTEGER: 1"))  // active
+        // A second row for the same proposed number gets the next free name.
+        #expect(try await provider.addInstance(to: table, instanceNumber: 7).key == "index=1.56")
+
+        let dataObject = ProviderPath(template: "Device.DeviceInfo.Location.{i}.DataObject", instanceKeys: [key])
+        #expect(try await provider.setValues([ProviderParameterValue(path: dataObject, value: "acs-tag", type: .string)]) == .applied)
+        #expect(Rendered.string(try get(peer, ["1.3.6.1.6.3.12.1.2.1.6.1.55"])["1.3.6.1.6.3.12.1.2.1.6.1.55"]) == "acs-tag")
+        #expect(try await provider.values(of: [dataObject]) == ["acs-tag"])
+
+        #expect(try await provider.deleteInstance(ProviderPath(template: "Device.DeviceInfo.Location.{i}.", instanceKeys: [key])) == .applied)
+        #expect(try await provider.instances(of: [table]) == [[ProviderInstance(key: "index=1.56")]])
+        let walk = try peer.tool("snmpwalk", ["-v2c", "-c", "public", "-On"], ["1.3.6.1.6.3.12.1.2.1.9"]).output
+        #expect(!walk.contains(".1.3.6.1.6.3.12.1.2.1.9.1.55 "))
+        await #expect(throws: SNMPBridgeError(.unknownInstance, "")) {
+            _ = try await provider.deleteInstance(ProviderPath(template: "Device.DeviceInfo.Location.{i}.", instanceKeys: [key]))
+        }
+    }
+
     @Test func probingFindsWhatTheAgentImplements() async throws {
         let peer = try SNMPDaemonPeer()
         defer { peer.stop() }
