@@ -2,6 +2,7 @@
 import CWMPClient
 import CWMPTestSupport
 import Foundation
+import Proxier
 @testable import SNMPBridge
 import Synchronization
 import Testing
@@ -224,5 +225,67 @@ struct NotificationReceiverTests {
         #expect(SNMPNotification.v1TrapOID(enterprise: enterprise, genericTrap: 0, specificTrap: 0) == SNMPObjectIdentifier("1.3.6.1.6.3.1.1.5.1"))
         #expect(SNMPNotification.v1TrapOID(enterprise: enterprise, genericTrap: 3, specificTrap: 0) == SNMPNotification.linkUp)
         #expect(SNMPNotification.v1TrapOID(enterprise: enterprise, genericTrap: 6, specificTrap: 5) == SNMPObjectIdentifier("1.3.6.1.4.1.99.0.5"))
+    }
+}
+
+/// linkDown for ifIndex N → the parameters of the rows mapped from ifIndex N are re-read and the changed ones
+/// reported. The agent is a real snmpd in a namespace of its own (veth lan0/lan1), replayed through RecordedAgent
+/// (the test process cannot reach the namespace's loopback); the trap is a real snmptrap to a real receiver.
+@Suite(.enabled(if: snmptrapAvailable && NamespacedSNMPDaemon.unavailableReason == nil,
+                "\(NamespacedSNMPDaemon.unavailableReason ?? "snmptrap is not installed")"), .timeLimit(.minutes(1)))
+struct TrapReactionTests {
+    @Test func linkDownRereadsTheInterfaceStatus() async throws {
+        let profiles = try SNMPBuiltinProfiles.compiled()
+        try await NamespacedSNMPDaemon.with(configLines: entityConfig, setUp: { daemon in
+            try addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55", address: "10.9.0.1/24")
+        }) { daemon in
+            let lan0 = try #require(try daemon.interfaceIndex("lan0"))
+            let agent = RecordedAgent(try daemon.record(recordedRoots))
+            let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace)
+            let reaction = SNMPTrapReaction(provider: provider)
+            let status = ProviderPath(template: "Device.Ethernet.Interface.{i}.Status", instanceKeys: ["ifName=lan0"])
+
+            // The first linkUp: everything of lan0's rows is read (no earlier value), lan1 is not touched.
+            let up = SNMPNotification(sourceHost: "127.0.0.1", sourcePort: 1, version: .v2c, kind: .trap,
+                                      trapOID: SNMPNotification.linkUp,
+                                      varBinds: [SNMPVarBind(oid: SNMPObjectIdentifier("1.3.6.1.2.1.2.2.1.1.\(lan0)")!, value: .integer(Int32(lan0)))])
+            let first = try await reaction.changedParameters(after: up)
+            #expect(first.contains(status))
+            #expect(first.contains(ProviderPath(template: "Device.IP.Interface.{i}.Status", instanceKeys: ["ifName=lan0"])))
+            #expect(first.allSatisfy { $0.instanceKeys == ["ifName=lan0"] })
+            #expect(await reaction.lastValue(of: status) == "Up")
+
+            // lan0 goes down; snmpd refreshes its interface cache on its own schedule, so wait (bounded) for it.
+            _ = try daemon.inNamespace(["ip", "link", "set", "lan0", "down"])
+            var recorded: [SNMPVarBind] = []
+            for _ in 0..<100 {
+                recorded = try daemon.record(recordedRoots)
+                if recorded.contains(SNMPVarBind(oid: SNMPObjectIdentifier("1.3.6.1.2.1.2.2.1.8.\(lan0)")!, value: .integer(2))) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            await agent.load(recorded)
+
+            // The linkDown arrives as a real trap through the receiver and the dispatcher.
+            let collector = NotificationCollector(try await SNMPNotificationReceiver.start(host: "127.0.0.1", port: 0))
+            let dispatcher = SNMPTrapDispatcher()
+            let changed = LockedList<ProviderPath>()
+            dispatcher.register(deviceID: daemon.namespace, host: "127.0.0.1", accepting: [.communities(["public"])]) { notification in
+                for path in (try? await reaction.changedParameters(after: notification)) ?? [] { changed.append(path) }
+            }
+            #expect(try netSNMPTool("snmptrap", ["-v", "2c", "-c", "public", "127.0.0.1:\(collector.receiver.port)", "",
+                                                 "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.1.\(lan0)", "i", "\(lan0)",
+                                                 "1.3.6.1.2.1.2.2.1.7.\(lan0)", "i", "2", "1.3.6.1.2.1.2.2.1.8.\(lan0)", "i", "2"]).status == 0)
+            let notifications = try await collector.wait(for: 1)
+            await collector.close()
+            let linkDown = try #require(notifications.first)
+            #expect(SNMPTrapReaction.affectedInterface(linkDown) == lan0)
+            #expect(await dispatcher.dispatch(linkDown) == .device(daemon.namespace))
+            #expect(changed.all.contains(status))
+            #expect(changed.all.contains(ProviderPath(template: "Device.Ethernet.Interface.{i}.Enable", instanceKeys: ["ifName=lan0"])))
+            #expect(!changed.all.contains(ProviderPath(template: "Device.Ethernet.Interface.{i}.Name", instanceKeys: ["ifName=lan0"])))
+            #expect(await reaction.lastValue(of: status) == "Down")
+            // Nothing moved since: the same trap again reports no change of Status.
+            #expect(!(try await reaction.changedParameters(after: linkDown)).contains(status))
+        }
     }
 }
