@@ -150,6 +150,9 @@ public final class UPnPDMPeer: @unchecked Sendable {
     /// The next NOTIFY to every current subscriber of the device jumps `count` SEQ numbers (a SEQ gap).
     public func skipSequence(_ count: Int = 1, device: Int = 0) throws { try command("skip-seq \(device) \(count)") }
 
+    /// Sends ssdp:update (NEXTBOOTID = BOOTID+1) and then announces with BOOTID+1, without a reboot.
+    public func ssdpUpdate(device: Int = 0) throws { try command("ssdp-update \(device)") }
+
     /// CONFIGID.UPNP.ORG + 1 in later announcements and search replies; returns the new value.
     @discardableResult
     public func bumpConfigID(device: Int = 0) throws -> Int {

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import async_upnp_client.server as aserver  # noqa: E402
 from aiohttp.web import HTTPBadRequest, Request, Response  # noqa: E402
 from async_upnp_client.client import UpnpError, UpnpStateVariable  # noqa: E402
-from async_upnp_client.const import DeviceInfo, ServiceInfo  # noqa: E402
+from async_upnp_client.const import DeviceInfo, NotificationSubType, ServiceInfo  # noqa: E402
 from async_upnp_client.exceptions import UpnpActionError, UpnpValueError  # noqa: E402
 from async_upnp_client.server import (  # noqa: E402
     SsdpAdvertisementAnnouncer,
@@ -1038,6 +1038,16 @@ class DMAnnouncer(SsdpAdvertisementAnnouncer):
     def send_byebyes(self) -> None:
         self._send_byebyes()
 
+    def send_updates(self, next_boot_id: int) -> None:
+        """The ssdp:update set (UDA 1.1 §1.2.4): current BOOTID plus NEXTBOOTID.UPNP.ORG."""
+        assert self._transport
+        protocol = self._transport.get_protocol()
+        for headers in aserver._build_advertisements(self.target, self.device, NotificationSubType.SSDP_UPDATE):
+            headers["NEXTBOOTID.UPNP.ORG"] = str(next_boot_id)
+            del headers["CACHE-CONTROL"]
+            del headers["SERVER"]
+            protocol.send_ssdp_packet(build_ssdp_packet("NOTIFY * HTTP/1.1", headers), self.target)
+
 
 class DMResponder(SsdpSearchResponder):
     def __init__(self, *args: Any, state: DeviceState, **kwargs: Any) -> None:
@@ -1275,6 +1285,13 @@ class Runtime:
                     for subscriber in (service._subscribers if service is not None else []):
                         for _ in range(count):
                             subscriber.get_next_seq()
+            elif name == "ssdp-update":  # ssdp:update with NEXTBOOTID = BOOTID+1, then BOOTID+1 (no reboot)
+                if state.server and state.server._advertisement_announcer:
+                    state.server._advertisement_announcer.send_updates(state.boot_id + 1)  # type: ignore[attr-defined]
+                state.boot_id += 1
+                if state.device is not None:
+                    state.device.boot_id = state.boot_id
+                result["boot_id"] = state.boot_id
             elif name == "bump-configid":  # CONFIGID.UPNP.ORG + 1 in every later announcement and search reply
                 state.config_id += 1
                 if state.device is not None:

@@ -236,7 +236,8 @@ class Listener:
             def callback(headers) -> None:
                 self.changes.append((kind, {"udn": headers.get("USN", "").split("::")[0],
                                             "boot_id": headers.get("BOOTID.UPNP.ORG"),
-                                            "max_age": headers.get("CACHE-CONTROL")}))
+                                            "max_age": headers.get("CACHE-CONTROL"),
+                                            "next_boot_id": headers.get("NEXTBOOTID.UPNP.ORG")}))
                 self.arrived.set()
             return callback
         self.listener = SsdpAdvertisementListener(on_alive=record("ALIVE"), on_byebye=record("BYEBYE"),
@@ -560,6 +561,14 @@ class DMDeviceTests(unittest.IsolatedAsyncioTestCase):
                 listener.changes.clear()
                 await asyncio.sleep(2.5)
                 self.assertEqual([c for c in listener.changes if c[1]["udn"] == udn], [])
+
+    async def test_ssdp_update_moves_the_bootid(self):
+        async with Listener() as listener, dm("--announce-interval", "1") as peer:
+            udn = peer.devices[0]["udn"]
+            self.assertEqual((await peer.command("ssdp-update 0"))["boot_id"], 2)
+            change = await listener.wait_for(lambda c: c[0] == "UPDATE" and c[1]["udn"] == udn)
+            self.assertEqual((change[1]["boot_id"], change[1]["next_boot_id"]), ("1", "2"))
+            await listener.wait_for(lambda c: c[0] == "ALIVE" and c[1]["udn"] == udn and c[1]["boot_id"] == "2")
 
     async def test_sms_operations(self):
         async with dm("--operation-delay", "0.2", "--reboot-downtime", "0.3") as peer:
