@@ -50,11 +50,13 @@ public final class UPnPDMPeer: @unchecked Sendable {
 
     /// dm_device.py: `count` ManageableDevice:2 devices with CMS:2, BMS:2 and SMS:2 on the namespace address.
     /// `arguments` are extra flags (`--announce-interval 1`, `--max-age 4`, `--no-patches`, …).
-    public static func device(in namespace: NetworkNamespace, count: Int = 1, arguments: [String] = [],
-                              timeout: Double = 60) throws -> UPnPDMPeer {
-        try UPnPDMPeer(namespace: namespace, script: "dm_device.py",
-                       arguments: ["--address", namespace.namespaceAddress, "--count", "\(count)"] + arguments,
-                       timeout: timeout)
+    /// With `ipv6` the devices use the namespace's IPv6 ULA: SSDP on FF02::C, HTTP on `http://[fd77:…::2]:port`.
+    public static func device(in namespace: NetworkNamespace, count: Int = 1, ipv6: Bool = false,
+                              arguments: [String] = [], timeout: Double = 60) throws -> UPnPDMPeer {
+        let address = ipv6 ? ["--address", namespace.namespaceAddress6, "--interface", namespace.namespaceInterface]
+                           : ["--address", namespace.namespaceAddress]
+        return try UPnPDMPeer(namespace: namespace, script: "dm_device.py",
+                              arguments: address + ["--count", "\(count)"] + arguments, timeout: timeout)
     }
 
     /// sloppy_device.py with the named quirks (README.md lists them; `all` turns every one on).

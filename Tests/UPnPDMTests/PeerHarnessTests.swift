@@ -57,6 +57,21 @@ struct PeerHarnessTests {
         #expect(replies.allSatisfy { $0.headers["BOOTID.UPNP.ORG"] == "1" })
     }
 
+    @Test(.enabled(if: NetworkNamespace.hasIPv6, "the kernel has no IPv6"))
+    func ipv6DeviceAnswersOnFF02C() async throws {
+        let namespace = try NetworkNamespace()
+        defer { namespace.shutdown() }
+        let peer = try UPnPDMPeer.device(in: namespace, ipv6: true)
+        defer { peer.stop() }
+
+        let device = try #require(peer.devices.first)
+        #expect(device.location.hasPrefix("http://[\(namespace.namespaceAddress6)]:"))
+        let replies = try SSDPProbe.search6("urn:schemas-upnp-org:service:ConfigurationManagement:2",
+                                            from: namespace.hostAddress6, interfaceIndex: namespace.hostInterfaceIndex)
+        #expect(replies.map(\.udn) == [device.udn])
+        #expect(replies.first?.headers["LOCATION"] == device.location)
+    }
+
     @Test func sloppyAndHostilePeersAnswerAcrossTheVeth() async throws {
         let namespace = try NetworkNamespace()
         defer { namespace.shutdown() }

@@ -125,7 +125,15 @@ class DeviceState:
 
     @property
     def location(self) -> str:
-        return f"http://{self.address}:{self.port}/device.xml"
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"http://{host}:{self.port}/device.xml"
+
+    @property
+    def source(self) -> tuple:
+        """async-upnp-client's source tuple: IPv6 needs the interface index (SSDP goes to FF02::C on it)."""
+        if ":" in self.address:
+            return (self.address, 0, 0, socket.if_nametoindex(self.args.interface))
+        return (self.address, 0)
 
     def service(self, service_type: str) -> "DMService | None":
         if not self.device:
@@ -265,7 +273,7 @@ class ConfigurationManagementService(DMService):
                      out_args={"SupportedDataModels": "A_ARG_TYPE_SupportedDataModels"})
     async def get_supported_data_models(self) -> dict[str, Any]:
         state = self.check("GetSupportedDataModels")
-        return {"SupportedDataModels": state.model.supported_data_models(f"http://{state.address}:{state.port}")}
+        return {"SupportedDataModels": state.model.supported_data_models(state.location.rsplit("/", 1)[0])}
 
     @callable_action(name="GetSupportedParameters",
                      in_args={"StartingNode": "A_ARG_TYPE_StructurePath", "SearchDepth": "A_ARG_TYPE_SearchDepth"},
@@ -1188,7 +1196,7 @@ class Runtime:
         self.stopping = asyncio.Event()
 
     async def start(self, state: DeviceState) -> None:
-        server = DMServer(device_class(state), source=(state.address, 0), http_port=state.port,
+        server = DMServer(device_class(state), source=state.source, http_port=state.port,
                           boot_id=state.boot_id, config_id=state.config_id, state=state)
         await server.async_start()
         state.server = server
@@ -1329,14 +1337,16 @@ RUNTIME: Runtime
 
 
 def free_port(address: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((address, 0))
         return probe.getsockname()[1]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--address", required=True, help="interface address to pin HTTP and SSDP to (never 0.0.0.0)")
+    p.add_argument("--address", required=True, help="interface address to pin HTTP and SSDP to (never 0.0.0.0); "
+                   "an IPv6 address (a ULA such as fd77::2) needs --interface and uses FF02::C")
+    p.add_argument("--interface", help="the interface of an IPv6 --address")
     p.add_argument("--http-port", type=int, default=0, help="first device's port (device i: port+i); 0 = free ports")
     p.add_argument("--count", type=int, default=1, help="number of devices in this process")
     p.add_argument("--announce-interval", type=float, default=None,
@@ -1351,8 +1361,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--reboot-downtime", type=float, default=1.0, help="seconds between byebye and the new alive")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
-    if args.address in ("0.0.0.0", ""):
+    if args.address in ("0.0.0.0", "", "::"):
         p.error("pin the device to an interface address")
+    if ":" in args.address and not args.interface:
+        p.error("an IPv6 --address needs --interface")
     if args.announce_interval is None:
         args.announce_interval = min(30.0, args.max_age / 3)
     return args
