@@ -570,6 +570,38 @@ class DMDeviceTests(unittest.IsolatedAsyncioTestCase):
             self.assertEqual((change[1]["boot_id"], change[1]["next_boot_id"]), ("1", "2"))
             await listener.wait_for(lambda c: c[0] == "ALIVE" and c[1]["udn"] == udn and c[1]["boot_id"] == "2")
 
+    async def test_baseline_reset_and_reboot_later(self):
+        async with dm("--operation-delay", "1.0", "--reboot-downtime", "0.2") as peer:
+            device, _ = await create_device(peer.devices[0]["location"])
+            cms, bms, sms = device.service(CMS), device.service(BMS), device.service(SMS)
+            await cms.action("SetValues").async_call(ParameterValueList=values_doc([("/BBF/Time/NTPServer1", "changed")]))
+            await cms.action("DeleteInstance").async_call(InstanceIdentifier="/BBF/NAT/PortMapping/2/")
+            # Reboot while an SMS operation runs: RebootLater, and the reboot follows the operation's end.
+            op = (await sms.action("Install").async_call(DUURI="http://apps.example/x-1.0.ipk", DUType="Application",
+                                                         HandleDependencies=False))["OperationID"]
+            self.assertEqual((await bms.action("Reboot").async_call())["RebootStatus"], "RebootLater")
+            self.assertEqual((await sms.action("GetOperationInfo").async_call(OperationID=op))["OperationState"] in
+                             ("Requested", "InProgress"), True)
+            rebooted = await peer.read_line(15)
+            self.assertEqual((rebooted["event"], rebooted["boot_id"]), ("rebooted", 2))
+            device, _ = await create_device(peer.devices[0]["location"])
+            self.assertEqual((await device.service(SMS).action("GetOperationInfo").async_call(OperationID=op))
+                             ["OperationState"], "Completed")
+            from async_upnp_client.exceptions import UpnpActionResponseError
+            with self.assertRaises(UpnpActionResponseError) as ctx:
+                await device.service(SMS).action("GetACLData").async_call()
+            self.assertEqual(ctx.exception.error_code, 602)
+            # BaselineReset: the baseline tree comes back (sparse 0,2 table, default NTP server), then a reboot.
+            await device.service(BMS).action("BaselineReset").async_call()
+            rebooted = await peer.read_line(15)
+            self.assertEqual((rebooted["event"], rebooted["boot_id"]), ("rebooted", 3))
+            device, _ = await create_device(peer.devices[0]["location"])
+            values = parse_values((await device.service(CMS).action("GetValues").async_call(Parameters=cms_doc(
+                "ContentPathList", "ContentPath", ["/BBF/Time/NTPServer1", "/BBF/NAT/PortMapping/#/Description"])))
+                ["ParameterValueList"])
+            self.assertEqual(values, {"/BBF/Time/NTPServer1": "ntp.example.org", "/BBF/NAT/PortMapping/0/Description": "web",
+                                      "/BBF/NAT/PortMapping/2/Description": "ssh"})
+
     async def test_sms_operations(self):
         async with dm("--operation-delay", "0.2", "--reboot-downtime", "0.3") as peer:
             device, _ = await create_device(peer.devices[0]["location"])
