@@ -41,6 +41,8 @@ public final class UPnPDMPeer: @unchecked Sendable {
         public var httpPort: Int
         public var bootID: Int
         public var serialNumber: String
+        /// The root device's UDN: the same as `udn` unless dm_device.py runs with `--embedded`.
+        public var rootUDN: String
     }
 
     public let namespace: NetworkNamespace
@@ -188,6 +190,6 @@ public final class UPnPDMPeer: @unchecked Sendable {
         guard let udn = object["udn"] as? String, let location = object["location"] as? String else { return nil }
         return Device(index: object["index"] as? Int ?? 0, udn: udn, location: location,
                       httpPort: object["http_port"] as? Int ?? 0, bootID: object["boot_id"] as? Int ?? 0,
-                      serialNumber: object["serial"] as? String ?? "")
+                      serialNumber: object["serial"] as? String ?? "", rootUDN: object["root_udn"] as? String ?? udn)
     }
 }

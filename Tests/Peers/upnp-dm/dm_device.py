@@ -54,6 +54,7 @@ DEVICE_TYPE = "urn:schemas-upnp-org:device:ManageableDevice:2"
 CMS_TYPE = "urn:schemas-upnp-org:service:ConfigurationManagement:2"
 BMS_TYPE = "urn:schemas-upnp-org:service:BasicManagement:2"
 SMS_TYPE = "urn:schemas-upnp-org:service:SoftwareManagement:2"
+ROOT_TYPE = "urn:schemas-upnp-org:device:Basic:1"  # the root of --embedded
 
 UDA_ERRORS = {401: "Invalid Action", 402: "Invalid Args", 501: "Action Failed", 600: "Argument Value Invalid",
               601: "Argument Value Out of Range", 602: "Optional Action Not Implemented"}
@@ -88,6 +89,7 @@ class DeviceState:
         self.args = args
         self.port = port
         self.udn = f"uuid:{uuid4()}"
+        self.root_udn = f"uuid:{uuid4()}" if args.embedded else self.udn
         self.serial = f"DMSIM{index:04d}{self.udn[5:13].upper()}"
         self.friendly_name = f"DM test device {index}"
         self.address = args.address
@@ -138,7 +140,7 @@ class DeviceState:
     def service(self, service_type: str) -> "DMService | None":
         if not self.device:
             return None
-        for service in self.device.services.values():
+        for service in self.device.all_services:  # the DM device may be embedded (--embedded)
             if service.service_type == service_type:
                 return service  # type: ignore[return-value]
         return None
@@ -146,7 +148,8 @@ class DeviceState:
     def describe(self) -> dict:
         return {"index": self.index, "udn": self.udn, "location": self.location, "address": self.address,
                 "http_port": self.port, "boot_id": self.boot_id, "config_id": self.config_id,
-                "serial": self.serial, "device_type": DEVICE_TYPE,
+                "serial": self.serial, "device_type": DEVICE_TYPE, "root_udn": self.root_udn,
+                "root_device_type": ROOT_TYPE if self.args.embedded else DEVICE_TYPE,
                 "services": [CMS_TYPE, BMS_TYPE, SMS_TYPE]}
 
     # ---- configuration changes ---------------------------------------------------------------------------------
@@ -1001,27 +1004,27 @@ class SoftwareManagementService(DMService):
 
 
 def device_class(state: DeviceState) -> type[UpnpServerDevice]:
-    """A UpnpServerDevice subclass per device: async-upnp-client takes the description from class attributes."""
-    return type(f"ManageableDevice{state.index}", (UpnpServerDevice,), {
-        "DEVICE_DEFINITION": DeviceInfo(
-            device_type=DEVICE_TYPE,
-            friendly_name=state.friendly_name,
-            manufacturer="cwmp-proxy test lab",
-            manufacturer_url="http://example.org/",
-            model_description="UPnP DM test device (async-upnp-client)",
-            model_name="DM-Sim",
-            model_number="2",
-            model_url="http://example.org/dm-sim",
-            serial_number=state.serial,
-            udn=state.udn,
-            upc=None,
-            presentation_url=None,
-            url="/device.xml",
-            icons=[],
-            xml=ET.Element("server_device"),
-        ),
+    """A UpnpServerDevice subclass per device: async-upnp-client takes the description from class attributes.
+    With --embedded the ManageableDevice:2 is the embedded device of a Basic:1 root (its own UDN)."""
+    def info(device_type: str, name: str, udn: str, serial: str) -> DeviceInfo:
+        return DeviceInfo(device_type=device_type, friendly_name=name, manufacturer="cwmp-proxy test lab",
+                          manufacturer_url="http://example.org/",
+                          model_description="UPnP DM test device (async-upnp-client)", model_name="DM-Sim",
+                          model_number="2", model_url="http://example.org/dm-sim", serial_number=serial, udn=udn,
+                          upc=None, presentation_url=None, url="/device.xml", icons=[],
+                          xml=ET.Element("server_device"))
+    manageable = type(f"ManageableDevice{state.index}", (UpnpServerDevice,), {
+        "DEVICE_DEFINITION": info(DEVICE_TYPE, state.friendly_name, state.udn, state.serial),
         "EMBEDDED_DEVICES": [],
         "SERVICES": [ConfigurationManagementService, BasicManagementService, SoftwareManagementService],
+        "STATE": state,
+    })
+    if not state.args.embedded:
+        return manageable
+    return type(f"RootDevice{state.index}", (UpnpServerDevice,), {
+        "DEVICE_DEFINITION": info(ROOT_TYPE, f"DM gateway {state.index}", state.root_udn, f"GW{state.serial}"),
+        "EMBEDDED_DEVICES": [manageable],
+        "SERVICES": [],
         "STATE": state,
     })
 
@@ -1065,6 +1068,18 @@ class DMResponder(SsdpSearchResponder):
     def _on_data(self, request_line: str, headers: Any) -> None:
         if not self.state.silenced:
             super()._on_data(request_line, headers)
+
+    # async-upnp-client answers for an embedded device with the root's UDN in the USN (upnp-testbed.md §2 pitfall
+    # 6); UDA 1.1 §1.3.3 wants the embedded device's own UDN.
+    def _build_responses_device_udn(self, device: Any) -> bytes:
+        return self._build_response(device.udn, device.udn)
+
+    def _build_responses_device_type(self, device: Any, device_type: str | None = None) -> bytes:
+        return self._build_response(device_type or device.device_type, f"{device.udn}::{device.device_type}")
+
+    def _build_responses_service(self, service: Any, service_type: str | None = None) -> bytes:
+        return self._build_response(service_type or service.service_type,
+                                    f"{service.device.udn}::{service.service_type}")
 
     async def async_stop(self) -> None:
         await super().async_stop()
@@ -1353,6 +1368,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="seconds between ssdp:alive sets (default: min(30, max-age/3))")
     p.add_argument("--max-age", type=int, default=1800, help="CACHE-CONTROL max-age")
     p.add_argument("--boot-id", type=int, default=1, help="initial BOOTID.UPNP.ORG")
+    p.add_argument("--embedded", action="store_true",
+                   help="put the ManageableDevice:2 inside a Basic:1 root device (two UDNs, a deviceList)")
     p.add_argument("--no-patches", action="store_true",
                    help="async-upnp-client as shipped: SID without uuid:, TIMEOUT: N, HTTP 400 for bad actions")
     p.add_argument("--max-subscription-timeout", type=int, default=1800, help="longest GENA subscription granted")

@@ -368,6 +368,22 @@ class DMDeviceTests(unittest.IsolatedAsyncioTestCase):
             await expect_fault(708, "GetValues", **gv(["/BBF/Time/Enable"]))
             await call("GetValues", **gv(["/BBF/Time/Enable"]))
 
+    async def test_embedded_manageable_device(self):
+        async with dm("--embedded") as peer:
+            dm_udn, root_udn = peer.devices[0]["udn"], peer.devices[0]["root_udn"]
+            self.assertNotEqual(dm_udn, root_udn)
+            usns = {f["USN"] for f in await search("ssdp:all") if f["USN"].split("::")[0] in (dm_udn, root_udn)}
+            self.assertEqual(usns, {f"{root_udn}::upnp:rootdevice", root_udn, f"{root_udn}::urn:schemas-upnp-org:device:Basic:1",
+                                    dm_udn, f"{dm_udn}::{MANAGEABLE}", f"{dm_udn}::{CMS}", f"{dm_udn}::{BMS}", f"{dm_udn}::{SMS}"})
+            root, _ = await create_device(peer.devices[0]["location"])
+            self.assertEqual(root.udn, root_udn)
+            embedded = list(root.embedded_devices.values())
+            self.assertEqual([(d.udn, d.device_type) for d in embedded], [(dm_udn, MANAGEABLE)])
+            result = await embedded[0].service(CMS).action("GetValues").async_call(
+                Parameters=cms_doc("ContentPathList", "ContentPath", ["/UPnP/DM/DeviceInfo/SerialNumber"]))
+            self.assertEqual(parse_values(result["ParameterValueList"]),
+                             {"/UPnP/DM/DeviceInfo/SerialNumber": peer.devices[0]["serial"]})
+
     async def test_uda_faults_on_the_wire(self):
         async with dm() as peer:
             port = peer.devices[0]["http_port"]
