@@ -42,6 +42,14 @@ struct PeerHarnessTests {
         #expect(after.udn == before.udn)
         let (status, _) = try await HTTPGet.fetch(after.location, from: namespace.hostAddress)
         #expect(status == .ok)
+
+        let target = "urn:schemas-upnp-org:service:BasicManagement:2"
+        let rebooted = try SSDPProbe.search(target, from: namespace.hostAddress)
+        #expect(rebooted.map { $0.headers["BOOTID.UPNP.ORG"] } == ["2"])
+        try peer.silence()
+        #expect(try SSDPProbe.search(target, from: namespace.hostAddress).isEmpty)
+        try peer.resume()
+        #expect(try SSDPProbe.search(target, from: namespace.hostAddress).map(\.udn) == [after.udn])
     }
 
     @Test func fiftyDevicesAnswerOneSearchAcrossTheVeth() throws {
