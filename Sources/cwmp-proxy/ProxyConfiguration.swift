@@ -1,6 +1,7 @@
 import CWMPClient
 import FoundationEssentials
 import Logging
+import UPnPDM
 
 /// Everything the daemon needs to start, from a JSON file (docs/configuration.md lists every key and its
 /// default) with command-line flags layered on top. Passwords are read from files named in the
@@ -46,7 +47,16 @@ struct ProxyConfiguration: Sendable, Equatable {
         var modelName: String = "cwmp-proxy"
     }
 
+    /// SSDP discovery of UPnP devices (`Device.UPnP.Discovery.`): off unless `interfaces` names a LAN interface.
+    struct UPnP: Sendable, Equatable {
+        /// Interface names or addresses; SSDP sockets are pinned to them, so discovery never leaves the LAN.
+        var interfaces: [String] = []
+        var mx: Int = 2
+        var searchTargets: [String] = SSDPDiscoveryStateMachine.Configuration.defaultSearchTargets
+    }
+
     var acs = ACS()
+    var upnp = UPnP()
     var connectionRequest = ConnectionRequest()
     var gateway = Gateway()
     var stateDirectory: String = "/var/lib/cwmp-proxy"
@@ -75,7 +85,7 @@ extension ProxyConfiguration {
         }
 
         var configuration = ProxyConfiguration()
-        try root.allowOnly(["acs", "connectionRequest", "gateway", "stateDirectory", "logLevel"])
+        try root.allowOnly(["acs", "connectionRequest", "gateway", "stateDirectory", "logLevel", "upnp"])
         if let acs = try root.object("acs") {
             try acs.allowOnly(["url", "username", "passwordFile", "caBundle", "periodicInformEnable", "periodicInformInterval"])
             configuration.acs.url = try acs.string("url")
@@ -127,6 +137,18 @@ extension ProxyConfiguration {
             configuration.gateway.productClass = try gateway.string("productClass") ?? configuration.gateway.productClass
             configuration.gateway.serialNumber = try gateway.string("serialNumber")
             configuration.gateway.modelName = try gateway.string("modelName") ?? configuration.gateway.modelName
+        }
+        if let upnp = try root.object("upnp") {
+            try upnp.allowOnly(["interfaces", "mx", "searchTargets"])
+            configuration.upnp.interfaces = try upnp.strings("interfaces") ?? []
+            // UDA 1.1 allows MX 1...5.
+            configuration.upnp.mx = Int(try upnp.integer("mx", in: 1...5) ?? 2)
+            if let targets = try upnp.strings("searchTargets") {
+                guard !targets.isEmpty, targets.allSatisfy({ !$0.isEmpty && !$0.contains("\r") && !$0.contains("\n") }) else {
+                    throw ConfigurationError(key: upnp.key("searchTargets"), problem: "one or more non-empty single-line search targets")
+                }
+                configuration.upnp.searchTargets = targets
+            }
         }
         configuration.stateDirectory = try root.string("stateDirectory") ?? configuration.stateDirectory
         if let level = try root.string("logLevel") {

@@ -86,6 +86,22 @@ import Testing
         #expect(configured.maxConnections == 16)
     }
 
+    @Test func theUPnPSectionConfiguresDiscovery() throws {
+        #expect(try parse("{}").upnp.interfaces == [])
+        let configuration = try parse("""
+            {"upnp": {"interfaces": ["br-lan", "192.168.1.1"], "mx": 3, "searchTargets": ["ssdp:all"]}}
+            """)
+        #expect(configuration.upnp.interfaces == ["br-lan", "192.168.1.1"])
+        #expect(configuration.upnp.mx == 3)
+        #expect(configuration.upnp.searchTargets == ["ssdp:all"])
+        #expect(try parse(#"{"upnp": {"interfaces": ["lo"]}}"#).upnp.searchTargets.count == 5)
+        #expect(throws: ConfigurationError(key: "upnp.mx", problem: "must be an integer in 1...5")) {
+            try parse(#"{"upnp": {"mx": 9}}"#)
+        }
+        #expect(throws: ConfigurationError.self) { try parse(#"{"upnp": {"searchTargets": []}}"#) }
+        #expect(throws: ConfigurationError.self) { try parse(#"{"upnp": {"interface": ["lo"]}}"#) }
+    }
+
     @Test func passwordsNeverAppearInDescriptions() throws {
         let configuration = try parse(#"{"acs": {"passwordFile": "/p"}}"#, files: ["/p": "topsecret"])
         #expect(!String(describing: configuration).contains("topsecret"))
