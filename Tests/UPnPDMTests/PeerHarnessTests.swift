@@ -154,8 +154,9 @@ enum HTTPGet {
                     var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
                     head.headers.add(name: "Host", value: "\(host):\(port)")
                     head.headers.add(name: "Connection", value: "close")
-                    try await outbound.write(.head(head))
-                    try await outbound.write(.end(nil))
+                    // Head and end in one flush: a peer that answers and closes as soon as it has the headers
+                    // (the sloppy and hostile devices do) must not find a second write on a closed channel.
+                    try await outbound.write(contentsOf: [.head(head), .end(nil)])
                     var status = HTTPResponseStatus.imATeapot
                     var body = ByteBuffer()
                     for try await part in inbound {
