@@ -22,7 +22,6 @@ import socket
 import sys
 import time
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, Callable
 from urllib.parse import urlparse
 from uuid import uuid4
@@ -32,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import async_upnp_client.server as aserver  # noqa: E402
 from aiohttp.web import HTTPBadRequest, Request, Response  # noqa: E402
-from async_upnp_client.client import UpnpError, UpnpStateVariable  # noqa: E402
+from async_upnp_client.client import UpnpError  # noqa: E402
 from async_upnp_client.const import DeviceInfo, NotificationSubType, ServiceInfo  # noqa: E402
 from async_upnp_client.exceptions import UpnpActionError, UpnpValueError  # noqa: E402
 from async_upnp_client.server import (  # noqa: E402
