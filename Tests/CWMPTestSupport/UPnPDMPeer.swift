@@ -70,7 +70,8 @@ public final class UPnPDMPeer: @unchecked Sendable {
     }
 
     /// hostile_device.py answering with `mode` (xxe, entity-bomb, huge, endless, slowloris, deep-nesting,
-    /// wrong-content-type); `target` picks what is hostile: the description, the SCPD or the SOAP response.
+    /// wrong-content-type, endless-headers, malformed, empty, wrong-response, http-503, bogus-fault); `target` picks
+    /// what is hostile: the description, the SCPD or the SOAP response ("description", "scpd", "soap").
     public static func hostile(in namespace: NetworkNamespace, mode: String, target: String = "description",
                                arguments: [String] = [], timeout: Double = 30) throws -> UPnPDMPeer {
         try UPnPDMPeer(namespace: namespace, script: "hostile_device.py",

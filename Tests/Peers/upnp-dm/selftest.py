@@ -885,6 +885,21 @@ class HostileDeviceTests(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(device.device_type, MANAGEABLE)
             body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
             self.assertEqual(body.count(b"<a>"), 100_000)
+            await peer.command("mode 0 malformed soap")
+            body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
+            with self.assertRaises(ET.ParseError):
+                ET.fromstring(body)
+            await peer.command("mode 0 empty soap")
+            status, headers, body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))
+            self.assertEqual((status, headers["content-length"], body), ("HTTP/1.1 200 OK", "0", b""))
+            await peer.command("mode 0 wrong-response soap")
+            body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
+            self.assertIn(b"SetValuesResponse", body)
+            await peer.command("mode 0 http-503 soap")
+            self.assertTrue((await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES))).startswith(b"HTTP/1.1 503"))
+            await peer.command("mode 0 bogus-fault soap")
+            reply = await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES))
+            self.assertTrue(reply.startswith(b"HTTP/1.1 500") and b"<errorCode>abc</errorCode>" in reply)
             await peer.command("mode 0 xxe soap")
             body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
             self.assertIn(b"<ParameterValueList>&xxe;</ParameterValueList>", body)
