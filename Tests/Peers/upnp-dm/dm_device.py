@@ -95,7 +95,8 @@ class DeviceState:
         self.boot_id = args.boot_id
         self.config_id = 1
         self.booted_at = time.time()
-        self.model = dm_model.DataModel(self.serial, self.friendly_name, self.address)
+        self.model = dm_model.DataModel(self.serial, self.friendly_name, self.address,
+                                        event_on_change=args.event_on_change)
         self.server: UpnpServer | None = None
         self.device: UpnpServerDevice | None = None
         self.silenced = False  # no announcements, no search replies (lease expiry at the CP)
@@ -1367,6 +1368,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="seconds between ssdp:alive sets (default: min(30, max-age/3))")
     p.add_argument("--max-age", type=int, default=1800, help="CACHE-CONTROL max-age")
     p.add_argument("--boot-id", type=int, default=1, help="initial BOOTID.UPNP.ORG")
+    p.add_argument("--event-on-change", action="store_true",
+                   help="every parameter starts with EventOnChange=1 (ConfigurationUpdate then carries the values)")
     p.add_argument("--embedded", action="store_true",
                    help="put the ManageableDevice:2 inside a Basic:1 root device (two UDNs, a deviceList)")
     p.add_argument("--no-patches", action="store_true",

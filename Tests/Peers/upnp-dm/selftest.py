@@ -500,6 +500,19 @@ class DMDeviceTests(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(found[0]["CONFIGID.UPNP.ORG"], "2")
         callback.close()
 
+    async def test_event_on_change_default(self):
+        async with dm("--event-on-change") as peer:
+            device, requester = await create_device(peer.devices[0]["location"])
+            async with EventSink(requester) as sink:
+                cms = device.service(CMS)
+                sink.watch(cms)
+                await sink.handler.async_subscribe(cms)
+                await peer.command("set 0 /BBF/NAT/PortMapping/2/ExternalPort 2222")
+                _, event = await sink.wait_for(lambda e: str(e[1].get("ConfigurationUpdate", "")).startswith("2,"))
+                self.assertEqual(parse_values(event["ConfigurationUpdate"].split(",", 2)[2]),
+                                 {"/BBF/NAT/PortMapping/2/ExternalPort": "2222"})
+                await sink.handler.async_unsubscribe(cms)
+
     async def test_bms_diagnostics(self):
         async with dm("--test-delay", "0.2") as peer:
             device, _ = await create_device(peer.devices[0]["location"])
