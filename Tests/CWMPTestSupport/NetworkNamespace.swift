@@ -37,6 +37,15 @@ public final class NetworkNamespace: @unchecked Sendable {
     public static let unavailableReason: String? = {
         if geteuid() != 0 { return "network namespace tests need root and iproute2: not running as root" }
         if ipTool == nil { return "network namespace tests need root and iproute2: `ip` not found" }
+        // Root without CAP_SYS_ADMIN/CAP_NET_ADMIN (some containers) cannot make one: find out once, up front, so
+        // suites skip instead of failing.
+        let probe = "cwmpt-probe-\(getpid())"
+        do {
+            try ip(["netns", "add", probe])
+            _ = try? ip(["netns", "del", probe])
+        } catch {
+            return "network namespace tests need root and iproute2: `ip netns add` failed here (\(error))"
+        }
         return nil
     }()
 
@@ -197,7 +206,8 @@ public final class NetworkNamespace: @unchecked Sendable {
         for line in list.split(separator: "\n") {
             let name = String(line.split(separator: " ").first ?? "")
             let parts = name.split(separator: "-")
-            guard parts.count == 3, parts[0] == "cwmpt", let pid = Int32(parts[1]), pid != getpid() else { continue }
+            guard parts.count == 3, parts[0] == "cwmpt",
+                  let pid = Int32(parts[1] == "probe" ? parts[2] : parts[1]), pid != getpid() else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH { _ = try? ip(["netns", "del", name]) }
         }
     }
@@ -253,6 +263,8 @@ public final class NamespaceProcess: @unchecked Sendable {
     private var ended = false
 
     init(executable: String, arguments: [String], environment: [String: String]?) throws {
+        // A write to the stdin of a peer that has died must be an error, not a SIGPIPE that kills the test runner.
+        signal(SIGPIPE, SIG_IGN)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }

@@ -120,6 +120,17 @@ struct PeerHarnessTests {
         #expect(replies.contains { $0.udn == device.udn })
     }
 
+    @Test func aDeadPeerGivesAnErrorNotACrash() throws {
+        let namespace = try NetworkNamespace()
+        defer { namespace.shutdown() }
+        let peer = try UPnPDMPeer.device(in: namespace)
+        defer { peer.stop() }
+
+        kill(peer.process.processIdentifier, SIGKILL)
+        peer.process.process.waitUntilExit()
+        #expect(throws: (any Error).self) { try peer.command("status 0", timeout: 5) }
+    }
+
     @Test func namespaceIsGoneAfterShutdown() throws {
         let namespace = try NetworkNamespace()
         let name = namespace.name
