@@ -879,6 +879,12 @@ class HostileDeviceTests(unittest.IsolatedAsyncioTestCase):
             await peer.command("mode 0 endless")
             data, closed = await read_capped(port, get("/description.xml", port), 2 << 20, 10)
             self.assertEqual(split_response(data)[1]["transfer-encoding"], "chunked")
+            body = split_response(data)[2]
+            for _ in range(3):  # the framing itself is valid: size line, that many bytes, CRLF
+                size_line, _, rest = body.partition(b"\r\n")
+                size = int(size_line, 16)
+                self.assertEqual(rest[size:size + 2], b"\r\n")
+                body = rest[size + 2:]
             self.assertEqual((len(data), closed), (2 << 20, False))
             await peer.command("mode 0 endless-headers")
             data, closed = await read_capped(port, get("/description.xml", port), 1 << 20, 10)
