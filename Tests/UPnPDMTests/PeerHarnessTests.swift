@@ -151,7 +151,7 @@ enum HTTPGet {
         let path = parts.path.isEmpty ? "/" : parts.path
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(to: try SocketAddress(ipAddress: localAddress, port: 0))
-            .connectTimeout(.seconds(5))
+            .connectTimeout(.seconds(10))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
@@ -181,7 +181,8 @@ enum HTTPGet {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(10))
+                // A bound, not an assertion on time: generous for a loaded machine.
+                try await Task.sleep(for: .seconds(30))
                 throw CancellationError()
             }
             let result = try await group.next()!
