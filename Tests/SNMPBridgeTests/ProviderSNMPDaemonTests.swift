@@ -71,7 +71,9 @@ func addVethPair(_ daemon: NamespacedSNMPDaemon, _ first: String, _ second: Stri
     try daemon.inNamespace(["ip", "link", "set", second, "up"])
 }
 
-@Suite(.enabled(if: NamespacedSNMPDaemon.unavailableReason == nil, "\(NamespacedSNMPDaemon.unavailableReason ?? "")"))
+// Serialized: the namespace helper runs net-snmp's tools synchronously (blocking a cooperative thread while each
+// runs); one test at a time keeps the rest of the suite's parallel tests from starving on a 2-core machine.
+@Suite(.serialized, .enabled(if: NamespacedSNMPDaemon.unavailableReason == nil, "\(NamespacedSNMPDaemon.unavailableReason ?? "")"))
 struct ProviderSNMPDaemonTests {
     let profiles: [CompiledSNMPProfile]
 
@@ -236,7 +238,7 @@ struct ProviderSNMPDaemonTests {
                 let names = try daemon.walk(".1.3.6.1.2.1.31.1.1.1.1")
                 seen = names.contains { $0.oid.components.last == newIndex && $0.value == .octetString(Array("a0".utf8)) }
                     && !names.contains { $0.value == .octetString(Array("b0".utf8)) }
-                if !seen { usleep(100_000) }
+                if !seen { try await Task.sleep(for: .milliseconds(100)) }
             }
             try #require(seen, "snmpd did not show the renumbered interfaces within 15 s")
             await agent.load(try daemon.record(recordedRoots))
