@@ -55,6 +55,28 @@ struct ProviderNetSNMPClientTests {
         #expect(lo[2] == Rendered.number(loGot["1.3.6.1.2.1.2.2.1.4.1"]).map(String.init))
         #expect(lo[3] == (Rendered.number(loGot["1.3.6.1.2.1.2.2.1.8.1"]) == 1 ? "Up" : lo[3]))
         #expect(await provider.isOffline == false)
+
+        // lo's IPv4 address, nested under its IP.Interface through ipAdEntIfIndex.
+        let addresses = try await provider.instances(of: [ProviderPath(template: "Device.IP.Interface.{i}.IPv4Address.", instanceKeys: ["ifName=lo"])])
+        #expect(addresses[0].map(\.key).contains("index=127.0.0.1"))
+        let address = try await provider.values(of: ["IPAddress", "SubnetMask"].map {
+            ProviderPath(template: "Device.IP.Interface.{i}.IPv4Address.{i}." + $0, instanceKeys: ["ifName=lo", "index=127.0.0.1"])
+        })
+        let mask = try get(peer, ["1.3.6.1.2.1.4.20.1.3.127.0.0.1"])["1.3.6.1.2.1.4.20.1.3.127.0.0.1"]
+        #expect(address == ["127.0.0.1", try #require(Rendered.ipAddress(mask))])
+
+        // Every Ethernet-like interface of the host (eth0 at least): name and MAC as snmpget shows them.
+        let ethernet = try await provider.instances(of: [ProviderPath(template: "Device.Ethernet.Interface.")])[0].map(\.key)
+        #expect(ethernet.contains("ifName=eth0"))
+        let eth0 = try await provider.values(of: ["Name", "MACAddress", "MaxBitRate"].map {
+            ProviderPath(template: "Device.Ethernet.Interface.{i}." + $0, instanceKeys: ["ifName=eth0"])
+        })
+        let names = try peer.walkLines("1.3.6.1.2.1.31.1.1.1.1")
+        let eth0Index = try #require(names.first { $0.value == "STRING: \"eth0\"" }.map { String($0.oid.split(separator: ".").last!) })
+        let eth0Got = try get(peer, ["1.3.6.1.2.1.2.2.1.6.\(eth0Index)", "1.3.6.1.2.1.31.1.1.1.15.\(eth0Index)"])
+        #expect(eth0[0] == "eth0")
+        #expect(eth0[1] == Rendered.hex(eth0Got["1.3.6.1.2.1.2.2.1.6.\(eth0Index)"])?.map { String(format: "%02x", $0) }.joined(separator: ":"))
+        #expect(eth0[2] == Rendered.number(eth0Got["1.3.6.1.2.1.31.1.1.1.15.\(eth0Index)"]).map(String.init))
     }
 
     /// HostName → sysContact.0 (writable in the peer), ProvisioningCode → sysDescr.0 (notWritable in snmpd),

@@ -62,13 +62,13 @@ enum Rendered {
 }
 
 /// A veth pair (`name0` with a fixed, globally administered MAC and 10.9.0.1/24, and `name1`), both up.
-func addVethPair(_ daemon: NamespacedSNMPDaemon, _ first: String, _ second: String, mac: String? = nil, address: String? = nil) throws {
+func addVethPair(_ daemon: NamespacedSNMPDaemon, _ first: String, _ second: String, mac: String? = nil, address: String? = nil) async throws {
     var add = ["ip", "link", "add", first]
     if let mac { add += ["address", mac] }
-    try daemon.inNamespace(add + ["type", "veth", "peer", "name", second])
-    if let address { try daemon.inNamespace(["ip", "addr", "add", address, "dev", first]) }
-    try daemon.inNamespace(["ip", "link", "set", first, "up"])
-    try daemon.inNamespace(["ip", "link", "set", second, "up"])
+    try await daemon.inNamespace(add + ["type", "veth", "peer", "name", second])
+    if let address { try await daemon.inNamespace(["ip", "addr", "add", address, "dev", first]) }
+    try await daemon.inNamespace(["ip", "link", "set", first, "up"])
+    try await daemon.inNamespace(["ip", "link", "set", second, "up"])
 }
 
 @Suite(.enabled(if: NamespacedSNMPDaemon.unavailableReason == nil, "\(NamespacedSNMPDaemon.unavailableReason ?? "")"))
@@ -79,14 +79,14 @@ struct ProviderSNMPDaemonTests {
 
     @Test func builtinProfilesAgreeWithSnmpget() async throws {
         try await NamespacedSNMPDaemon.with(configLines: entityConfig, setUp: { daemon in
-            try addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55", address: "10.9.0.1/24")
+            try await addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55", address: "10.9.0.1/24")
         }) { daemon in
-            let lan0 = try #require(try daemon.interfaceIndex("lan0"))
+            let lan0 = try #require(try await daemon.interfaceIndex("lan0"))
             let dynamic = ["1.3.6.1.2.1.25.1.1.0", "1.3.6.1.2.1.31.1.1.1.6.\(lan0)", "1.3.6.1.2.1.31.1.1.1.7.\(lan0)",
                            "1.3.6.1.2.1.31.1.1.1.8.\(lan0)", "1.3.6.1.2.1.31.1.1.1.9.\(lan0)"]
-            let before = try daemon.get(dynamic)
-            let agent = RecordedAgent(try daemon.record(recordedRoots))
-            let after = try daemon.get(dynamic)
+            let before = try await daemon.get(dynamic)
+            let agent = RecordedAgent(try await daemon.record(recordedRoots))
+            let after = try await daemon.get(dynamic)
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace)
 
             // DeviceInfo scalars against snmpget of the same OIDs.
@@ -97,7 +97,7 @@ struct ProviderSNMPDaemonTests {
                 ("Device.DeviceInfo.SoftwareVersion", "1.3.6.1.2.1.47.1.1.1.1.10.1"),
             ]
             let scalarValues = try await provider.values(of: scalarOIDs.map { ProviderPath(template: $0.0) })
-            let scalarGot = try daemon.get(scalarOIDs.map(\.1))
+            let scalarGot = try await daemon.get(scalarOIDs.map(\.1))
             for ((parameter, oid), value) in zip(scalarOIDs, scalarValues) {
                 #expect(value == Rendered.string(scalarGot[oid]), "\(parameter)")
             }
@@ -111,7 +111,7 @@ struct ProviderSNMPDaemonTests {
             #expect(try #require(Rendered.number(before["1.3.6.1.2.1.25.1.1.0"])) / 100 <= upTime)
             #expect(upTime <= (try #require(Rendered.number(after["1.3.6.1.2.1.25.1.1.0"]))) / 100)
             let total = try #require(UInt64(numbers[1]))
-            #expect(total == Rendered.number(try daemon.get(["1.3.6.1.2.1.25.2.2.0"])["1.3.6.1.2.1.25.2.2.0"]))
+            #expect(total == Rendered.number(try await daemon.get(["1.3.6.1.2.1.25.2.2.0"])["1.3.6.1.2.1.25.2.2.0"]))
             let free = try #require(UInt64(numbers[2]))
             #expect(free > 0 && free <= total)
             #expect(try #require(UInt64(numbers[3])) <= 100)
@@ -126,7 +126,7 @@ struct ProviderSNMPDaemonTests {
             let values = try await provider.values(of: columns.map {
                 ProviderPath(template: "Device.Ethernet.Interface.{i}." + $0, instanceKeys: ["ifName=lan0"])
             })
-            let got = try daemon.get(["1.3.6.1.2.1.31.1.1.1.1.\(lan0)", "1.3.6.1.2.1.2.2.1.6.\(lan0)", "1.3.6.1.2.1.2.2.1.8.\(lan0)",
+            let got = try await daemon.get(["1.3.6.1.2.1.31.1.1.1.1.\(lan0)", "1.3.6.1.2.1.2.2.1.6.\(lan0)", "1.3.6.1.2.1.2.2.1.8.\(lan0)",
                                       "1.3.6.1.2.1.2.2.1.7.\(lan0)", "1.3.6.1.2.1.31.1.1.1.15.\(lan0)", "1.3.6.1.2.1.2.2.1.14.\(lan0)"])
             #expect(values[0] == "lan0")
             #expect(values[0] == Rendered.string(got["1.3.6.1.2.1.31.1.1.1.1.\(lan0)"]))
@@ -153,13 +153,13 @@ struct ProviderSNMPDaemonTests {
             let address = try await provider.values(of: ["IPAddress", "SubnetMask"].map {
                 ProviderPath(template: "Device.IP.Interface.{i}.IPv4Address.{i}." + $0, instanceKeys: ["ifName=lan0", "index=10.9.0.1"])
             })
-            let mask = try daemon.get(["1.3.6.1.2.1.4.20.1.1.10.9.0.1", "1.3.6.1.2.1.4.20.1.3.10.9.0.1"])
+            let mask = try await daemon.get(["1.3.6.1.2.1.4.20.1.1.10.9.0.1", "1.3.6.1.2.1.4.20.1.3.10.9.0.1"])
             #expect(address == [Rendered.ipAddress(mask["1.3.6.1.2.1.4.20.1.1.10.9.0.1"]), Rendered.ipAddress(mask["1.3.6.1.2.1.4.20.1.3.10.9.0.1"])])
             #expect(address == ["10.9.0.1", "255.255.255.0"])
             let loopback = try await provider.values(of: ["Type", "Loopback", "MaxMTUSize"].map {
                 ProviderPath(template: "Device.IP.Interface.{i}." + $0, instanceKeys: ["ifName=lo"])
             })
-            #expect(loopback == ["Loopback", "true", String(try #require(Rendered.number(try daemon.get(["1.3.6.1.2.1.2.2.1.4.1"])["1.3.6.1.2.1.2.2.1.4.1"])))])
+            #expect(loopback == ["Loopback", "true", String(try #require(Rendered.number(try await daemon.get(["1.3.6.1.2.1.2.2.1.4.1"])["1.3.6.1.2.1.2.2.1.4.1"])))])
 
             // snmpd itself is one of the processes.
             let pid = try #require(try daemon.pid())
@@ -169,7 +169,7 @@ struct ProviderSNMPDaemonTests {
                 ProviderPath(template: "Device.DeviceInfo.ProcessStatus.Process.{i}." + $0, instanceKeys: ["index=\(pid)"])
             })
             #expect(snmpd[0] == String(pid))
-            #expect(snmpd[1] == Rendered.string(try daemon.get(["1.3.6.1.2.1.25.4.2.1.2.\(pid)"])["1.3.6.1.2.1.25.4.2.1.2.\(pid)"]))
+            #expect(snmpd[1] == Rendered.string(try await daemon.get(["1.3.6.1.2.1.25.4.2.1.2.\(pid)"])["1.3.6.1.2.1.25.4.2.1.2.\(pid)"]))
             #expect(snmpd[1] == "snmpd")
             #expect(["Running", "Sleeping"].contains(snmpd[2]))
         }
@@ -177,7 +177,7 @@ struct ProviderSNMPDaemonTests {
 
     @Test func valuesAreReadInFewGETs() async throws {
         try await NamespacedSNMPDaemon.with(configLines: entityConfig) { daemon in
-            let agent = RecordedAgent(try daemon.record(recordedRoots))
+            let agent = RecordedAgent(try await daemon.record(recordedRoots))
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace, maxVarBindsPerRequest: 16)
             let keys = try await provider.instances(of: [ProviderPath(template: "Device.IP.Interface.")])[0].map(\.key)
             let paths = keys.flatMap { key in
@@ -197,10 +197,10 @@ struct ProviderSNMPDaemonTests {
         // snmpd keeps removed interfaces for `interface_fadeout` seconds (default 300) and gives a re-created name
         // its new ifIndex only with `interface_replace_old`: make it follow the kernel promptly.
         try await NamespacedSNMPDaemon.with(configLines: ["interface_fadeout 1", "interface_replace_old yes"], setUp: { daemon in
-            try addVethPair(daemon, "a0", "a1")
-            try addVethPair(daemon, "b0", "b1")
+            try await addVethPair(daemon, "a0", "a1")
+            try await addVethPair(daemon, "b0", "b1")
         }) { daemon in
-            let agent = RecordedAgent(try daemon.record(recordedRoots))
+            let agent = RecordedAgent(try await daemon.record(recordedRoots))
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace)
             let supported = await provider.mappedParameters()
             let model = DataModel(schema: SchemaTree(DataModelSchema.tr181.restricted(to: supported)))
@@ -221,25 +221,25 @@ struct ProviderSNMPDaemonTests {
             let first = try await numbersByName(model)
             let firstByIndex = try await numbersByName(byIndexModel)
             #expect(Set(first.keys) == ["a0", "a1", "b0", "b1"])
-            let oldIndex = try #require(try daemon.interfaceIndex("a0"))
+            let oldIndex = try #require(try await daemon.interfaceIndex("a0"))
 
             // The agent renumbers: a0/a1 are recreated (new ifIndex), b0/b1 go away, c0/c1 arrive.
-            try daemon.inNamespace(["ip", "link", "del", "a0"])
-            try daemon.inNamespace(["ip", "link", "del", "b0"])
-            try addVethPair(daemon, "c0", "c1")
-            try addVethPair(daemon, "a0", "a1")
-            let newIndex = try #require(try daemon.interfaceIndex("a0"))
+            try await daemon.inNamespace(["ip", "link", "del", "a0"])
+            try await daemon.inNamespace(["ip", "link", "del", "b0"])
+            try await addVethPair(daemon, "c0", "c1")
+            try await addVethPair(daemon, "a0", "a1")
+            let newIndex = try #require(try await daemon.interfaceIndex("a0"))
             #expect(newIndex != oldIndex)
             // snmpd caches ifTable for a few seconds: wait (bounded) until its ifIndex of a0 is the new one.
             var seen = false
             for _ in 0..<150 where !seen {
-                let names = try daemon.walk(".1.3.6.1.2.1.31.1.1.1.1")
+                let names = try await daemon.walk(".1.3.6.1.2.1.31.1.1.1.1")
                 seen = names.contains { $0.oid.components.last == newIndex && $0.value == .octetString(Array("a0".utf8)) }
                     && !names.contains { $0.value == .octetString(Array("b0".utf8)) }
-                if !seen { usleep(100_000) }
+                if !seen { try await Task.sleep(for: .milliseconds(100)) }
             }
             try #require(seen, "snmpd did not show the renumbered interfaces within 15 s")
-            await agent.load(try daemon.record(recordedRoots))
+            await agent.load(try await daemon.record(recordedRoots))
 
             let second = try await numbersByName(model)
             #expect(Set(second.keys) == ["a0", "a1", "c0", "c1"])
@@ -262,20 +262,20 @@ struct ProviderSNMPDaemonTests {
 
     @Test func deviceIdentityFromRealData() async throws {
         try await NamespacedSNMPDaemon.with(configLines: entityConfig, setUp: { daemon in
-            try addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55")
+            try await addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55")
         }) { daemon in
-            let agent = RecordedAgent(try daemon.record(recordedRoots))
+            let agent = RecordedAgent(try await daemon.record(recordedRoots))
             let facts = try await SNMPDeviceIdentity.fetchFacts(from: agent)
             let identity = SNMPDeviceIdentity.derive(from: facts, agentID: "agent-1")
             #expect(identity == SNMPDeviceIdentity(manufacturerOUI: "001122", productClass: "AX-100", serialNumber: "SN-4711"))
         }
         try await NamespacedSNMPDaemon.with(setUp: { daemon in
-            try addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55")
+            try await addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55")
         }) { daemon in
             // No ENTITY-MIB: ProductClass from sysObjectID, SerialNumber from the MAC address.
-            let agent = RecordedAgent(try daemon.record(recordedRoots))
+            let agent = RecordedAgent(try await daemon.record(recordedRoots))
             let identity = SNMPDeviceIdentity.derive(from: try await SNMPDeviceIdentity.fetchFacts(from: agent), agentID: "agent-1")
-            let sysObjectID = try daemon.get(["1.3.6.1.2.1.1.2.0"])["1.3.6.1.2.1.1.2.0"]
+            let sysObjectID = try await daemon.get(["1.3.6.1.2.1.1.2.0"])["1.3.6.1.2.1.1.2.0"]
             #expect(sysObjectID == "OID: .\(identity.productClass)")
             #expect(identity.manufacturerOUI == "001122")
             #expect(identity.serialNumber == "001122334455")
@@ -284,16 +284,16 @@ struct ProviderSNMPDaemonTests {
 
     @Test func counter32IsAccumulatedAcrossAWrap() async throws {
         try await NamespacedSNMPDaemon.with(setUp: { daemon in
-            try addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55")
+            try await addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55")
         }) { daemon in
             // An agent without ifXTable: the provider falls back to 32-bit ifInOctets and to ifDescr/ifPhysAddress.
-            let recording = try daemon.record(recordedRoots.filter { $0 != ".1.3.6.1.2.1.31" })
+            let recording = try await daemon.record(recordedRoots.filter { $0 != ".1.3.6.1.2.1.31" })
             let agent = RecordedAgent(recording)
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace)
             let keys = try await provider.instances(of: [ProviderPath(template: "Device.Ethernet.Interface.")])[0].map(\.key)
             // No ifName: the second key column (ifPhysAddress) names lan0.
             #expect(keys.contains("ifPhysAddress=00:11:22:33:44:55"))
-            let lan0 = try #require(try daemon.interfaceIndex("lan0"))
+            let lan0 = try #require(try await daemon.interfaceIndex("lan0"))
             let inOctets = SNMPObjectIdentifier("1.3.6.1.2.1.2.2.1.10.\(lan0)")!
             let upTime = SNMPObjectIdentifier("1.3.6.1.2.1.1.3.0")!
             let bytes = ProviderPath(template: "Device.Ethernet.Interface.{i}.Stats.BytesReceived", instanceKeys: ["ifPhysAddress=00:11:22:33:44:55"])
@@ -318,7 +318,7 @@ struct ProviderSNMPDaemonTests {
     @Test func setSysNameInOneSETAcceptedBySnmpd() async throws {
         // sysName not configured in snmpd.conf, so snmpd lets it be written.
         try await NamespacedSNMPDaemon.with { daemon in
-            let agent = RecordedAgent(try daemon.record([".1.3.6.1.2.1.1", ".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31"]))
+            let agent = RecordedAgent(try await daemon.record([".1.3.6.1.2.1.1", ".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31"]))
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace)
             let status = try await provider.setValues([
                 ProviderParameterValue(path: ProviderPath(template: "Device.DeviceInfo.HostName"), value: "renamed-by-acs", type: .string),
@@ -331,8 +331,8 @@ struct ProviderSNMPDaemonTests {
             #expect(sets.first?.map(\.value) == [.octetString(Array("renamed-by-acs".utf8)), .integer(1)])
             // The varbind the provider built is what real snmpd accepts for sysName.
             guard case .octetString(let bytes)? = sets.first?.first?.value else { return }
-            try daemon.set("1.3.6.1.2.1.1.5.0", type: "s", value: String(decoding: bytes, as: UTF8.self))
-            #expect(Rendered.string(try daemon.get(["1.3.6.1.2.1.1.5.0"])["1.3.6.1.2.1.1.5.0"]) == "renamed-by-acs")
+            try await daemon.set("1.3.6.1.2.1.1.5.0", type: "s", value: String(decoding: bytes, as: UTF8.self))
+            #expect(Rendered.string(try await daemon.get(["1.3.6.1.2.1.1.5.0"])["1.3.6.1.2.1.1.5.0"]) == "renamed-by-acs")
         }
     }
 }

@@ -414,7 +414,7 @@ public actor SNMPProfileProvider: DataModelProvider {
         }
         guard let link = table.parent else { return all }
         guard let parentTable = tables[link.object] else { return [] }
-        let parentIndex = try await rowIndex(of: parentTable, keys: Array(parentKeys.prefix(parentKeys.count)), cache: &cache)
+        let parentIndex = try await rowIndex(of: parentTable, keys: parentKeys, cache: &cache)
         if link.column != nil { return all.filter { $0.parentIndex == parentIndex } }
         return all.filter { $0.index.count > parentIndex.count && $0.index.starts(with: parentIndex) }
     }

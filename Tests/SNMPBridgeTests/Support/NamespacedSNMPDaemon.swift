@@ -35,32 +35,32 @@ final class NamespacedSNMPDaemon: @unchecked Sendable {
     private let configLines: [String]
 
     /// `configLines` are added to snmpd.conf (`override …` rows, `sysName …`).
-    init(configLines: [String] = []) throws {
+    private init(configLines: [String]) throws {
         namespace = "cwmp-snmp-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(namespace)
         self.configLines = configLines
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        _ = try Self.run(["ip", "netns", "add", namespace])
-        _ = try inNamespace(["ip", "link", "set", "lo", "up"])
     }
 
     /// Runs `body` with a started daemon and removes the namespace afterwards, whatever happens.
-    static func with<T>(configLines: [String] = [], setUp: (NamespacedSNMPDaemon) throws -> Void = { _ in },
+    static func with<T>(configLines: [String] = [], setUp: (NamespacedSNMPDaemon) async throws -> Void = { _ in },
                         _ body: (NamespacedSNMPDaemon) async throws -> T) async throws -> T {
         let daemon = try NamespacedSNMPDaemon(configLines: configLines)
         do {
-            try setUp(daemon)
-            try daemon.start()
+            try await Self.run(["ip", "netns", "add", daemon.namespace])
+            try await daemon.inNamespace(["ip", "link", "set", "lo", "up"])
+            try await setUp(daemon)
+            try await daemon.start()
             let result = try await body(daemon)
-            daemon.shutdown()
+            await daemon.shutdown()
             return result
         } catch {
-            daemon.shutdown()
+            await daemon.shutdown()
             throw error
         }
     }
 
-    func start() throws {
+    func start() async throws {
         let config = directory.appendingPathComponent("snmpd.conf")
         let lines = [
             "agentAddress udp:127.0.0.1:161",
@@ -72,8 +72,8 @@ final class NamespacedSNMPDaemon: @unchecked Sendable {
                                     "-C", "-c", config.path, "-p", directory.appendingPathComponent("snmpd.pid").path], output: "/dev/null")
         // Bounded wait until the agent answers (snmpget has its own 1 s timeout and no retries here).
         for _ in 0..<40 {
-            if (try? get(["1.3.6.1.2.1.1.3.0"], retries: 0)) != nil { return }
-            usleep(100_000)
+            if (try? await get(["1.3.6.1.2.1.1.3.0"], retries: 0)) != nil { return }
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw CommandError(command: ["snmpd"], status: -1, output: "did not answer within 4 s")
     }
@@ -88,20 +88,20 @@ final class NamespacedSNMPDaemon: @unchecked Sendable {
         _ = waitpid(pid, &status, 0)
     }
 
-    func shutdown() {
+    func shutdown() async {
         stop()
-        _ = try? Self.run(["ip", "netns", "del", namespace])
+        _ = try? await Self.run(["ip", "netns", "del", namespace])
         try? FileManager.default.removeItem(at: directory)
     }
 
     @discardableResult
-    func inNamespace(_ arguments: [String]) throws -> String {
-        try Self.run(["ip", "netns", "exec", namespace] + arguments)
+    func inNamespace(_ arguments: [String]) async throws -> String {
+        try await Self.run(["ip", "netns", "exec", namespace] + arguments)
     }
 
     /// The kernel's ifindex of an interface in the namespace (net-snmp's ifIndex on Linux).
-    func interfaceIndex(_ name: String) throws -> UInt32? {
-        let line = try inNamespace(["ip", "-o", "link", "show", "dev", name])
+    func interfaceIndex(_ name: String) async throws -> UInt32? {
+        let line = try await inNamespace(["ip", "-o", "link", "show", "dev", name])
         return line.split(separator: ":").first.flatMap { UInt32($0) }
     }
 
@@ -114,18 +114,20 @@ final class NamespacedSNMPDaemon: @unchecked Sendable {
     private static let tool = ["-v2c", "-On", "-M", "/nonexistent", "-m", ""]
 
     /// `snmpwalk -On -Ox -Oe` of `root`, parsed.
-    func walk(_ root: String) throws -> [SNMPVarBind] {
-        try NetSNMPOutput.parse(inNamespace(["snmpwalk"] + Self.tool + ["-c", "public", "-Ox", "-Oe", "127.0.0.1", root]))
+    func walk(_ root: String) async throws -> [SNMPVarBind] {
+        try NetSNMPOutput.parse(await inNamespace(["snmpwalk"] + Self.tool + ["-c", "public", "-Ox", "-Oe", "127.0.0.1", root]))
     }
 
     /// Walks of several subtrees, concatenated: a recording to replay through `RecordedAgent`.
-    func record(_ roots: [String]) throws -> [SNMPVarBind] {
-        try roots.flatMap { try walk($0) }
+    func record(_ roots: [String]) async throws -> [SNMPVarBind] {
+        var result: [SNMPVarBind] = []
+        for root in roots { result += try await walk(root) }
+        return result
     }
 
     /// `snmpget -On` with net-snmp's default rendering (`STRING: "eth0"`, `Timeticks: (12) …`), one line per OID.
-    func get(_ oids: [String], retries: Int = 1) throws -> [String: String] {
-        let output = try inNamespace(["snmpget"] + Self.tool + ["-c", "public", "-r", String(retries), "-t", "1", "127.0.0.1"] + oids)
+    func get(_ oids: [String], retries: Int = 1) async throws -> [String: String] {
+        let output = try await inNamespace(["snmpget"] + Self.tool + ["-c", "public", "-r", String(retries), "-t", "1", "127.0.0.1"] + oids)
         var result: [String: String] = [:]
         for line in output.split(separator: "\n") {
             guard let separator = line.firstRange(of: " = ") else { continue }
@@ -136,8 +138,8 @@ final class NamespacedSNMPDaemon: @unchecked Sendable {
 
     /// `snmpset` through the read-write community; returns the tool's output.
     @discardableResult
-    func set(_ oid: String, type: String, value: String) throws -> String {
-        try inNamespace(["snmpset"] + Self.tool + ["-c", "private", "127.0.0.1", oid, type, value])
+    func set(_ oid: String, type: String, value: String) async throws -> String {
+        try await inNamespace(["snmpset"] + Self.tool + ["-c", "private", "127.0.0.1", oid, type, value])
     }
 
     /// Starts a command with stdout and stderr to `output` (a file, never a pipe: a pipe's write end inherited by
@@ -160,9 +162,16 @@ final class NamespacedSNMPDaemon: @unchecked Sendable {
         return pid
     }
 
-    /// Runs a command to completion (every command used exits on its own: snmp tools have -t/-r bounds).
+    /// Runs a command to completion on a thread of its own, so that waiting for it blocks no thread of Swift's
+    /// cooperative pool (every command used exits on its own: the snmp tools have -t/-r bounds).
     @discardableResult
-    static func run(_ arguments: [String]) throws -> String {
+    static func run(_ arguments: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try runBlocking(arguments) }) }.start()
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String]) throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("cwmp-snmp-out-" + String(UInt64.random(in: 0...UInt64.max), radix: 36))
         defer { try? FileManager.default.removeItem(at: file) }
         let pid = try spawn(arguments, output: file.path)
