@@ -237,10 +237,10 @@ struct TrapReactionTests {
     @Test func linkDownRereadsTheInterfaceStatus() async throws {
         let profiles = try SNMPBuiltinProfiles.compiled()
         try await NamespacedSNMPDaemon.with(configLines: entityConfig, setUp: { daemon in
-            try addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55", address: "10.9.0.1/24")
+            try await addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55", address: "10.9.0.1/24")
         }) { daemon in
-            let lan0 = try #require(try daemon.interfaceIndex("lan0"))
-            let agent = RecordedAgent(try daemon.record(recordedRoots))
+            let lan0 = try #require(try await daemon.interfaceIndex("lan0"))
+            let agent = RecordedAgent(try await daemon.record(recordedRoots))
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace)
             let reaction = SNMPTrapReaction(provider: provider)
             let status = ProviderPath(template: "Device.Ethernet.Interface.{i}.Status", instanceKeys: ["ifName=lan0"])
@@ -256,10 +256,10 @@ struct TrapReactionTests {
             #expect(await reaction.lastValue(of: status) == "Up")
 
             // lan0 goes down; snmpd refreshes its interface cache on its own schedule, so wait (bounded) for it.
-            _ = try daemon.inNamespace(["ip", "link", "set", "lan0", "down"])
+            _ = try await daemon.inNamespace(["ip", "link", "set", "lan0", "down"])
             var recorded: [SNMPVarBind] = []
             for _ in 0..<100 {
-                recorded = try daemon.record(recordedRoots)
+                recorded = try await daemon.record(recordedRoots)
                 if recorded.contains(SNMPVarBind(oid: SNMPObjectIdentifier("1.3.6.1.2.1.2.2.1.8.\(lan0)")!, value: .integer(2))) { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
