@@ -289,3 +289,27 @@ struct TrapReactionTests {
         }
     }
 }
+
+/// The dispatch table alone: one-line expectations on routes and counters.
+struct SNMPTrapDispatchTableTests {
+    private func notification(_ host: String, _ version: SNMPNotification.Version, community: String? = nil,
+                              user: String? = nil) -> SNMPNotification {
+        SNMPNotification(sourceHost: host, sourcePort: 162, version: version, kind: .trap, community: community.map { Secret($0) },
+                         userName: user, trapOID: SNMPNotification.linkUp, varBinds: [])
+    }
+
+    @Test func routesBySourceAndCredentials() {
+        var table = SNMPTrapDispatchTable()
+        table.register(deviceID: "a", host: "10.0.0.1", accepting: [.communities(["c1"]), .users(["ops"])])
+        table.register(deviceID: "b", host: "10.0.0.2", accepting: [.users(["ops"])])
+        #expect(table.route(notification("10.0.0.1", .v2c, community: "c1")) == .device("a"))
+        #expect(table.route(notification("10.0.0.1", .v1, community: "c1")) == .device("a"))
+        #expect(table.route(notification("10.0.0.1", .v3, user: "ops")) == .device("a"))
+        #expect(table.route(notification("10.0.0.2", .v2c, community: "ops")) == .wrongCredentials("b"))
+        #expect(table.route(notification("10.0.0.2", .v3, user: "other")) == .wrongCredentials("b"))
+        #expect(table.route(notification("10.0.0.3", .v3, user: "ops")) == .unknownSource)
+        table.unregister(host: "10.0.0.1")
+        #expect(table.route(notification("10.0.0.1", .v2c, community: "c1")) == .unknownSource)
+        #expect(table.counters == SNMPTrapDispatchTable.Counters(delivered: 3, unknownSource: 2, wrongCredentials: 2))
+    }
+}
