@@ -208,11 +208,36 @@ enum SNMPDiscoverRunner {
                 paths.append((ProviderPath(template: template, instanceKeys: entry.keys), entry.name + rest))
             }
         }
-        let values = try await provider.values(of: paths.map(\.0))
-        return zip(paths, values).map { path, value in
+        // One batch; if it fails (an instance that vanished between listing and reading: interfaces come and go),
+        // each parameter on its own, leaving out the ones that fail.
+        var read: [((ProviderPath, String), String)] = []
+        if let values = try? await provider.values(of: paths.map(\.0)) {
+            read = Array(zip(paths, values))
+        } else {
+            for path in paths {
+                do {
+                    if let value = try await provider.values(of: [path.0]).first { read.append((path, value)) }
+                } catch let error as SNMPBridgeError where error.code == .timedOut {
+                    throw error  // the agent went away: do not wait once per parameter
+                } catch {
+                    continue
+                }
+            }
+        }
+        return read.map { path, value in
             SNMPDiscoverReport.Parameter(name: path.1, value: value,
                                          instanceKeys: path.0.instanceKeys.isEmpty ? nil : path.0.instanceKeys)
-        }.sorted { $0.name < $1.name }
+        }.sorted { naturallyPrecedes($0.name, $1.name) }
+    }
+
+    /// Name order with instance numbers compared as numbers (Process.2 before Process.10).
+    static func naturallyPrecedes(_ lhs: String, _ rhs: String) -> Bool {
+        let left = lhs.split(separator: "."), right = rhs.split(separator: ".")
+        for (a, b) in zip(left, right) where a != b {
+            if let x = Int(a), let y = Int(b) { return x < y }
+            return a < b
+        }
+        return left.count < right.count
     }
 
     static func printText(_ reports: [SNMPDiscoverReport]) {
