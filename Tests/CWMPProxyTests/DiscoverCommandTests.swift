@@ -18,7 +18,7 @@ struct CLIRun {
     var standardError: String
 
     /// Runs the built binary with a bounded wait; a run that outlives `timeout` is killed and fails the test.
-    static func run(_ arguments: [String], timeout: Double = 90) throws -> CLIRun {
+    static func run(_ arguments: [String], timeout: Double = 90) async throws -> CLIRun {
         let directory = FileManager.default.temporaryDirectory.path
         let id = UUID().uuidString
         let outPath = "\(directory)/cwmp-proxy-cli-\(id).out", errPath = "\(directory)/cwmp-proxy-cli-\(id).err"
@@ -35,7 +35,8 @@ struct CLIRun {
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(50_000) }
+        // Task.sleep, not usleep: parallel tests share a cooperative pool as wide as the machine (2 cores).
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -96,7 +97,7 @@ struct DiscoverCommandTests {
     func jsonListsEveryDeviceWithIdentityServicesAndTheDevicesOwnValues() async throws {
         let fixture = try DiscoverFixture(count: 3)
         defer { fixture.shutdown() }
-        let run = try CLIRun.run(["discover", "--upnp", "--interface", fixture.namespace.hostAddress, "--json"])
+        let run = try await CLIRun.run(["discover", "--upnp", "--interface", fixture.namespace.hostAddress, "--json"])
         #expect(run.status == 0, "stderr: \(run.standardError)")
         let reports = try JSONDecoder().decode(DiscoverJSON.self, from: Data(run.standardOutput.utf8)).upnp
         #expect(reports.map(\.udn) == fixture.peer.devices.map(\.udn).sorted())
@@ -169,7 +170,7 @@ struct DiscoverCommandTests {
     func textOutputHasOneBlockPerDevice() async throws {
         let fixture = try DiscoverFixture(count: 2)
         defer { fixture.shutdown() }
-        let run = try CLIRun.run(["discover", "--upnp", "--interface", fixture.namespace.hostInterface, "--mx", "1"])
+        let run = try await CLIRun.run(["discover", "--upnp", "--interface", fixture.namespace.hostInterface, "--mx", "1"])
         #expect(run.status == 0, "stderr: \(run.standardError)")
         #expect(run.standardOutput.hasPrefix("UPnP DM devices on \(fixture.namespace.hostInterface): 2\n"))
         for device in fixture.peer.devices {
@@ -179,16 +180,53 @@ struct DiscoverCommandTests {
         #expect(run.standardOutput.contains("    Device.IP.Interface.1.Name = br-lan  [string]\n"))
     }
 
-    @Test func anUnknownInterfaceFailsNamingIt() throws {
+    /// One device refuses GetSupportedDataModels: its report keeps what was read (services, identity) with the
+    /// error, and the other device is complete.
+    @Test(.enabled(if: UPnPDMPeer.isAvailable, "\(UPnPDMPeer.unavailableReason ?? "")"))
+    func aFailingDeviceShowsItsErrorAndTheOthersStillPrint() async throws {
+        let fixture = try DiscoverFixture(count: 2)
+        defer { fixture.shutdown() }
+        try fixture.peer.fail("GetSupportedDataModels", code: 501, count: 100, device: 1)
+        let run = try await CLIRun.run(["discover", "--upnp", "--interface", fixture.namespace.hostAddress, "--json"])
+        #expect(run.status == 0, "stderr: \(run.standardError)")
+        let reports = try JSONDecoder().decode(DiscoverJSON.self, from: Data(run.standardOutput.utf8)).upnp
+        let good = try #require(reports.first { $0.udn == fixture.peer.devices[0].udn })
+        let bad = try #require(reports.first { $0.udn == fixture.peer.devices[1].udn })
+        #expect(good.error == nil && !good.parameters.isEmpty)
+        #expect(bad.error?.contains("501") == true, "\(bad.error ?? "no error")")
+        #expect(bad.parameters.isEmpty)
+        #expect(bad.identity?.serialNumber == fixture.peer.devices[1].serialNumber)
+        #expect(bad.services.count >= 3)
+    }
+
+    /// A device that answers SOAP one byte every 2 s is cut off at --device-timeout; its report says so.
+    @Test(.enabled(if: UPnPDMPeer.isAvailable, "\(UPnPDMPeer.unavailableReason ?? "")"))
+    func aSlowDeviceIsCutOffAtItsDeadline() async throws {
+        let namespace = try NetworkNamespace()
+        defer { namespace.shutdown() }
+        let peer = try UPnPDMPeer.hostile(in: namespace, mode: "slowloris", target: "soap")
+        defer { peer.stop() }
+        let run = try await CLIRun.run(["discover", "--upnp", "--interface", namespace.hostAddress, "--json", "--mx", "1",
+                                  "--device-timeout", "2"], timeout: 60)
+        #expect(run.status == 0, "stderr: \(run.standardError)")
+        let reports = try JSONDecoder().decode(DiscoverJSON.self, from: Data(run.standardOutput.utf8)).upnp
+        let report = try #require(reports.first)
+        #expect(reports.count == 1)
+        // The command's own deadline (2 s), not the HTTP client's 10 s one.
+        #expect(report.error?.contains("was not read within 2") == true, "\(report.error ?? "no error")")
+        #expect(!report.services.isEmpty)  // the description was read before the deadline
+    }
+
+    @Test func anUnknownInterfaceFailsNamingIt() async throws {
         let name = "nosuch\(getpid() % 10_000)"
-        let run = try CLIRun.run(["discover", "--upnp", "--interface", name, "--json"], timeout: 30)
+        let run = try await CLIRun.run(["discover", "--upnp", "--interface", name, "--json"], timeout: 30)
         #expect(run.status != 0)
         #expect(run.standardError.contains(name))
         #expect(run.standardOutput.isEmpty)
     }
 
-    @Test func withoutAnInterfaceItRefusesToGuess() throws {
-        let run = try CLIRun.run(["discover", "--upnp"], timeout: 30)
+    @Test func withoutAnInterfaceItRefusesToGuess() async throws {
+        let run = try await CLIRun.run(["discover", "--upnp"], timeout: 30)
         #expect(run.status != 0)
         #expect(run.standardError.contains("--interface"))
     }
