@@ -111,7 +111,7 @@ class Hostile:
                 await writer.drain()
         elif mode == "endless":
             writer.write(pc.response_head("200 OK", [("CONTENT-TYPE", xml), ("TRANSFER-ENCODING", "chunked")]))
-            writer.write(b'2a\r\n<?xml version="1.0"?><root><!-- endless -->\r\n')
+            writer.write(b'2b\r\n<?xml version="1.0"?><root><!-- endless -->\r\n')
             chunk = b"A" * 16384
             frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
             while True:
