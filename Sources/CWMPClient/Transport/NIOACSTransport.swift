@@ -48,6 +48,14 @@ public struct NIOACSTransport: ACSTransport {
         self.logger = logger
     }
 
+    /// With a context built by the caller (ACSHTTPTransport's https path), shared by every session.
+    init(configuration: Configuration, group: any EventLoopGroup, tlsContext: NIOSSLContext, logger: Logger) {
+        self.configuration = configuration
+        self.group = group
+        self.tlsContext = tlsContext
+        self.logger = logger
+    }
+
     public func openSession(url: String, credentials: HTTPCredentials?) async throws -> any ACSSession {
         guard let parsed = ACSURL(url) else { throw ACSTransportError(.invalidURL, "not an absolute http(s) URL") }
         if parsed.isTLS, tlsContext == nil { throw ACSTransportError(.invalidURL, "TLS is not configured") }
