@@ -261,9 +261,10 @@ public actor SNMPProfileProvider: DataModelProvider {
         }
         let existing = try await rows(of: table, parentKeys: tablePath.instanceKeys, cache: &cache)
         let used = Set(existing.map(\.index))
-        var arc = instanceNumber
-        if used.contains(prefix + [arc]) { arc = (existing.compactMap { $0.index.last }.max() ?? 0) + 1 }
-        let index = prefix + [arc]
+        // The engine's proposed number if the agent has no such row, else the next free one.
+        var number = max(instanceNumber, 1)
+        while used.contains(rowStatus.index(for: number, prefix: prefix)) { number &+= 1 }
+        let index = rowStatus.index(for: number, prefix: prefix)
         // createAndGo(4) with any values the agent needs, in one PDU.
         let varBinds = [SNMPVarBind(oid: rowStatus.column.appending(index), value: .integer(4))]
             + rowStatus.createValues.map { SNMPVarBind(oid: $0.column.appending(index), value: $0.value) }
