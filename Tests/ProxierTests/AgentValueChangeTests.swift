@@ -69,7 +69,7 @@ struct AgentValueChangeTests {
         try await changeLocally(harness, to: "EST+5EDT,M3.2.0/2,M11.1.0/2")
         // The agent took the change (so it has decided), and nothing started: the periodic timer is still armed
         // (a session start disarms it) and no further session ended.
-        #expect(await eventually { await harness.agent.pendingValueChanges.map(\.name) == [Self.localTimeZone] })
+        #expect(await eventually(30) { await harness.agent.pendingValueChanges.map(\.name) == [Self.localTimeZone] })
         try await Task.sleep(for: .milliseconds(300))
         #expect(harness.agent.armedDeadline == periodic)
         #expect(await harness.agent.sessionsEnded == 1)
@@ -97,7 +97,7 @@ struct AgentValueChangeTests {
         // Same store, same listener and advertised port: the stored path gives the same URL.
         let same = makeAgent(harness, environment: harness.environment)
         try await same.start()
-        #expect(await eventually { await same.sessionsEnded >= 1 })
+        #expect(await eventually(30) { await same.sessionsEnded >= 1 })
         #expect(await same.connectionRequestURL == url)
         #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)) == ["1 BOOT"])
         await same.stop()
@@ -107,7 +107,7 @@ struct AgentValueChangeTests {
         moved.connectionRequestPort += 1
         let agent = makeAgent(harness, environment: moved)
         try await agent.start()
-        #expect(await eventually { await agent.sessionsEnded >= 1 })
+        #expect(await eventually(30) { await agent.sessionsEnded >= 1 })
         let inform = peer.lastInform(AgentHarness.deviceID)
         #expect(peer.eventCodes(inform) == ["1 BOOT", "4 VALUE CHANGE"])
         let newURL = await agent.connectionRequestURL
