@@ -112,6 +112,8 @@ struct AgentHarness {
 
     /// Waits until the agent has ended `count` sessions.
     func sessions(_ count: Int) async -> Bool {
+        // Bounded by time, not by a number of yields: with the whole suite running in parallel a session through
+        // the peer can take longer than 100,000 yields (a 401 session failed that way once).
         await eventually(30) { await agent.sessionsEnded >= count }
     }
 
