@@ -2,6 +2,7 @@
 // (dm_device.py) in a network namespace each test creates, the listener bound to the root-side veth address; and
 // against Rygel's BasicManagement:2 (GUPnP). The hostile-NOTIFY test talks to a listener on loopback.
 
+import CWMPClient
 import CWMPTestSupport
 import Foundation
 import Logging
@@ -294,5 +295,46 @@ struct GENAPeerTests {
     func update(in event: GENAEvent) throws -> DMConfigurationUpdate {
         let value = try #require(event.properties.first { $0.name == "ConfigurationUpdate" }).value
         return try CMSDocuments.parseConfigurationUpdate(value)
+    }
+}
+
+/// ConfigurationUpdate → the engine's VALUE CHANGE list, with the provider mounted at `Device.` over the real device.
+@Suite(.enabled(if: UPnPDMPeer.isAvailable, "\(UPnPDMPeer.unavailableReason ?? "")"))
+struct GENAValueChangeTests {
+    @Test func configurationUpdateBecomesAValueChangeOfTheEngine() async throws {
+        let fixture = try await GENAFixture()
+        let provider = UPnPDMProvider(cms: try fixture.cms(), logger: Logger(label: "test.gena"))
+        let model = DataModel(schema: SchemaTree(.tr181))
+        try await model.mount(provider, at: "Device.")
+        // Interface key 0 (br-lan) is CWMP instance 1; only its MaxMTUSize gets a Notification.
+        try await model.setParameterAttributes([
+            SetParameterAttributesStruct(name: "Device.IP.Interface.1.MaxMTUSize", notificationChange: true, notification: .active,
+                                         accessListChange: false, accessList: []),
+        ])
+        let tracker = provider.changeTracker(tables: ["Device.IP.Interface."],
+                                             watched: ["/BBF/IP/Interface/0/MaxMTUSize", "/BBF/IP/Interface/1/MaxMTUSize"])
+        let subscription = try fixture.subscription()
+        let recorder = UpdateRecorder(subscription)
+        try await subscription.start()
+        let initial = try await recorder.event(seq: 0)
+        #expect(try await tracker.changes(for: GENAPeerTests().update(in: initial.event)) == [])
+
+        // Both interfaces change, but only instance 1 has a Notification: only it is reported.
+        try fixture.device.peer.set("/BBF/IP/Interface/0/MaxMTUSize", "1400")
+        try fixture.device.peer.set("/BBF/IP/Interface/1/MaxMTUSize", "1300")
+        let second = try await recorder.event(seq: 2)
+        let changes = try await tracker.changes(for: GENAPeerTests().update(in: second.event))
+        #expect(changes == [
+            UPnPDMParameterChange(upnpPath: "/BBF/IP/Interface/0/MaxMTUSize", value: "1400",
+                                  providerPath: ProviderPath(template: "Device.IP.Interface.{i}.MaxMTUSize", instanceKeys: ["0"])),
+            UPnPDMParameterChange(upnpPath: "/BBF/IP/Interface/1/MaxMTUSize", value: "1300",
+                                  providerPath: ProviderPath(template: "Device.IP.Interface.{i}.MaxMTUSize", instanceKeys: ["1"])),
+        ])
+        await model.recordValueChanges(changes, mountedAt: "Device.")
+        let recorded = await model.takeValueChanges()
+        #expect(recorded.map(\.name) == ["Device.IP.Interface.1.MaxMTUSize"])
+        #expect(recorded.map(\.notification) == [.active])
+        await subscription.stop()
+        await fixture.shutdown()
     }
 }

@@ -104,3 +104,18 @@ public actor UPnPDMChangeTracker {
         for value in values { lastValues[value.path] = value.value }
     }
 }
+
+extension UPnPDMProvider {
+    /// A change tracker reading through this provider's CMS client and mapping.
+    public func changeTracker(tables: Set<String>, rootKeys: [String] = [], watched: [String] = []) -> UPnPDMChangeTracker {
+        UPnPDMChangeTracker(cms: cms, mapping: mapping, tables: tables, rootKeys: rootKeys, watched: watched)
+    }
+}
+
+extension DataModel {
+    /// Records the changes a UPnP DM device reported (ConfigurationUpdate) for the provider mounted at `mountPath`:
+    /// parameters whose Notification is on become `4 VALUE CHANGE` material; others and unmapped paths are ignored.
+    public func recordValueChanges(_ changes: [UPnPDMParameterChange], mountedAt mountPath: String) {
+        recordValueChanges(changes.compactMap(\.providerPath), mountedAt: mountPath)
+    }
+}
