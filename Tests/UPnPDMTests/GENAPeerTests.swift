@@ -292,6 +292,34 @@ struct GENAPeerTests {
         await fixture.shutdown()
     }
 
+    @Test func discoveryEventsDriveTheDeviceSubscriptions() async throws {
+        let fixture = try await GENAFixture(arguments: ["--reboot-downtime", "0.3"])
+        let subscriptions = GENADeviceSubscriptions(device: fixture.description.device, listener: fixture.listener,
+                                                    client: fixture.device.http)
+        let cms = try #require(subscriptions.subscription(serviceTypePrefix: "urn:schemas-upnp-org:service:ConfigurationManagement:"))
+        let recorder = UpdateRecorder(cms)
+        try await subscriptions.start()
+        let granted = try await recorder.subscribed(reason: .initial)
+        let rebooted = try fixture.device.peer.reboot()
+        // The event SSDP discovery delivers for the new BOOTID (built here: live SSDP is SSDPDiscovery's own tests').
+        let seen = SSDPDevice(uuid: subscriptions.uuid, isRoot: true, rootUUID: nil, deviceType: nil, location: rebooted.location,
+                              server: "", host: fixture.device.namespace.namespaceAddress, bootID: UInt32(rebooted.bootID),
+                              configID: 1, serviceTypes: [])
+        await subscriptions.handle(.left(uuid: "someone-else", reason: .byebye))
+        await subscriptions.handle(.rebooted(seen, previousBootID: 1))
+        let again = try await recorder.subscribed(reason: .deviceRebooted)
+        #expect(again.sid != granted.sid)
+        for name in ["ConfigurationManagement", "BasicManagement", "SoftwareManagement"] {
+            for _ in 0..<200 where try fixture.subscribers(name) != 1 { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(try fixture.subscribers(name) == 1)
+        }
+        // byebye: stopped without an UNSUBSCRIBE (the device still counts us), and no more updates.
+        await subscriptions.handle(.left(uuid: subscriptions.uuid, reason: .byebye))
+        #expect(await cms.sid == nil)
+        #expect(try fixture.subscribers() == 1)
+        await fixture.shutdown()
+    }
+
     func update(in event: GENAEvent) throws -> DMConfigurationUpdate {
         let value = try #require(event.properties.first { $0.name == "ConfigurationUpdate" }).value
         return try CMSDocuments.parseConfigurationUpdate(value)

@@ -6,6 +6,8 @@ import Logging
 public final class GENADeviceSubscriptions: Sendable {
     /// The subscriptions by service type.
     public let subscriptions: [String: GENASubscription]
+    /// The device's UUID (its UDN without `uuid:`), as SSDP discovery names it.
+    public let uuid: String
 
     public init(device: UPnPDevice, listener: GENANotifyListener, client: UPnPHTTPClient = UPnPHTTPClient(),
                 configuration: GENASubscriptionStateMachine.Configuration = .init(),
@@ -19,6 +21,20 @@ public final class GENADeviceSubscriptions: Sendable {
                                                                   logger: logger)
         }
         self.subscriptions = subscriptions
+        self.uuid = device.uuid
+    }
+
+    /// Applies what discovery says about this device: a new BOOTID (`rebooted`) resubscribes every service, byebye
+    /// or lease expiry (`left`) stops them without sending anything. Events about other devices are ignored.
+    public func handle(_ event: SSDPDiscoveryEvent) async {
+        switch event {
+        case .rebooted(let device, _) where device.uuid.lowercased() == uuid.lowercased():
+            await deviceRebooted()
+        case .left(let left, _) where left.lowercased() == uuid.lowercased():
+            await deviceGone()
+        default:
+            break
+        }
     }
 
     /// The subscription of the service whose type starts with `prefix` (`urn:schemas-upnp-org:service:ConfigurationManagement:`).
