@@ -37,8 +37,10 @@ struct GENAListenerTests {
     }
 
     @Test func hostileAndMalformedNotifiesAreRejectedWithoutHarm() async throws {
+        // A generous request timeout here (a loaded machine must not turn valid requests into timeouts); the
+        // slow-sender check uses a listener of its own with a short one.
         let listener = GENANotifyListener(configuration: .init(host: "127.0.0.1", maximumBodyBytes: 64 * 1024,
-                                                               requestTimeout: .seconds(1)))
+                                                               requestTimeout: .seconds(30)))
         let address = try await listener.start()
         let port = try #require(address.port)
         let receiver = RecordingReceiver(sid: "uuid:good")
@@ -74,8 +76,11 @@ struct GENAListenerTests {
 
         // A sender that never finishes its head is cut off by the listener (orderly close, recv() == 0) before the
         // client's own 10 s receive timeout would fire (recv() == -1).
-        let closedByListener = try Self.partialRequestIsClosed(port: port)
+        let impatient = GENANotifyListener(configuration: .init(host: "127.0.0.1", requestTimeout: .seconds(1)))
+        let impatientPort = try #require(try await impatient.start().port)
+        let closedByListener = try Self.partialRequestIsClosed(port: impatientPort)
         #expect(closedByListener)
+        try await impatient.shutdown()
 
         #expect(try send(Self.notify(path: path, headers: good)) == 200)
         #expect(receiver.notifies == [GENANotify(sid: "uuid:good", seq: 0, properties: [GENAProperty(name: "TestIDs", value: "1,2")])])

@@ -177,15 +177,16 @@ struct GENAPeerTests {
     }
 
     @Test func renewsBeforeTheGrantedTimeoutExpires() async throws {
-        // The device grants 4 s whatever is asked: the renewal goes out at 2 s (half of a short grant).
-        let fixture = try await GENAFixture(arguments: ["--max-subscription-timeout", "4"])
+        // The device grants 10 s whatever is asked: the renewal goes out at 5 s (half of a short grant), which leaves
+        // 5 s for it to arrive on a loaded machine.
+        let fixture = try await GENAFixture(arguments: ["--max-subscription-timeout", "10"])
         let subscription = try fixture.subscription()
         let recorder = UpdateRecorder(subscription)
         try await subscription.start()
         let granted = try await recorder.subscribed(reason: .initial)
-        #expect(granted.timeout == .seconds(4))
-        let renewed = try await recorder.next { if case .renewed = $0 { true } else { false } }
-        #expect(renewed.update == .renewed(sid: granted.sid, timeout: .seconds(4)))
+        #expect(granted.timeout == .seconds(10))
+        let renewed = try await recorder.next(timeout: .seconds(30)) { if case .renewed = $0 { true } else { false } }
+        #expect(renewed.update == .renewed(sid: granted.sid, timeout: .seconds(10)))
         // Still the same subscription, still delivering in sequence.
         try fixture.device.peer.set("/BBF/Time/NTPServer1", "after.renewal")
         let event = try await recorder.event(seq: 1)
