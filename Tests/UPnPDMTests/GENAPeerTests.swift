@@ -220,13 +220,15 @@ struct GENAPeerTests {
     }
 
     @Test func renewalAnswered412Resubscribes() async throws {
-        let fixture = try await GENAFixture(arguments: ["--max-subscription-timeout", "4"])
+        let fixture = try await GENAFixture(arguments: ["--max-subscription-timeout", "30"])
         let subscription = try fixture.subscription()
         let recorder = UpdateRecorder(subscription)
         try await subscription.start()
         let granted = try await recorder.subscribed(reason: .initial)
         _ = try await recorder.event(seq: 0)
         try fixture.device.peer.dropSubscriptions()
+        // Renewal is due at 15 s (half the 30 s grant): drive the subscription's clock there instead of waiting.
+        await subscription.timerFired(at: .now + .seconds(16))
         let again = try await recorder.subscribed(reason: .preconditionFailed)
         #expect(again.sid != granted.sid)
         _ = try await recorder.event(after: again.index, seq: 0)
