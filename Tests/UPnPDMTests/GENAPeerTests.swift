@@ -323,6 +323,20 @@ struct GENAPeerTests {
         await fixture.shutdown()
     }
 
+    @Test func aChangeDuringTheBaselineReadIsReportedNotLost() async throws {
+        let fixture = try await GENAFixture()
+        let tracker = UPnPDMChangeTracker(cms: try fixture.cms(), watched: ["/BBF/Time/NTPServer1"])
+        // The initial event said version 1, but the device changed before the tracker read its baseline.
+        try fixture.device.peer.set("/BBF/Time/NTPServer1", "changed.before.baseline")
+        #expect(try await tracker.changes(for: DMConfigurationUpdate(version: 1, time: "")) == [])
+        let changes = try await tracker.changes(for: DMConfigurationUpdate(version: 2, time: ""))
+        #expect(changes.map(\.upnpPath) == ["/BBF/Time/NTPServer1"])
+        #expect(changes.map(\.value) == ["changed.before.baseline"])
+        // Once known, an unchanged value is not reported again.
+        #expect(try await tracker.changes(for: DMConfigurationUpdate(version: 3, time: "")) == [])
+        await fixture.shutdown()
+    }
+
     func update(in event: GENAEvent) throws -> DMConfigurationUpdate {
         let value = try #require(event.properties.first { $0.name == "ConfigurationUpdate" }).value
         return try CMSDocuments.parseConfigurationUpdate(value)

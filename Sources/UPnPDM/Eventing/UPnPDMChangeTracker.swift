@@ -6,7 +6,7 @@
 // * the version is the change detector: an event whose version is the one already seen (every NOTIFY carries all
 //   evented variables, and a fresh subscription's initial event repeats the current value) reports nothing;
 // * the first version seen is the baseline (subscribing is not a change); its watched values are read then, so a
-//   later comparison has something to compare with;
+//   later comparison has something to compare with (and forgotten if the version moved during the read);
 // * with a third field, its entries are the changes; without one, the watched paths are read with one GetValues and
 //   those whose value differs from the last one known are the changes.
 
@@ -62,7 +62,13 @@ public actor UPnPDMChangeTracker {
         let isBaseline = lastVersion == nil
         lastVersion = update.version
         if isBaseline {
-            if !watched.isEmpty { remember(try await cms.getValues(watched)) }
+            if !watched.isEmpty {
+                remember(try await cms.getValues(watched))
+                // A change committed between the event and that read would hide in the baseline and be missed:
+                // when the version moved meanwhile, forget the baseline, so the next change reports every watched
+                // path (one report too many rather than one lost).
+                if try await cms.getCurrentConfigurationVersion() != update.version { lastValues = [:] }
+            }
             return []
         }
         let changed: [DMParameterValue]
