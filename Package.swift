@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CWMPProxyTests",
-            dependencies: ["cwmp-proxy", "CWMPClient", "Proxier", "CWMPTestSupport"],
+            dependencies: ["cwmp-proxy", "CWMPClient", "Proxier", "UPnPDM", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
