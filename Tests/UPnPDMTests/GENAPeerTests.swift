@@ -177,16 +177,21 @@ struct GENAPeerTests {
     }
 
     @Test func renewsBeforeTheGrantedTimeoutExpires() async throws {
-        // The device grants 10 s whatever is asked: the renewal goes out at 5 s (half of a short grant), which leaves
-        // 5 s for it to arrive on a loaded machine.
-        let fixture = try await GENAFixture(arguments: ["--max-subscription-timeout", "10"])
+        // The device grants 30 s whatever is asked: renewal is due at 15 s (half of a short grant). The test drives
+        // the subscription's clock there: real timers on a loaded test machine (two cores, blocking peer commands on
+        // the cooperative pool) fired seconds late and let the device expire the subscription.
+        let fixture = try await GENAFixture(arguments: ["--max-subscription-timeout", "30"])
         let subscription = try fixture.subscription()
         let recorder = UpdateRecorder(subscription)
         try await subscription.start()
         let granted = try await recorder.subscribed(reason: .initial)
-        #expect(granted.timeout == .seconds(10))
-        let renewed = try await recorder.next(timeout: .seconds(30)) { if case .renewed = $0 { true } else { false } }
-        #expect(renewed.update == .renewed(sid: granted.sid, timeout: .seconds(10)))
+        #expect(granted.timeout == .seconds(30))
+        await subscription.timerFired(at: .now + .seconds(10))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!recorder.all.contains { if case .renewed = $0 { true } else { false } })
+        await subscription.timerFired(at: .now + .seconds(16))
+        let renewed = try await recorder.next { if case .renewed = $0 { true } else { false } }
+        #expect(renewed.update == .renewed(sid: granted.sid, timeout: .seconds(30)))
         // Still the same subscription, still delivering in sequence.
         try fixture.device.peer.set("/BBF/Time/NTPServer1", "after.renewal")
         let event = try await recorder.event(seq: 1)
