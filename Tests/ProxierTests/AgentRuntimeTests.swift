@@ -60,7 +60,7 @@ struct AgentRuntimeTests {
         #expect(try harness.connectionRequest()["status"] as? Int == 200)
         #expect(await harness.sessions(3))
         let now = harness.clock.now()
-        #expect(await eventually { harness.agent.armedDeadline.map { $0 <= now.advanced(by: .seconds(7)) } ?? false })
+        #expect(await eventually(30) { harness.agent.armedDeadline.map { $0 <= now.advanced(by: .seconds(7)) } ?? false })
         #expect(await harness.gateway.model.parameterKey == "pk-1")
         harness.clock.advance(by: .seconds(8))
         #expect(await harness.sessions(4))
@@ -116,7 +116,7 @@ struct AgentRuntimeTests {
         try await harness.agent.start()
         #expect(await harness.sessions(1))
         #expect(await harness.agent.lastOutcome?.failure == .httpError(status: 503, retryAfter: .seconds(60)))
-        #expect(await eventually { harness.agent.armedDeadline.map { $0 >= start.advanced(by: .seconds(60)) } ?? false })
+        #expect(await eventually(30) { harness.agent.armedDeadline.map { $0 >= start.advanced(by: .seconds(60)) } ?? false })
         try peer.control("POST", "/config", ["max_sessions": 10])
         harness.clock.advance(by: .seconds(30))
         // Still inside the Retry-After: no second session may start (give a wrong implementation time to try).
@@ -154,14 +154,14 @@ struct AgentRuntimeTests {
         #expect(await harness.sessions(1))
         // The first wait was drawn with the defaults (5…10 s); the change applies from the next failure on.
         try await harness.gateway.managementServer.update { $0.cwmpRetryMinimumWaitInterval = 100 }
-        #expect(await eventually { await harness.agent.retryPolicy.minimumWaitInterval == 100 })
+        #expect(await eventually(30) { await harness.agent.retryPolicy.minimumWaitInterval == 100 })
         #expect(await harness.agent.retryCount == 1)
         harness.clock.advance(by: .seconds(11))
         #expect(await harness.sessions(2))
         #expect(await harness.agent.retryCount == 2)
         // The second retry's window with m = 100, k = 2000 is [200, 400] s after the failure.
         let failedAt = harness.clock.now()
-        #expect(await eventually { harness.agent.armedDeadline.map { $0 >= failedAt.advanced(by: .seconds(200)) } ?? false })
+        #expect(await eventually(30) { harness.agent.armedDeadline.map { $0 >= failedAt.advanced(by: .seconds(200)) } ?? false })
         #expect(harness.agent.armedDeadline.map { $0 <= failedAt.advanced(by: .seconds(400)) } ?? false)
         harness.clock.advance(by: .seconds(401))
         #expect(await harness.sessions(3))

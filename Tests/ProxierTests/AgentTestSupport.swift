@@ -112,7 +112,7 @@ struct AgentHarness {
 
     /// Waits until the agent has ended `count` sessions.
     func sessions(_ count: Int) async -> Bool {
-        await eventually { await agent.sessionsEnded >= count }
+        await eventually(30) { await agent.sessionsEnded >= count }
     }
 
     func connectionRequest() throws -> [String: Any] {
