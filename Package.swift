@@ -130,7 +130,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CWMPProxyTests",
-            dependencies: ["cwmp-proxy", "CWMPClient", "Proxier", "UPnPDM", "CWMPTestSupport"],
+            dependencies: ["cwmp-proxy", "CWMPClient", "Proxier", "UPnPDM", "SNMPBridge", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
