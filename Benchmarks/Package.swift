@@ -63,5 +63,16 @@ let package = Package(
             path: "Sources/AgentCapacity",
             swiftSettings: [.treatAllWarnings(as: .error)]
         ),
+        // UPnP GetValues client CPU per action against dm_device.py on loopback, as a ratio to async-upnp-client's
+        // client (bench_client.py) in the same run: `swift run -c release UPnPControlBenchmark --calls 2000`.
+        .executableTarget(
+            name: "UPnPControlBenchmark",
+            dependencies: [
+                .product(name: "UPnPDM", package: proxyPackage),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/UPnPControlBenchmark",
+            swiftSettings: [.treatAllWarnings(as: .error)]
+        ),
     ]
 )
