@@ -96,12 +96,12 @@ final class Child {
     }
 }
 
-/// User + system CPU seconds of this process, all threads (getrusage RUSAGE_SELF; children are not counted).
-func processCPUSeconds() -> Double {
+/// User and system CPU seconds of this process, all threads (getrusage RUSAGE_SELF; children are not counted).
+func processCPUTimes() -> (user: Double, system: Double) {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    return (seconds(usage.ru_utime), seconds(usage.ru_stime))
 }
 
 func monotonicSeconds() -> Double {

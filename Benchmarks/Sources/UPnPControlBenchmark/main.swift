@@ -17,18 +17,21 @@ struct Options {
     var rounds = 3
     /// bench_client.py's default path; the device answers it with every DeviceInfo parameter.
     var paths: [String] = []
+    /// Only the Swift rounds (for profiling the control point under perf); no ratio.
+    var swiftOnly = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
-            let value = iterator.next() ?? ""
+            let value = flag == "--swift-only" ? "" : (iterator.next() ?? "")
             switch flag {
+            case "--swift-only": swiftOnly = true
             case "--calls": calls = max(1, Int(value) ?? calls)
             case "--warmup": warmup = max(1, Int(value) ?? warmup)
             case "--rounds": rounds = max(1, Int(value) ?? rounds)
             case "--path": paths.append(value)
             default:
-                print("usage: UPnPControlBenchmark [--calls N] [--warmup N] [--rounds R] [--path P]...")
+                print("usage: UPnPControlBenchmark [--calls N] [--warmup N] [--rounds R] [--path P]... [--swift-only]")
                 exit(2)
             }
         }
@@ -55,20 +58,27 @@ func format(_ value: Double, _ digits: Int = 1) -> String {
     return "\(rounded)"
 }
 
-struct SwiftRound { var cpuPerCall: Double; var wallPerCall: Double; var parameters: Int }
+struct SwiftRound {
+    var userPerCall: Double
+    var systemPerCall: Double
+    var wallPerCall: Double
+    var parameters: Int
+    var cpuPerCall: Double { userPerCall + systemPerCall }
+}
 
 /// `calls` sequential GetValues, timed by this process's CPU (every thread: the NIO event loop included).
 func swiftRound(_ client: ConfigurationManagementClient, paths: [String], calls: Int) async throws -> SwiftRound {
     var parameters = 0
-    let cpu = processCPUSeconds()
+    let cpu = processCPUTimes()
     let wall = monotonicSeconds()
     for _ in 0..<calls {
         parameters = try await client.getValues(paths).count
     }
-    let cpuUsed = processCPUSeconds() - cpu
+    let cpuEnd = processCPUTimes()
     let wallUsed = monotonicSeconds() - wall
-    return SwiftRound(cpuPerCall: cpuUsed / Double(calls) * 1e6, wallPerCall: wallUsed / Double(calls) * 1e6,
-                      parameters: parameters)
+    return SwiftRound(userPerCall: (cpuEnd.user - cpu.user) / Double(calls) * 1e6,
+                      systemPerCall: (cpuEnd.system - cpu.system) / Double(calls) * 1e6,
+                      wallPerCall: wallUsed / Double(calls) * 1e6, parameters: parameters)
 }
 
 struct PythonRound { var cpuPerCall: Double; var wallPerCall: Double; var parameters: Int }
@@ -126,6 +136,11 @@ var pythonRounds: [PythonRound] = []
 for round in 1...options.rounds {
     let swift = try await swiftRound(client, paths: options.paths, calls: options.calls)
     swiftRounds.append(swift)
+    if options.swiftOnly {
+        print("round \(round): Swift \(format(swift.cpuPerCall)) µs CPU/call (user \(format(swift.userPerCall)), "
+            + "sys \(format(swift.systemPerCall)); wall \(format(swift.wallPerCall)) µs), \(swift.parameters) parameters/call")
+        continue
+    }
     let py = try pythonRound(python: python, location: location, paths: options.paths, calls: options.calls,
                              warmup: options.warmup)
     pythonRounds.append(py)
@@ -133,15 +148,18 @@ for round in 1...options.rounds {
         print("UPnPControlBenchmark: parameter counts differ (Swift \(swift.parameters), Python \(py.parameters))")
         exit(1)
     }
-    print("round \(round): Swift \(format(swift.cpuPerCall)) µs CPU/call (wall \(format(swift.wallPerCall)) µs), "
+    print("round \(round): Swift \(format(swift.cpuPerCall)) µs CPU/call (user \(format(swift.userPerCall)), "
+        + "sys \(format(swift.systemPerCall)); wall \(format(swift.wallPerCall)) µs), "
         + "Python \(format(py.cpuPerCall)) µs CPU/call (wall \(format(py.wallPerCall)) µs), "
         + "ratio \(format(swift.cpuPerCall / py.cpuPerCall, 3)), \(swift.parameters) parameters/call")
 }
+if options.swiftOnly { exit(0) }
 let ratios = zip(swiftRounds, pythonRounds).map { $0.cpuPerCall / $1.cpuPerCall }
 let swiftCPU = median(swiftRounds.map(\.cpuPerCall))
 let pythonCPU = median(pythonRounds.map(\.cpuPerCall))
 print("RESULT calls=\(options.calls) rounds=\(options.rounds) parameters=\(swiftRounds[0].parameters) "
-    + "swift_cpu_us=\(format(swiftCPU)) python_cpu_us=\(format(pythonCPU)) "
+    + "swift_cpu_us=\(format(swiftCPU)) swift_user_us=\(format(median(swiftRounds.map(\.userPerCall)))) "
+    + "swift_sys_us=\(format(median(swiftRounds.map(\.systemPerCall)))) python_cpu_us=\(format(pythonCPU)) "
     + "ratio_median=\(format(median(ratios), 3)) ratio_min=\(format(ratios.min() ?? 0, 3)) "
     + "ratio_max=\(format(ratios.max() ?? 0, 3)) "
     + "swift_wall_us=\(format(median(swiftRounds.map(\.wallPerCall)))) "
