@@ -9,6 +9,8 @@
 import Glibc
 #endif
 import Logging
+import NIOCore
+import NIOPosix
 import UPnPDM
 
 struct Options {
@@ -19,19 +21,27 @@ struct Options {
     var paths: [String] = []
     /// Only the Swift rounds (for profiling the control point under perf); no ratio.
     var swiftOnly = false
+    /// Variants of the client's threading, to see where its CPU goes (the proxier uses neither):
+    /// `--event-loops N`: its own MultiThreadedEventLoopGroup of N threads instead of NIO's singleton (cores);
+    /// `--nio-global-executor`: the NIO singleton installed as Swift Concurrency's global executor, so the awaiting
+    /// task and the channel share threads instead of hopping between the cooperative pool and an event loop.
+    var eventLoops = 0
+    var nioGlobalExecutor = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
-            let value = flag == "--swift-only" ? "" : (iterator.next() ?? "")
+            let value = flag == "--swift-only" || flag == "--nio-global-executor" ? "" : (iterator.next() ?? "")
             switch flag {
             case "--swift-only": swiftOnly = true
+            case "--nio-global-executor": nioGlobalExecutor = true
+            case "--event-loops": eventLoops = max(0, Int(value) ?? 0)
             case "--calls": calls = max(1, Int(value) ?? calls)
             case "--warmup": warmup = max(1, Int(value) ?? warmup)
             case "--rounds": rounds = max(1, Int(value) ?? rounds)
             case "--path": paths.append(value)
             default:
-                print("usage: UPnPControlBenchmark [--calls N] [--warmup N] [--rounds R] [--path P]... [--swift-only]")
+                print("usage: UPnPControlBenchmark [--calls N] [--warmup N] [--rounds R] [--path P]... [--swift-only] [--event-loops N] [--nio-global-executor]")
                 exit(2)
             }
         }
@@ -101,6 +111,9 @@ func pythonRound(python: String, location: String, paths: [String], calls: Int, 
 }
 
 let options = Options(CommandLine.arguments)
+// Must happen first, on the main thread, before any task is enqueued.
+let installedNIOExecutor = options.nioGlobalExecutor
+    ? NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() : false
 let python = "\(repositoryRoot)/Tests/Peers/.venv/bin/python"
 guard access(python, X_OK) == 0 else {
     print("UPnPControlBenchmark: \(python) missing (scripts/install-deps --tests, or link /work/main's venv)")
@@ -120,7 +133,10 @@ guard let location = jsonString("location", in: ready) else {
     exit(1)
 }
 
-let httpClient = UPnPHTTPClient(configuration: .init(limits: .init(maximumBodyBytes: 4 * 1024 * 1024)))
+let eventLoopGroup: any EventLoopGroup = options.eventLoops > 0
+    ? MultiThreadedEventLoopGroup(numberOfThreads: options.eventLoops) : MultiThreadedEventLoopGroup.singleton
+let httpClient = UPnPHTTPClient(configuration: .init(limits: .init(maximumBodyBytes: 4 * 1024 * 1024)),
+                                eventLoopGroup: eventLoopGroup)
 let description = try await httpClient.fetchDeviceDescription(location: location)
 guard let cms = description.allDevices.lazy.compactMap({ $0.service(type: ConfigurationManagementClient.serviceType) }).first else {
     print("UPnPControlBenchmark: no ConfigurationManagement:2 in \(location)")
@@ -128,6 +144,9 @@ guard let cms = description.allDevices.lazy.compactMap({ $0.service(type: Config
 }
 let client = ConfigurationManagementClient(invoker: UPnPControlClient(httpClient: httpClient), service: cms.endpoint)
 print("device \(location), CMS control URL \(cms.controlURL); paths \(options.paths)")
+print("client: UPnPControlClient, one connection per action; event loops: "
+    + (options.eventLoops > 0 ? "own group of \(options.eventLoops)" : "NIO singleton")
+    + (options.nioGlobalExecutor ? ", NIO as global executor: \(installedNIOExecutor)" : ""))
 print("\(options.rounds) rounds × (Swift, Python), \(options.calls) sequential GetValues each, \(options.warmup) warm-up")
 
 _ = try await swiftRound(client, paths: options.paths, calls: options.warmup)
@@ -153,7 +172,10 @@ for round in 1...options.rounds {
         + "Python \(format(py.cpuPerCall)) µs CPU/call (wall \(format(py.wallPerCall)) µs), "
         + "ratio \(format(swift.cpuPerCall / py.cpuPerCall, 3)), \(swift.parameters) parameters/call")
 }
-if options.swiftOnly { exit(0) }
+if options.swiftOnly {
+    device.terminate()
+    exit(0)
+}
 let ratios = zip(swiftRounds, pythonRounds).map { $0.cpuPerCall / $1.cpuPerCall }
 let swiftCPU = median(swiftRounds.map(\.cpuPerCall))
 let pythonCPU = median(pythonRounds.map(\.cpuPerCall))
