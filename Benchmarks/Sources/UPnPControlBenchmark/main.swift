@@ -122,67 +122,77 @@ guard access(python, X_OK) == 0 else {
 // Quiet logs: a log line per action would be measured as client CPU.
 LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
 
-// One device on loopback: SSDP multicast pinned to 127.0.0.1 never leaves lo. A long announce interval keeps its
-// NOTIFYs out of the measurement.
-let device = try Child([python, "\(repositoryRoot)/Tests/Peers/upnp-dm/dm_device.py", "--address", "127.0.0.1",
-                        "--announce-interval", "600"], keepStdinOpen: true)
-defer { device.terminate() }
-let ready = device.read(until: { $0.contains("\"all-ready\"") })
-guard let location = jsonString("location", in: ready) else {
-    print("UPnPControlBenchmark: dm_device.py did not report ready: \(ready)")
-    exit(1)
-}
+/// The measurement; false after printing why it could not be made. Errors (device or client) propagate to the
+/// caller, which prints them: a failed run ends with a message and exit status 1, not a trap.
+func run() async throws -> Bool {
+    // One device on loopback: SSDP multicast pinned to 127.0.0.1 never leaves lo. A long announce interval keeps
+    // its NOTIFYs out of the measurement.
+    let device = try Child([python, "\(repositoryRoot)/Tests/Peers/upnp-dm/dm_device.py", "--address", "127.0.0.1",
+                            "--announce-interval", "600"], keepStdinOpen: true)
+    defer { device.terminate() }
+    let ready = device.read(until: { $0.contains("\"all-ready\"") })
+    guard let location = jsonString("location", in: ready) else {
+        print("UPnPControlBenchmark: dm_device.py did not report ready: \(ready)")
+        return false
+    }
 
-let eventLoopGroup: any EventLoopGroup = options.eventLoops > 0
-    ? MultiThreadedEventLoopGroup(numberOfThreads: options.eventLoops) : MultiThreadedEventLoopGroup.singleton
-let httpClient = UPnPHTTPClient(configuration: .init(limits: .init(maximumBodyBytes: 4 * 1024 * 1024)),
-                                eventLoopGroup: eventLoopGroup)
-let description = try await httpClient.fetchDeviceDescription(location: location)
-guard let cms = description.allDevices.lazy.compactMap({ $0.service(type: ConfigurationManagementClient.serviceType) }).first else {
-    print("UPnPControlBenchmark: no ConfigurationManagement:2 in \(location)")
-    exit(1)
-}
-let client = ConfigurationManagementClient(invoker: UPnPControlClient(httpClient: httpClient), service: cms.endpoint)
-print("device \(location), CMS control URL \(cms.controlURL); paths \(options.paths)")
-print("client: UPnPControlClient, one connection per action; event loops: "
-    + (options.eventLoops > 0 ? "own group of \(options.eventLoops)" : "NIO singleton")
-    + (options.nioGlobalExecutor ? ", NIO as global executor: \(installedNIOExecutor)" : ""))
-print("\(options.rounds) rounds × (Swift, Python), \(options.calls) sequential GetValues each, \(options.warmup) warm-up")
+    let eventLoopGroup: any EventLoopGroup = options.eventLoops > 0
+        ? MultiThreadedEventLoopGroup(numberOfThreads: options.eventLoops) : MultiThreadedEventLoopGroup.singleton
+    let httpClient = UPnPHTTPClient(configuration: .init(limits: .init(maximumBodyBytes: 4 * 1024 * 1024)),
+                                    eventLoopGroup: eventLoopGroup)
+    let description = try await httpClient.fetchDeviceDescription(location: location)
+    guard let cms = description.allDevices.lazy.compactMap({ $0.service(type: ConfigurationManagementClient.serviceType) }).first else {
+        print("UPnPControlBenchmark: no ConfigurationManagement:2 in \(location)")
+        return false
+    }
+    let client = ConfigurationManagementClient(invoker: UPnPControlClient(httpClient: httpClient), service: cms.endpoint)
+    print("device \(location), CMS control URL \(cms.controlURL); paths \(options.paths)")
+    print("client: UPnPControlClient, one connection per action; event loops: "
+        + (options.eventLoops > 0 ? "own group of \(options.eventLoops)" : "NIO singleton")
+        + (options.nioGlobalExecutor ? ", NIO as global executor: \(installedNIOExecutor)" : ""))
+    print("\(options.rounds) rounds × (\(options.swiftOnly ? "Swift only" : "Swift, Python")), \(options.calls) sequential GetValues each, \(options.warmup) warm-up")
 
-_ = try await swiftRound(client, paths: options.paths, calls: options.warmup)
-var swiftRounds: [SwiftRound] = []
-var pythonRounds: [PythonRound] = []
-for round in 1...options.rounds {
-    let swift = try await swiftRound(client, paths: options.paths, calls: options.calls)
-    swiftRounds.append(swift)
-    if options.swiftOnly {
+    _ = try await swiftRound(client, paths: options.paths, calls: options.warmup)
+    var swiftRounds: [SwiftRound] = []
+    var pythonRounds: [PythonRound] = []
+    for round in 1...options.rounds {
+        let swift = try await swiftRound(client, paths: options.paths, calls: options.calls)
+        swiftRounds.append(swift)
+        if options.swiftOnly {
+            print("round \(round): Swift \(format(swift.cpuPerCall)) µs CPU/call (user \(format(swift.userPerCall)), "
+                + "sys \(format(swift.systemPerCall)); wall \(format(swift.wallPerCall)) µs), \(swift.parameters) parameters/call")
+            continue
+        }
+        let py = try pythonRound(python: python, location: location, paths: options.paths, calls: options.calls,
+                                 warmup: options.warmup)
+        pythonRounds.append(py)
+        guard swift.parameters == py.parameters, swift.parameters > 0 else {
+            print("UPnPControlBenchmark: parameter counts differ (Swift \(swift.parameters), Python \(py.parameters))")
+            return false
+        }
         print("round \(round): Swift \(format(swift.cpuPerCall)) µs CPU/call (user \(format(swift.userPerCall)), "
-            + "sys \(format(swift.systemPerCall)); wall \(format(swift.wallPerCall)) µs), \(swift.parameters) parameters/call")
-        continue
+            + "sys \(format(swift.systemPerCall)); wall \(format(swift.wallPerCall)) µs), "
+            + "Python \(format(py.cpuPerCall)) µs CPU/call (wall \(format(py.wallPerCall)) µs), "
+            + "ratio \(format(swift.cpuPerCall / py.cpuPerCall, 3)), \(swift.parameters) parameters/call")
     }
-    let py = try pythonRound(python: python, location: location, paths: options.paths, calls: options.calls,
-                             warmup: options.warmup)
-    pythonRounds.append(py)
-    guard swift.parameters == py.parameters, swift.parameters > 0 else {
-        print("UPnPControlBenchmark: parameter counts differ (Swift \(swift.parameters), Python \(py.parameters))")
-        exit(1)
-    }
-    print("round \(round): Swift \(format(swift.cpuPerCall)) µs CPU/call (user \(format(swift.userPerCall)), "
-        + "sys \(format(swift.systemPerCall)); wall \(format(swift.wallPerCall)) µs), "
-        + "Python \(format(py.cpuPerCall)) µs CPU/call (wall \(format(py.wallPerCall)) µs), "
-        + "ratio \(format(swift.cpuPerCall / py.cpuPerCall, 3)), \(swift.parameters) parameters/call")
+    if options.swiftOnly { return true }
+    let ratios = zip(swiftRounds, pythonRounds).map { $0.cpuPerCall / $1.cpuPerCall }
+    let swiftCPU = median(swiftRounds.map(\.cpuPerCall))
+    let pythonCPU = median(pythonRounds.map(\.cpuPerCall))
+    print("RESULT calls=\(options.calls) rounds=\(options.rounds) parameters=\(swiftRounds[0].parameters) "
+        + "swift_cpu_us=\(format(swiftCPU)) swift_user_us=\(format(median(swiftRounds.map(\.userPerCall)))) "
+        + "swift_sys_us=\(format(median(swiftRounds.map(\.systemPerCall)))) python_cpu_us=\(format(pythonCPU)) "
+        + "ratio_median=\(format(median(ratios), 3)) ratio_min=\(format(ratios.min() ?? 0, 3)) "
+        + "ratio_max=\(format(ratios.max() ?? 0, 3)) "
+        + "swift_wall_us=\(format(median(swiftRounds.map(\.wallPerCall)))) "
+        + "python_wall_us=\(format(median(pythonRounds.map(\.wallPerCall)))) goal=0.25")
+    return true
 }
-if options.swiftOnly {
-    device.terminate()
-    exit(0)
+
+do {
+    let completed = try await run()
+    exit(completed ? 0 : 1)
+} catch {
+    print("UPnPControlBenchmark: \(error)")
+    exit(1)
 }
-let ratios = zip(swiftRounds, pythonRounds).map { $0.cpuPerCall / $1.cpuPerCall }
-let swiftCPU = median(swiftRounds.map(\.cpuPerCall))
-let pythonCPU = median(pythonRounds.map(\.cpuPerCall))
-print("RESULT calls=\(options.calls) rounds=\(options.rounds) parameters=\(swiftRounds[0].parameters) "
-    + "swift_cpu_us=\(format(swiftCPU)) swift_user_us=\(format(median(swiftRounds.map(\.userPerCall)))) "
-    + "swift_sys_us=\(format(median(swiftRounds.map(\.systemPerCall)))) python_cpu_us=\(format(pythonCPU)) "
-    + "ratio_median=\(format(median(ratios), 3)) ratio_min=\(format(ratios.min() ?? 0, 3)) "
-    + "ratio_max=\(format(ratios.max() ?? 0, 3)) "
-    + "swift_wall_us=\(format(median(swiftRounds.map(\.wallPerCall)))) "
-    + "python_wall_us=\(format(median(pythonRounds.map(\.wallPerCall)))) goal=0.25")
