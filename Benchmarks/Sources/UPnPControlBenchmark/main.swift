@@ -150,7 +150,8 @@ func run() async throws -> Bool {
     print("client: UPnPControlClient, one connection per action; event loops: "
         + (options.eventLoops > 0 ? "own group of \(options.eventLoops)" : "NIO singleton")
         + (options.nioGlobalExecutor ? ", NIO as global executor: \(installedNIOExecutor)" : ""))
-    print("\(options.rounds) rounds × (\(options.swiftOnly ? "Swift only" : "Swift, Python")), \(options.calls) sequential GetValues each, \(options.warmup) warm-up")
+    print("\(options.rounds) rounds × (\(options.swiftOnly ? "Swift only" : "Swift, Python")), "
+        + "\(options.calls) sequential GetValues each, \(options.warmup) warm-up")
 
     _ = try await swiftRound(client, paths: options.paths, calls: options.warmup)
     var swiftRounds: [SwiftRound] = []
