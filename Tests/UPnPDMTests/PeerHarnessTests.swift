@@ -126,9 +126,12 @@ struct PeerHarnessTests {
         let peer = try UPnPDMPeer.device(in: namespace)
         defer { peer.stop() }
 
-        kill(peer.process.processIdentifier, SIGKILL)
+        signalChild(peer.process.process, SIGKILL)
         peer.process.process.waitUntilExit()
-        #expect(throws: (any Error).self) { try peer.command("status 0", timeout: 5) }
+        // A clear error naming the request and how the peer ended, not a SIGPIPE that ends the test process.
+        let error = #expect(throws: NamespaceProcessEnded.self) { try peer.command("status 0", timeout: 5) }
+        #expect(error?.termination == "killed by signal \(SIGKILL)")
+        #expect(error?.request.hasPrefix("`status 0`") == true)
     }
 
     @Test func namespaceIsGoneAfterShutdown() throws {
