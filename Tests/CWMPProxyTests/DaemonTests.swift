@@ -33,7 +33,7 @@ final class Daemon: @unchecked Sendable {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    func signal(_ signal: Int32) { signalChild(process, signal) }
 
     /// Waits (bounded) for the process to exit; its status, or nil if it is still running.
     func waitForExit(seconds: Double = 20) async -> Int32? {
@@ -42,7 +42,7 @@ final class Daemon: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        killChild(process)
     }
 }
 

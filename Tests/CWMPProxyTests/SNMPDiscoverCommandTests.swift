@@ -25,7 +25,7 @@ private func runDiscover(_ arguments: [String], timeout: Double = 60) async thro
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
     if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
+        signalChild(process, SIGKILL)
         Issue.record("cwmp-proxy \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
     }
     process.waitUntilExit()
