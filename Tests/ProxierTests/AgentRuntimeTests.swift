@@ -60,7 +60,7 @@ struct AgentRuntimeTests {
         #expect(try harness.connectionRequest()["status"] as? Int == 200)
         #expect(await harness.sessions(3))
         let now = harness.clock.now()
-        #expect(await eventually { harness.agent.armedDeadline.map { $0 <= now.advanced(by: .seconds(7)) } ?? false })
+        #expect(await eventually(30) { harness.agent.armedDeadline.map { $0 <= now.advanced(by: .seconds(7)) } ?? false })
         #expect(await harness.gateway.model.parameterKey == "pk-1")
         harness.clock.advance(by: .seconds(8))
         #expect(await harness.sessions(4))
@@ -116,7 +116,7 @@ struct AgentRuntimeTests {
         try await harness.agent.start()
         #expect(await harness.sessions(1))
         #expect(await harness.agent.lastOutcome?.failure == .httpError(status: 503, retryAfter: .seconds(60)))
-        #expect(await eventually { harness.agent.armedDeadline.map { $0 >= start.advanced(by: .seconds(60)) } ?? false })
+        #expect(await eventually(30) { harness.agent.armedDeadline.map { $0 >= start.advanced(by: .seconds(60)) } ?? false })
         try peer.control("POST", "/config", ["max_sessions": 10])
         harness.clock.advance(by: .seconds(30))
         // Still inside the Retry-After: no second session may start (give a wrong implementation time to try).

@@ -108,9 +108,12 @@ struct AgentHarness {
         peer.stop()
     }
 
-    /// Waits until the agent has ended `count` sessions.
+    /// Waits until the agent has ended `count` sessions, for up to 30 s. The time bound is explicit: a bare
+    /// `eventually { … }` resolves to RPCTestSupport's variant, which gives up after 100,000 `Task.yield()`s, a
+    /// time that shrinks as the machine gets busier while a session over loopback takes longer: under parallel
+    /// test load it gave up before the session ended.
     func sessions(_ count: Int) async -> Bool {
-        await eventually { await agent.sessionsEnded >= count }
+        await eventually(30) { await agent.sessionsEnded >= count }
     }
 
     func connectionRequest() throws -> [String: Any] {

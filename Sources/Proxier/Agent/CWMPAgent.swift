@@ -101,6 +101,8 @@ public actor CWMPAgent: ConnectionRequestAgent {
     private var machine: AgentStateMachine
     /// The store's pending events as last written or read: what `syncEvents` diffs the event queue against.
     private var persistedEvents: [PendingEvent] = []
+    /// The store's RetryCount as last written or read: a session that leaves it unchanged writes nothing for it.
+    private var persistedRetryCount = 0
     /// Value changes taken from the data model and not yet in an acknowledged Inform.
     private var pendingValueChanges: [DataModel.ValueChange] = []
     private var savedState = DataModelState()
@@ -172,6 +174,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
         savedState = state
 
         persistedEvents = restored.pendingEvents
+        persistedRetryCount = restored.retryCount
         let queue = EventQueue(
             records: restored.pendingEvents.map {
                 EventQueue.Record(sequence: UInt64(max($0.sequence, 1)), eventCode: $0.code, commandKey: $0.commandKey)
@@ -580,10 +583,13 @@ public actor CWMPAgent: ConnectionRequestAgent {
             if record.carriedBootstrap { changes.append(.setBootstrappedACSURL(record.acsURL)) }
             pendingValueChanges.removeAll { record.valueChangeNames.contains($0.name) }
         }
-        changes.append(.setRetryCount(Int(machine.retryPolicy.retryCount)))
+        let retryCount = Int(machine.retryPolicy.retryCount)
+        if retryCount != persistedRetryCount { changes.append(.setRetryCount(retryCount)) }
         // The acknowledgment and the re-queueing of what the Inform did not deliver (completion events, a
         // heartbeat below the highest sequence) are one transaction: a crash between them cannot lose an event.
-        await syncEvents(prefix: changes, acknowledgedUpTo: acknowledged, logger: logger)
+        if await syncEvents(prefix: changes, acknowledgedUpTo: acknowledged, logger: logger) {
+            persistedRetryCount = retryCount
+        }
         // Counted once the outcome is persisted, so an observer that sees the count sees the store updated too.
         sessionsEnded += 1
         lastOutcome = outcome
@@ -621,8 +627,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// Makes the store's pending events equal to the event queue (as multisets of code + CommandKey), after
     /// `prefix` in the same transaction. The store can only discard by code, so a code whose events differ other
     /// than by additions is discarded and rewritten.
+    /// Returns whether the changes were committed (or there were none).
+    @discardableResult
     private func syncEvents(prefix: [AgentChange] = [], acknowledgedUpTo: Int64? = nil,
-                            logger: Logger? = nil) async {
+                            logger: Logger? = nil) async -> Bool {
         // One sync at a time: the actor is re-entrant at the store's await, and two diffs computed against the
         // same mirror would each overwrite the other's result.
         while isSyncing {
@@ -667,7 +675,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
         changes += ordered.map { AgentChange.appendEvent(code: $0.0, commandKey: $0.1) }
         guard !changes.isEmpty else {
             persistedEvents = persisted
-            return
+            return true
         }
         do {
             let applied = try await environment.store.apply(changes, to: agentID)
@@ -676,9 +684,11 @@ public actor CWMPAgent: ConnectionRequestAgent {
                 persisted.append(PendingEvent(sequence: sequence, code: entry.0, commandKey: entry.1))
             }
             persistedEvents = persisted
+            return true
         } catch {
             // Nothing was applied: the mirror stays as it was, so the next sync tries the same changes again.
             (logger ?? self.logger).error("cwmp.agent.store-write-failed", metadata: ["error": "\(error)"])
+            return false
         }
     }
 
