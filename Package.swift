@@ -38,6 +38,11 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        .systemLibrary(
+            name: "CNetSNMP",
+            pkgConfig: "netsnmp",
+            providers: [.apt(["libsnmp-dev"])]
+        ),
 
         .target(
             name: "CWMPClient",
@@ -67,12 +72,26 @@ let package = Package(
         ),
         .target(
             name: "UPnPDM",
-            dependencies: ["Proxier"],
+            dependencies: [
+                "Proxier",
+                "CLibXML2",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SNMPBridge",
-            dependencies: ["Proxier"],
+            dependencies: [
+                "Proxier",
+                "CWMPClient",
+                "CNetSNMP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -80,6 +99,7 @@ let package = Package(
             dependencies: [
                 "Proxier",
                 "CWMPClient",
+                "UPnPDM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,6 +130,17 @@ let package = Package(
         .testTarget(
             name: "CWMPProxyTests",
             dependencies: ["cwmp-proxy", "CWMPClient", "Proxier", "CWMPTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "UPnPDMTests",
+            dependencies: ["UPnPDM", "Proxier", "CWMPClient", "CWMPTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SNMPBridgeTests",
+            dependencies: ["SNMPBridge", "Proxier", "CWMPClient", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

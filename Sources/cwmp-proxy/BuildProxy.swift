@@ -5,6 +5,7 @@ import NIOCore
 import Proxier
 import ServiceLifecycle
 import UnixSignals
+import UPnPDM
 
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +34,7 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
     let store = try await AgentStore.open(directory: absolutePath(configuration.stateDirectory),
                                           logger: logger.withLabelSuffix("store"))
     let listener = ConnectionRequestServer(
-        configuration: .init(host: configuration.connectionRequest.address, port: configuration.connectionRequest.port),
+        configuration: .init(configuration.connectionRequest),
         logger: logger)
     let address: SocketAddress
     do {
@@ -51,9 +52,13 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
         serialNumber: configuration.gateway.serialNumber ?? machineSerialNumber(),
         modelName: configuration.gateway.modelName, softwareVersion: CWMPProxyVersion.current)
     let agentID = "\(identity.manufacturerOUI)-\(identity.productClass)-\(identity.serialNumber)"
+    // UPnP discovery, when configured, serves Device.UPnP.Discovery. in the gateway's tree.
+    let discovery = configuration.upnp.interfaces.isEmpty ? nil : SSDPDiscovery(
+        configuration: .init(interfaces: configuration.upnp.interfaces,
+                             discovery: .init(searchTargets: configuration.upnp.searchTargets, mx: configuration.upnp.mx)),
+        logger: logger.withLabelSuffix("ssdp"))
     // The configuration gives the factory defaults; what the ACS set before the restart is laid over them.
     let gateway: GatewayDataModel
-    let settingsPersister: ManagementServerSettingsPersister
     do {
         try await store.createAgent(agentID)
         let stored = try await store.load(agentID)?.parameterValues ?? [:]
@@ -63,10 +68,11 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
                 "cwmp.settings.ignored": .string(restored.ignored.joined(separator: ",")),
             ])
         }
-        gateway = try await makeGatewayDataModel(identity: identity, settings: restored.settings)
-        // Subscribed before any agent runs, so no change of the ACS is missed.
-        settingsPersister = ManagementServerSettingsPersister(provider: gateway.managementServer, store: store, agentID: agentID,
-                                                              logger: logger.withLabelSuffix("settings"))
+        // The gateway's agent writes every change of these settings to the store (ManagementServerProvider keeps
+        // them until it has): an ACS change with the RPC that made it, before its response; a reload as it happens.
+        let mounts = discovery.map { [UPnPDiscoveryProvider(discovery: $0).gatewayMount] } ?? []
+        gateway = try await makeGatewayDataModel(identity: identity, settings: restored.settings,
+                                                 hooks: GatewayHooks(additionalMounts: mounts))
     } catch {
         try? await listener.stop()
         try? await store.close()
@@ -97,8 +103,13 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
         .init(service: AgentHostService(host: host, setups: [gatewaySetup], store: store, listener: listener,
-                                        settingsPersister: settingsPersister, logger: logger)),
+                                        logger: logger)),
     ]
+    if let discovery {
+        // Discovery failing (a LAN interface missing) must not stop the gateway's own management: logged, not fatal.
+        services.append(.init(service: UPnPDiscoveryService(discovery: discovery, logger: logger),
+                              successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+    }
     if let reloadConfiguration {
         services.append(.init(service: ConfigurationReloadService(gateway: gateway, reload: reloadConfiguration, logger: logger)))
     }
@@ -119,34 +130,43 @@ struct AgentHostService: Service {
     let setups: [AgentHost.AgentSetup]
     let store: AgentStore
     let listener: ConnectionRequestServer
-    /// Stores the ManagementServer values the ACS sets; runs from before the agents start until after they stopped.
-    let settingsPersister: ManagementServerSettingsPersister
     let logger: Logger
 
     func run() async throws {
-        let persisting = Task { await settingsPersister.run() }
         do {
             try await host.start(setups)
             logger.info("agents started", metadata: ["cwmp.agents.count": .stringConvertible(host.agentCount)])
             try? await gracefulShutdown()
         } catch {
             logger.error("agents failed to start", metadata: ["error": .string(String(describing: error))])
-            await shutDown(persisting)
+            await shutDown()
             throw error
         }
-        await shutDown(persisting)
+        await shutDown()
     }
 
-    private func shutDown(_ persisting: Task<Void, Never>) async {
+    private func shutDown() async {
         // Listener first: no Connection Request may reach an agent that is stopping.
         try? await listener.stop()
+        // Each agent writes what is left of its state (a settings change made just before) as it stops; then the
+        // store closes.
         await host.stop()
-        // No session runs any more: the persister writes the changes already published (a cancelled AsyncStream
-        // still delivers its buffer), then the store closes.
-        persisting.cancel()
-        await persisting.value
         try? await store.close()
         logger.info("agents stopped")
+    }
+}
+
+/// Runs SSDP discovery and logs why it stopped, if it failed.
+struct UPnPDiscoveryService: Service {
+    let discovery: SSDPDiscovery
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await discovery.run()
+        } catch {
+            logger.error("UPnP discovery failed", metadata: ["error": .string(String(describing: error))])
+        }
     }
 }
 
@@ -235,5 +255,19 @@ extension Logger {
         var logger = Logger(label: "\(label).\(suffix)")
         logger.logLevel = logLevel
         return logger
+    }
+}
+
+extension ConnectionRequestServer.Configuration {
+    /// The listener's settings from the configuration file; what the file does not name keeps the listener's default.
+    init(_ connectionRequest: ProxyConfiguration.ConnectionRequest) {
+        self.init(host: connectionRequest.address, port: connectionRequest.port,
+                  digestAlgorithms: connectionRequest.digestAlgorithms,
+                  agentBurst: connectionRequest.perDeviceBurst,
+                  agentRefillInterval: .seconds(Int64(connectionRequest.perDeviceRefillSeconds)),
+                  globalBurst: connectionRequest.globalBurst,
+                  globalRefillInterval: .milliseconds(Int64(connectionRequest.globalRefillMilliseconds)),
+                  requestReadTimeout: .seconds(Int64(connectionRequest.requestReadTimeoutSeconds)),
+                  maxConnections: connectionRequest.maxConnections)
     }
 }

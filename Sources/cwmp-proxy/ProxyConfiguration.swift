@@ -1,6 +1,7 @@
 import CWMPClient
 import FoundationEssentials
 import Logging
+import UPnPDM
 
 /// Everything the daemon needs to start, from a JSON file (docs/configuration.md lists every key and its
 /// default) with command-line flags layered on top. Passwords are read from files named in the
@@ -24,6 +25,15 @@ struct ProxyConfiguration: Sendable, Equatable {
         var advertisedHost: String?
         var username: String = ""
         var password: Secret = ""
+        /// The listener's Digest algorithms and its defences against floods; defaults in
+        /// `ConnectionRequestServer.Configuration`.
+        var digestAlgorithms: [DigestAlgorithm] = [.md5]
+        var perDeviceBurst: Int = 5
+        var perDeviceRefillSeconds: Int = 2
+        var globalBurst: Int = 200
+        var globalRefillMilliseconds: Int = 10
+        var requestReadTimeoutSeconds: Int = 10
+        var maxConnections: Int = 256
     }
 
     /// The gateway's own CPE identity (its DeviceId in every Inform).
@@ -37,7 +47,16 @@ struct ProxyConfiguration: Sendable, Equatable {
         var modelName: String = "cwmp-proxy"
     }
 
+    /// SSDP discovery of UPnP devices (`Device.UPnP.Discovery.`): off unless `interfaces` names a LAN interface.
+    struct UPnP: Sendable, Equatable {
+        /// Interface names or addresses; SSDP sockets are pinned to them, so discovery never leaves the LAN.
+        var interfaces: [String] = []
+        var mx: Int = 2
+        var searchTargets: [String] = SSDPDiscoveryStateMachine.Configuration.defaultSearchTargets
+    }
+
     var acs = ACS()
+    var upnp = UPnP()
     var connectionRequest = ConnectionRequest()
     var gateway = Gateway()
     var stateDirectory: String = "/var/lib/cwmp-proxy"
@@ -66,7 +85,7 @@ extension ProxyConfiguration {
         }
 
         var configuration = ProxyConfiguration()
-        try root.allowOnly(["acs", "connectionRequest", "gateway", "stateDirectory", "logLevel"])
+        try root.allowOnly(["acs", "connectionRequest", "gateway", "stateDirectory", "logLevel", "upnp"])
         if let acs = try root.object("acs") {
             try acs.allowOnly(["url", "username", "passwordFile", "caBundle", "periodicInformEnable", "periodicInformInterval"])
             configuration.acs.url = try acs.string("url")
@@ -77,7 +96,9 @@ extension ProxyConfiguration {
             configuration.acs.periodicInformInterval = try acs.integer("periodicInformInterval", in: 1...UInt32.max) ?? 3600
         }
         if let cr = try root.object("connectionRequest") {
-            try cr.allowOnly(["address", "port", "advertisedHost", "username", "passwordFile"])
+            try cr.allowOnly(["address", "port", "advertisedHost", "username", "passwordFile", "digestAlgorithms",
+                              "perDeviceBurst", "perDeviceRefillSeconds", "globalBurst", "globalRefillMilliseconds",
+                              "requestReadTimeoutSeconds", "maxConnections"])
             configuration.connectionRequest.address = try cr.string("address") ?? "0.0.0.0"
             configuration.connectionRequest.port = Int(try cr.integer("port", in: UInt32(0)...65_535) ?? 7547)
             configuration.connectionRequest.advertisedHost = try cr.string("advertisedHost")
@@ -85,6 +106,29 @@ extension ProxyConfiguration {
             if let file = try cr.string("passwordFile") {
                 configuration.connectionRequest.password = try readSecret(file, key: cr.key("passwordFile"), readFile)
             }
+            if let names = try cr.strings("digestAlgorithms") {
+                var algorithms: [DigestAlgorithm] = []
+                for name in names {
+                    guard let algorithm = DigestAlgorithm(token: name) else {
+                        throw ConfigurationError(key: cr.key("digestAlgorithms"),
+                                                 problem: "each one of \(DigestAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    if !algorithms.contains(algorithm) { algorithms.append(algorithm) }
+                }
+                guard !algorithms.isEmpty else {
+                    throw ConfigurationError(key: cr.key("digestAlgorithms"), problem: "must name at least one algorithm")
+                }
+                configuration.connectionRequest.digestAlgorithms = algorithms
+            }
+            var limits = configuration.connectionRequest
+            limits.perDeviceBurst = Int(try cr.integer("perDeviceBurst", in: 1...10_000) ?? UInt32(limits.perDeviceBurst))
+            limits.perDeviceRefillSeconds = Int(try cr.integer("perDeviceRefillSeconds", in: 1...86_400) ?? UInt32(limits.perDeviceRefillSeconds))
+            limits.globalBurst = Int(try cr.integer("globalBurst", in: 1...1_000_000) ?? UInt32(limits.globalBurst))
+            limits.globalRefillMilliseconds = Int(try cr.integer("globalRefillMilliseconds", in: 1...60_000) ?? UInt32(limits.globalRefillMilliseconds))
+            // Above 30 s a trickling client would outlive the ACS's own Connection Request timeout.
+            limits.requestReadTimeoutSeconds = Int(try cr.integer("requestReadTimeoutSeconds", in: 1...30) ?? UInt32(limits.requestReadTimeoutSeconds))
+            limits.maxConnections = Int(try cr.integer("maxConnections", in: 1...65_535) ?? UInt32(limits.maxConnections))
+            configuration.connectionRequest = limits
         }
         if let gateway = try root.object("gateway") {
             try gateway.allowOnly(["manufacturer", "manufacturerOUI", "productClass", "serialNumber", "modelName"])
@@ -93,6 +137,18 @@ extension ProxyConfiguration {
             configuration.gateway.productClass = try gateway.string("productClass") ?? configuration.gateway.productClass
             configuration.gateway.serialNumber = try gateway.string("serialNumber")
             configuration.gateway.modelName = try gateway.string("modelName") ?? configuration.gateway.modelName
+        }
+        if let upnp = try root.object("upnp") {
+            try upnp.allowOnly(["interfaces", "mx", "searchTargets"])
+            configuration.upnp.interfaces = try upnp.strings("interfaces") ?? []
+            // UDA 1.1 allows MX 1...5.
+            configuration.upnp.mx = Int(try upnp.integer("mx", in: 1...5) ?? 2)
+            if let targets = try upnp.strings("searchTargets") {
+                guard !targets.isEmpty, targets.allSatisfy({ !$0.isEmpty && !$0.contains("\r") && !$0.contains("\n") }) else {
+                    throw ConfigurationError(key: upnp.key("searchTargets"), problem: "one or more non-empty single-line search targets")
+                }
+                configuration.upnp.searchTargets = targets
+            }
         }
         configuration.stateDirectory = try root.string("stateDirectory") ?? configuration.stateDirectory
         if let level = try root.string("logLevel") {
@@ -188,6 +244,22 @@ struct JSONObject {
         case nil, .null?: return nil
         case .string(let string)?: return string
         default: throw ConfigurationError(key: key(name), problem: "must be a string")
+        }
+    }
+
+    func strings(_ name: String) throws(ConfigurationError) -> [String]? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .array(let elements)?:
+            var strings: [String] = []
+            for element in elements {
+                guard case .string(let string) = element else {
+                    throw ConfigurationError(key: key(name), problem: "must be an array of strings")
+                }
+                strings.append(string)
+            }
+            return strings
+        default: throw ConfigurationError(key: key(name), problem: "must be an array of strings")
         }
     }
 

@@ -46,12 +46,60 @@ import Testing
         (#"{"acs": {"passwordFile": "/nope"}}"#, "acs.passwordFile"),
         (#"{"logLevel": "loud"}"#, "logLevel"),
         (#"{"acs": 3}"#, "acs"),
+        (#"{"connectionRequest": {"digestAlgorithms": ["SHA-1"]}}"#, "connectionRequest.digestAlgorithms"),
+        (#"{"connectionRequest": {"digestAlgorithms": []}}"#, "connectionRequest.digestAlgorithms"),
+        (#"{"connectionRequest": {"digestAlgorithms": "MD5"}}"#, "connectionRequest.digestAlgorithms"),
+        (#"{"connectionRequest": {"requestReadTimeoutSeconds": 31}}"#, "connectionRequest.requestReadTimeoutSeconds"),
+        (#"{"connectionRequest": {"maxConnections": 0}}"#, "connectionRequest.maxConnections"),
+        (#"{"connectionRequest": {"perDeviceBurst": 0}}"#, "connectionRequest.perDeviceBurst"),
         (#"[1]"#, "(root)"),
         (#"{"#, "(file)"),
     ])
     func errorsNameTheKeyAtFault(json: String, key: String) {
         #expect(throws: ConfigurationError.self) { try parse(json) }
         do { _ = try parse(json) } catch { #expect(error.key == key) }
+    }
+
+    @Test func connectionRequestLimitsReachTheListenersConfiguration() throws {
+        let defaults = ConnectionRequestServer.Configuration(try parse("{}").connectionRequest)
+        let listenerDefaults = ConnectionRequestServer.Configuration()
+        #expect(defaults.digestAlgorithms == listenerDefaults.digestAlgorithms)
+        #expect(defaults.agentBurst == listenerDefaults.agentBurst)
+        #expect(defaults.agentRefillInterval == listenerDefaults.agentRefillInterval)
+        #expect(defaults.globalBurst == listenerDefaults.globalBurst)
+        #expect(defaults.globalRefillInterval == listenerDefaults.globalRefillInterval)
+        #expect(defaults.requestReadTimeout == listenerDefaults.requestReadTimeout)
+        #expect(defaults.maxConnections == listenerDefaults.maxConnections)
+
+        let configured = ConnectionRequestServer.Configuration(try parse("""
+            {"connectionRequest": {"address": "127.0.0.1", "port": 0, "digestAlgorithms": ["sha-256", "MD5", "SHA-256"],
+                                   "perDeviceBurst": 2, "perDeviceRefillSeconds": 30, "globalBurst": 50,
+                                   "globalRefillMilliseconds": 100, "requestReadTimeoutSeconds": 3, "maxConnections": 16}}
+            """).connectionRequest)
+        #expect(configured.host == "127.0.0.1")
+        #expect(configured.digestAlgorithms == [.sha256, .md5])
+        #expect(configured.agentBurst == 2)
+        #expect(configured.agentRefillInterval == .seconds(30))
+        #expect(configured.globalBurst == 50)
+        #expect(configured.globalRefillInterval == .milliseconds(100))
+        #expect(configured.requestReadTimeout == .seconds(3))
+        #expect(configured.maxConnections == 16)
+    }
+
+    @Test func theUPnPSectionConfiguresDiscovery() throws {
+        #expect(try parse("{}").upnp.interfaces == [])
+        let configuration = try parse("""
+            {"upnp": {"interfaces": ["br-lan", "192.168.1.1"], "mx": 3, "searchTargets": ["ssdp:all"]}}
+            """)
+        #expect(configuration.upnp.interfaces == ["br-lan", "192.168.1.1"])
+        #expect(configuration.upnp.mx == 3)
+        #expect(configuration.upnp.searchTargets == ["ssdp:all"])
+        #expect(try parse(#"{"upnp": {"interfaces": ["lo"]}}"#).upnp.searchTargets.count == 5)
+        #expect(throws: ConfigurationError(key: "upnp.mx", problem: "must be an integer in 1...5")) {
+            try parse(#"{"upnp": {"mx": 9}}"#)
+        }
+        #expect(throws: ConfigurationError.self) { try parse(#"{"upnp": {"searchTargets": []}}"#) }
+        #expect(throws: ConfigurationError.self) { try parse(#"{"upnp": {"interface": ["lo"]}}"#) }
     }
 
     @Test func passwordsNeverAppearInDescriptions() throws {

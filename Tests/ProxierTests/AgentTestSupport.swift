@@ -64,6 +64,7 @@ struct AgentHarness {
     static let identity = GatewayFixtures.identity
     /// The peer accepts a unique serial number in place of the device id.
     static let deviceID = GatewayFixtures.identity.serialNumber
+    static let agentID = "00D09E-cwmp-proxy-\(identity.serialNumber)"
 
     let peer: ACSPeer
     let directory: String
@@ -76,7 +77,8 @@ struct AgentHarness {
     let reboots: RebootLog
 
     static func make(peer: ACSPeer, directory: String? = nil, settings: ManagementServerSettings? = nil,
-                     clock: ManualAgentClock = ManualAgentClock()) async throws -> AgentHarness {
+                     clock: ManualAgentClock = ManualAgentClock(),
+                     transport: (any ACSTransport)? = nil) async throws -> AgentHarness {
         let directory = try directory ?? makeTemporaryStateDirectory()
         let store = try await AgentStore.open(directory: directory)
         let settings = settings ?? ManagementServerSettings(
@@ -86,13 +88,13 @@ struct AgentHarness {
         let server = ConnectionRequestServer(configuration: .init(host: "127.0.0.1", port: 0),
                                              logger: Logger(label: "test.cr"))
         let address = try await server.start()
-        let environment = AgentEnvironment(store: store, transport: NIOACSTransport(), clock: clock,
+        let environment = AgentEnvironment(store: store, transport: transport ?? NIOACSTransport(), clock: clock,
                                            connectionRequestServer: server, connectionRequestHost: "127.0.0.1",
                                            connectionRequestPort: address.port ?? 0)
         let reboots = RebootLog()
         let deviceId = DeviceId(manufacturer: identity.manufacturer, oui: identity.manufacturerOUI,
                                 productClass: identity.productClass, serialNumber: identity.serialNumber)
-        let agent = CWMPAgent(configuration: .init(agentID: "00D09E-cwmp-proxy-\(identity.serialNumber)",
+        let agent = CWMPAgent(configuration: .init(agentID: agentID,
                                                    deviceId: deviceId, startupJitterWindow: .zero),
                               gateway: gateway, hooks: AgentHooks(reboot: { _, key in reboots.keys.withLock { $0.append(key) } }),
                               environment: environment)

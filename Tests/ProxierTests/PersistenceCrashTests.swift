@@ -110,6 +110,9 @@ import Testing
             CrashChild.report("INFORMRESPONSE")
             // The parent kills us here, before `acknowledgeEvents`.
             while true { try await Task.sleep(for: .seconds(1)) }
+        case .queueRequestThenHang?:
+            // AgentPersistenceTests.transferCompleteSurvivesSIGKILL.
+            try await AgentCrashChild.queueTransferCompleteThenHang(directory: directory)
         case nil:
             Issue.record("crashChildEntryPoint runs only in a child process")
         }
@@ -120,6 +123,7 @@ enum CrashChild {
     enum Mode: String {
         case batches
         case informThenHang
+        case queueRequestThenHang
     }
 
     static let modeVariable = "CWMP_PROXY_STORE_CRASH_CHILD"

@@ -16,7 +16,8 @@ internal import Glibc
 internal import Darwin
 #endif
 
-struct StartTagGuard {
+/// `package`: UPnPDM puts the same guard in front of libxml2 for the XML argument documents devices send.
+package struct StartTagGuard {
     let limit: Int
     /// Whether the region since the last `<` is a start tag (not an end tag, comment, CDATA or PI).
     private var inStartTag = false
@@ -24,10 +25,10 @@ struct StartTagGuard {
     private var decisionPending = false
     private var equalsSigns = 0
 
-    init(limit: Int) { self.limit = limit }
+    package init(limit: Int) { self.limit = limit }
 
     /// Accounts for the next chunk; false when a start tag may carry more than `limit` attributes.
-    mutating func admit(_ chunk: UnsafeRawBufferPointer) -> Bool {
+    package mutating func admit(_ chunk: UnsafeRawBufferPointer) -> Bool {
         guard let base = chunk.baseAddress, !chunk.isEmpty else { return true }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
         let end = chunk.count

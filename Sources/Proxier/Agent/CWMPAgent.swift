@@ -105,7 +105,13 @@ public actor CWMPAgent: ConnectionRequestAgent {
     private var persistedRetryCount = 0
     /// Value changes taken from the data model and not yet in an acknowledged Inform.
     private var pendingValueChanges: [DataModel.ValueChange] = []
+    /// The data model's persistent state as the store holds it: what `saveState` diffs against.
     private var savedState = DataModelState()
+    /// The CPE requests in the store (a subset of `machine.pendingRequests`, equal unless a write failed), with
+    /// their store ids, oldest first.
+    private var persistedRequests: [PersistedRequest] = []
+    private var isSaving = false
+    private var saveWaiters: [CheckedContinuation<Void, Never>] = []
     private var isSyncing = false
     private var syncWaiters: [CheckedContinuation<Void, Never>] = []
     private var settingsTask: Task<Void, Never>?
@@ -159,19 +165,25 @@ public actor CWMPAgent: ConnectionRequestAgent {
         let restored = snapshot!
         let settings = await managementServer.settings
 
+        // Instance numbers, aliases, attributes and ParameterKey as they were: the numbers the ACS has seen.
         var state = await dataModel.exportState()
-        state.parameterKey = restored.parameterKey
-        for (path, attribute) in restored.attributes {
-            state.attributes[path] = StoredAttributes(notification: NotificationValue(rawValue: attribute.notification),
-                                                      accessList: attribute.accessList.isEmpty ? nil : attribute.accessList)
-        }
-        for (table, next) in restored.instanceCounters {
-            var tableState = state.tables[table] ?? TableState()
-            tableState.nextInstanceNumber = max(next, tableState.nextInstanceNumber)
-            state.tables[table] = tableState
-        }
+        state.restore(from: restored)
         await dataModel.importState(state)
-        savedState = state
+        // What the store holds, so that the first save writes whatever the in-memory state had beyond it.
+        savedState = DataModelState()
+        savedState.restore(from: restored)
+
+        // The CPE requests owed to the ACS go back to the state machine; their events are among the pending ones.
+        persistedRequests = []
+        for stored in restored.requests {
+            do {
+                persistedRequests.append(PersistedRequest(id: stored.id, request: try CPERequest(persisted: stored.request)))
+            } catch {
+                // Left in the store (nothing is deleted unread); the error says which row it is.
+                logger.error("cwmp.agent.request-unreadable", metadata: ["cwmp.request.id": "\(stored.id)",
+                                                                         "error": "\(error)"])
+            }
+        }
 
         persistedEvents = restored.pendingEvents
         persistedRetryCount = restored.retryCount
@@ -185,7 +197,8 @@ public actor CWMPAgent: ConnectionRequestAgent {
                                        retryCount: UInt32(clamping: restored.retryCount))
         machine = AgentStateMachine(configuration: .init(agentID: agentID,
                                                          startupJitterWindow: configuration.startupJitterWindow),
-                                    eventQueue: queue, retryPolicy: retry)
+                                    eventQueue: queue, retryPolicy: retry,
+                                    pendingRequests: persistedRequests.map(\.request))
 
         updateConnectionRequestCredentials(settings)
         await registerForConnectionRequests(stored: restored.parameterValues[Self.connectionRequestPathKey]?.value)
@@ -208,6 +221,8 @@ public actor CWMPAgent: ConnectionRequestAgent {
         _ = machine.setHeartbeatPolicy(Self.heartbeat(settings, now: now), now: now)
         let actions = [machine.start(now: now, booted: true)]
         await syncEvents()
+        // Settings changed before the start (a reload) and instances numbered before it.
+        await saveState(logger: logger)
         logger.info("cwmp.agent.started", metadata: ["cwmp.events.pending": "\(machine.eventQueue.records.count)"])
         for action in actions { perform(action) }
     }
@@ -221,6 +236,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
         settingsTask = nil
         environment.timer.disarm(owner: ObjectIdentifier(self))
         if let path = connectionRequestPath { environment.connectionRequestServer?.unregister(path: path) }
+        // What is left (a settings change made just before): in a task of its own, so a stop from a cancelled
+        // task (shutdown) still writes it.
+        await Task { await self.saveState(logger: self.logger) }.value
         logger.info("cwmp.agent.stopped")
     }
 
@@ -303,6 +321,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
 
     private func settingsChanged(_ change: ManagementServerSettingsChange) async {
         guard started else { return }
+        // A local change (configuration reload) is written here; an ACS change was written with its RPC already,
+        // and then there is nothing left to write.
+        await saveState(logger: logger)
         let now = environment.clock.now()
         var actions: [AgentStateMachine.Action] = []
         if change.connectionRequestChanged { updateConnectionRequestCredentials(change.current) }
@@ -415,6 +436,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
         let parameterList = await informParameters(settings: settings, events: events,
                                                    includeValueChanges: !heartbeatOnly, record: &record)
+        // Reading the Inform's parameters may have numbered instances (an InformParameter naming a new row): the
+        // ACS must never see a number the store does not hold.
+        await saveState(logger: logger)
         let now = environment.clock.now()
         let seconds = now.sinceUnixEpoch.components.seconds
         let currentTime = (try? CWMPDateTime(secondsSince1970: seconds)) ?? .unknown
@@ -456,10 +480,12 @@ public actor CWMPAgent: ConnectionRequestAgent {
                                         deadline: sessionDeadline, clock: sessionClock, decoder: decoder)
             case .executeACSRequest(let request):
                 let outcome = await dispatcher.respond(to: request, within: configuration.rpcBudget)
-                for followUp in outcome.followUps {
-                    // TR-069 Status 0 means committed: the state is saved before the response goes out.
-                    if followUp == .saveDataModelState { await saveDataModelState(logger: logger) } else { followUps.append(followUp) }
-                }
+                followUps += outcome.followUps.filter { $0 != .saveDataModelState }
+                // TR-069 Status 0 means committed: what the RPC changed (instance numbers, aliases, ParameterKey,
+                // the ManagementServer values it set) is written in one transaction before the response goes out.
+                // Saved after every RPC, not only on `.saveDataModelState`: a SetParameterValues of a
+                // ManagementServer value with an unchanged ParameterKey changes no data-model state.
+                await saveState(logger: logger)
                 logger.debug("cwmp.session.rpc", metadata: ["cwmp.rpc": "\(CWMPEncoder.rpcName(of: request))",
                                                             "cwmp.rpc.fault": "\(outcome.fault?.code.rawValue ?? 0)"])
                 action = session.acsRequestHandled(outcome.response)
@@ -584,12 +610,17 @@ public actor CWMPAgent: ConnectionRequestAgent {
             pendingValueChanges.removeAll { record.valueChangeNames.contains($0.name) }
         }
         let retryCount = Int(machine.retryPolicy.retryCount)
+        // RetryCount is 0 after almost every session and stays so: writing it unchanged cost a statement each time.
         if retryCount != persistedRetryCount { changes.append(.setRetryCount(retryCount)) }
-        // The acknowledgment and the re-queueing of what the Inform did not deliver (completion events, a
-        // heartbeat below the highest sequence) are one transaction: a crash between them cannot lose an event.
-        if await syncEvents(prefix: changes, acknowledgedUpTo: acknowledged, logger: logger) {
+        // The acknowledgment, the removal of the requests the ACS answered and the re-queueing of what the Inform
+        // did not deliver (completion events, a heartbeat below the highest sequence) are one transaction: a crash
+        // between them cannot lose an event, nor send a request the ACS answered again.
+        let finished = outcome.deliveredRequests + outcome.rejectedRequests.map(\.request)
+        if await syncEvents(prefix: changes, acknowledgedUpTo: acknowledged, removingRequests: finished, logger: logger) {
             persistedRetryCount = retryCount
         }
+        // An RPC abandoned at its deadline may have changed the state after its fault was sent.
+        await saveState(logger: logger)
         // Counted once the outcome is persisted, so an observer that sees the count sees the store updated too.
         sessionsEnded += 1
         lastOutcome = outcome
@@ -609,13 +640,22 @@ public actor CWMPAgent: ConnectionRequestAgent {
             await hooks.reboot(agentID, commandKey)
             perform(next)
         case .factoryReset:
-            await dataModel.importState(DataModelState())
+            // Everything goes but the tables' counters: an instance number the ACS has seen is never handed out
+            // again, not even after a factory reset (its instances are renumbered from the counters on).
+            var reset = DataModelState()
+            // Only tables outside any instance: every instance is renumbered, so the sub-tables of the old
+            // numbers can never be reached again.
+            for (table, tableState) in await dataModel.exportState().tables
+            where !table.split(separator: ".").contains(where: { $0.allSatisfy(\.isNumber) }) {
+                reset.tables[table] = TableState(nextInstanceNumber: tableState.nextInstanceNumber)
+            }
+            await dataModel.importState(reset)
             _ = await dataModel.takeValueChanges()
             pendingValueChanges = []
             let next = machine.factoryResetDone(now: now)
             await syncEvents(prefix: [.setParameterKey(""), .setBootstrappedACSURL(nil)], acknowledgedUpTo: nil,
-                             logger: logger)
-            await saveDataModelState(logger: logger)
+                             removingAllRequests: true, logger: logger)
+            await saveState(logger: logger)
             logger.info("cwmp.agent.factory-reset")
             await hooks.factoryReset(agentID)
             perform(next)
@@ -627,9 +667,14 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// Makes the store's pending events equal to the event queue (as multisets of code + CommandKey), after
     /// `prefix` in the same transaction. The store can only discard by code, so a code whose events differ other
     /// than by additions is discarded and rewritten.
-    /// Returns whether the changes were committed (or there were none).
+    ///
+    /// CPE requests are added and removed in the same transaction (`adding`: the request and its stored form;
+    /// `removingRequests`: requests the ACS answered). Both are matched with their store ids under the sync gate,
+    /// so a request added by one sync is known to the next. Returns whether the transaction committed.
     @discardableResult
     private func syncEvents(prefix: [AgentChange] = [], acknowledgedUpTo: Int64? = nil,
+                            adding addedRequest: (CPERequest, PendingCPERequest)? = nil,
+                            removingRequests: [CPERequest] = [], removingAllRequests: Bool = false,
                             logger: Logger? = nil) async -> Bool {
         // One sync at a time: the actor is re-entrant at the store's await, and two diffs computed against the
         // same mirror would each overwrite the other's result.
@@ -645,6 +690,16 @@ public actor CWMPAgent: ConnectionRequestAgent {
         if let acknowledgedUpTo { persisted.removeAll { $0.sequence <= acknowledgedUpTo } }
         let queue = machine.eventQueue.records
         var changes = prefix
+        var requests = persistedRequests
+        if removingAllRequests {
+            changes += requests.map { .removeRequest(id: $0.id) }
+            requests = []
+        }
+        for request in removingRequests {
+            guard let index = requests.firstIndex(where: { $0.request == request }) else { continue }
+            changes.append(.removeRequest(id: requests.remove(at: index).id))
+        }
+        if let addedRequest { changes.append(.addRequest(addedRequest.1)) }
         var discarded: Set<String> = []
         var appended: [(code: String, commandKey: String)] = []
         let codes = Set(persisted.map(\.code)).union(queue.map(\.eventCode))
@@ -684,6 +739,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
                 persisted.append(PendingEvent(sequence: sequence, code: entry.0, commandKey: entry.1))
             }
             persistedEvents = persisted
+            if let addedRequest, let id = applied.requestIDs.first {
+                requests.append(PersistedRequest(id: id, request: addedRequest.0))
+            }
+            persistedRequests = requests
             return true
         } catch {
             // Nothing was applied: the mirror stays as it was, so the next sync tries the same changes again.
@@ -692,28 +751,84 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
     }
 
-    /// Writes what changed in the data model's persistent state: ParameterKey, attributes, instance counters.
-    private func saveDataModelState(logger: Logger) async {
+    /// Writes, in one transaction, what changed in the data model's persistent state (ParameterKey, attributes,
+    /// instance numbers, keys and aliases) and the ManagementServer settings changes not yet in the store.
+    /// One save at a time, so settings changes reach the store in the order they were made. On failure nothing is
+    /// marked saved and the next save writes it all again.
+    private func saveState(logger: Logger) async {
+        while isSaving {
+            await withCheckedContinuation { saveWaiters.append($0) }
+        }
+        isSaving = true
+        defer {
+            isSaving = false
+            if !saveWaiters.isEmpty { saveWaiters.removeFirst().resume() }
+        }
+        let settingsChanges = await managementServer.unpersistedChanges
         let state = await dataModel.exportState()
-        guard state != savedState else { return }
         var changes: [AgentChange] = []
-        if state.parameterKey != savedState.parameterKey { changes.append(.setParameterKey(state.parameterKey)) }
-        for (path, stored) in state.attributes where savedState.attributes[path] != stored {
-            changes.append(.setAttribute(path: path, ParameterAttribute(notification: stored.notification?.rawValue ?? 0,
-                                                                        accessList: stored.accessList ?? [])))
-        }
-        for path in savedState.attributes.keys where state.attributes[path] == nil {
-            changes.append(.removeAttribute(path: path))
-        }
-        for (table, tableState) in state.tables where savedState.tables[table]?.nextInstanceNumber != tableState.nextInstanceNumber {
-            changes.append(.raiseInstanceCounter(table: table, next: max(tableState.nextInstanceNumber, 1)))
-        }
+        for change in settingsChanges { changes += ManagementServerSettings.storeChanges(for: change) }
+        changes += state.storeChanges(since: savedState)
         do {
             if !changes.isEmpty { _ = try await environment.store.apply(changes, to: agentID) }
             savedState = state
+            if !settingsChanges.isEmpty { await managementServer.acknowledgePersisted(settingsChanges.count) }
         } catch {
             logger.error("cwmp.agent.state-not-saved", metadata: ["error": "\(error)"])
         }
+    }
+
+    // MARK: - CPE requests
+
+    /// A CPE request and the id the store gave it.
+    private struct PersistedRequest: Sendable {
+        var id: Int64
+        var request: CPERequest
+    }
+
+    /// A transfer or Deployment Unit change finished: the agent owes the ACS `request` (TransferComplete,
+    /// AutonomousTransferComplete, DUStateChangeComplete, …), announced by `events` in the next Inform
+    /// (`7 TRANSFER COMPLETE` + `M Download` with the CommandKey, …).
+    ///
+    /// The request and its events are written in one transaction before the agent acts on them, so a `kill -9`
+    /// at any moment after this returns loses neither; after a restart they are sent in the first session. The
+    /// request leaves the store in the transaction that records the session's end after the ACS answered it
+    /// (so a crash in that one commit's window sends it once more, as for events). `transferID` names the
+    /// `PendingTransfer` the request reports; it is removed together with the request.
+    ///
+    /// Throws when the request cannot be encoded or stored; it is then still sent if the process lives.
+    public func queueRequest(_ request: CPERequest, events: [EventStruct], transferID: Int64? = nil) async throws {
+        // Before `start` the state machine is still to be rebuilt from the store and would drop it.
+        guard started else { throw ProxierError(.requestDenied, "the agent \(agentID) is not started") }
+        let stored = try request.persisted(transferID: transferID)
+        let action = machine.requestQueued(request, events: events, now: environment.clock.now())
+        let committed = await syncEvents(adding: (request, stored))
+        // Performed either way: a session the machine decided to start must start, or it would wait forever.
+        perform(action)
+        guard committed else { throw ProxierError(.storeFailure, "the \(stored.method) request could not be stored") }
+    }
+
+    /// The CPE requests the agent still owes the ACS, oldest first (for diagnostics and tests).
+    public var pendingRequests: [CPERequest] { machine.pendingRequests }
+
+    // MARK: - Transfers
+
+    /// Records a Download or Upload the agent accepted (before its TransferResponse goes out), so that after a
+    /// restart it can be resumed or reported as failed; returns its id for `updateTransfer` and for
+    /// `queueRequest(_:events:transferID:)`, which removes it once the ACS has the TransferComplete.
+    public func recordTransfer(_ transfer: PendingTransfer) async throws -> Int64 {
+        try await environment.store.apply([.addTransfer(transfer)], to: agentID).transferIDs[0]
+    }
+
+    /// A recorded transfer moved on (started, finished with a fault code…).
+    public func updateTransfer(id: Int64, _ transfer: PendingTransfer) async throws {
+        try await environment.store.apply([.updateTransfer(id: id, transfer)], to: agentID)
+    }
+
+    /// The transfers recorded and not yet reported to the ACS, oldest first: after a restart, what the agent's
+    /// transfer actions resume (GetAllQueuedTransfers lists them too).
+    public func pendingTransfers() async throws -> [StoredTransfer] {
+        try await environment.store.load(agentID)?.transfers ?? []
     }
 }
 

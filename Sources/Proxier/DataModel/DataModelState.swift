@@ -1,6 +1,7 @@
 // Everything a device's data model must remember across restarts, as one plain value: the ParameterKey,
 // instance numbering (numbers are never reused, so each table keeps its counter even when empty), aliases,
-// and parameter attributes that differ from their defaults. A later issue persists it in SQLite.
+// and parameter attributes that differ from their defaults. The agent persists it in its SQLite store
+// (DataModelState+Persistence.swift) after every RPC, before the response.
 import CWMPClient
 
 /// The persistent state of one data model.

@@ -21,15 +21,33 @@ public struct GatewayHooks: Sendable {
     public var isTimeSynchronized: (@Sendable () -> Bool)?
     /// Seconds since 1970 for `Time.CurrentLocalTime`; `nil` reads the real-time clock.
     public var now: (@Sendable () -> Int64)?
+    /// Subtrees served by other modules (UPnP discovery, ...): their objects join the gateway's schema only when
+    /// they are mounted, so an unconfigured feature does not show empty tables to the ACS.
+    public var additionalMounts: [GatewayMount]
 
     public init(paths: HostPaths = HostPaths(), interfaceAdministration: (any NetworkInterfaceAdministration)? = nil,
                 maximumProcesses: Int = 512, isTimeSynchronized: (@Sendable () -> Bool)? = nil,
-                now: (@Sendable () -> Int64)? = nil) {
+                now: (@Sendable () -> Int64)? = nil, additionalMounts: [GatewayMount] = []) {
         self.paths = paths
         self.interfaceAdministration = interfaceAdministration
         self.maximumProcesses = maximumProcesses
         self.isTimeSynchronized = isTimeSynchronized
         self.now = now
+        self.additionalMounts = additionalMounts
+    }
+}
+
+/// A provider of another module mounted into the gateway's tree, with the template paths it serves (as in
+/// `GatewayDataModel.supportedPaths`: objects end with a dot and bring all their parameters).
+public struct GatewayMount: Sendable {
+    public var path: String
+    public var supportedPaths: Set<String>
+    public var provider: any DataModelProvider
+
+    public init(path: String, supportedPaths: Set<String>, provider: any DataModelProvider) {
+        self.path = path
+        self.supportedPaths = supportedPaths
+        self.provider = provider
     }
 }
 
@@ -92,13 +110,16 @@ public struct GatewayDataModel: Sendable {
 
     /// The gateway's schema: TR-181 cut down to `supportedPaths`. IP.Interface is a writable table in TR-181; the
     /// gateway's interfaces are the host's, so the ACS can neither add nor delete them and the table is read-only.
-    public static let schema: SchemaTree = {
-        var objects = Array(DataModelSchema.tr181.restricted(to: supportedPaths).objects.values)
+    public static let schema: SchemaTree = schema(adding: [])
+
+    /// The gateway's schema with the subtrees of additional mounts.
+    public static func schema(adding additionalPaths: Set<String>) -> SchemaTree {
+        var objects = Array(DataModelSchema.tr181.restricted(to: supportedPaths.union(additionalPaths)).objects.values)
         for index in objects.indices where objects[index].path == "Device.IP.Interface.{i}." {
             objects[index].access = .readOnly
         }
         return SchemaTree(DataModelSchema(objects: objects))
-    }()
+    }
 
     /// Records that the connection-request server listens on a new URL: served as ConnectionRequestURL and reported
     /// to the ACS (it has active notification by default).
@@ -115,7 +136,8 @@ public struct GatewayDataModel: Sendable {
 public func makeGatewayDataModel(identity: GatewayIdentity, settings: ManagementServerSettings,
                                  localSettings: GatewayLocalSettings? = nil, hooks: GatewayHooks = GatewayHooks(),
                                  state: DataModelState = DataModelState()) async throws(ProxierError) -> GatewayDataModel {
-    let tree = GatewayDataModel.schema
+    let additionalPaths = hooks.additionalMounts.reduce(into: Set<String>()) { $0.formUnion($1.supportedPaths) }
+    let tree = additionalPaths.isEmpty ? GatewayDataModel.schema : GatewayDataModel.schema(adding: additionalPaths)
     try identity.validate(against: tree)
     let store = GatewayLocalSettingsStore(localSettings ?? GatewayLocalSettings(provisioningCode: identity.provisioningCode))
     let configuration = GatewayDataModel.configuration
@@ -135,6 +157,7 @@ public func makeGatewayDataModel(identity: GatewayIdentity, settings: Management
     try await model.mount(managementServer, at: ManagementServerProvider.mountPath)
     try await model.mount(interfaces, at: NetworkInterfaceProvider.ipMountPath)
     try await model.mount(interfaces, at: NetworkInterfaceProvider.ethernetMountPath)
+    for mount in hooks.additionalMounts { try await model.mount(mount.provider, at: mount.path) }
     return GatewayDataModel(model: model, managementServer: managementServer, localSettings: store, deviceInfo: deviceInfo,
                             device: device, interfaces: interfaces)
 }

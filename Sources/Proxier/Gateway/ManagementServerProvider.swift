@@ -136,6 +136,8 @@ public actor ManagementServerProvider: DataModelProvider {
     public private(set) var settings: ManagementServerSettings
     /// `ConnectionRequestURL` as the connection-request server reports it.
     public private(set) var connectionRequestURL: String = ""
+    /// Changes committed and not yet reported written to the store, oldest first (see `unpersistedChanges`).
+    private var unpersisted: [ManagementServerSettingsChange] = []
     private var embeddedDevices: [EmbeddedDeviceEntry] = []
     private var virtualDevices: [VirtualDeviceEntry] = []
 
@@ -163,6 +165,18 @@ public actor ManagementServerProvider: DataModelProvider {
         commit(copy, origin: .local)
     }
 
+    /// Every change committed since the last `acknowledgePersisted`, oldest first: what the owning agent still has
+    /// to write to its store. The agent writes an ACS change in the same transaction as the rest of the RPC, before
+    /// the response goes out, so a `kill -9` after the ACS saw "applied" cannot lose it; it writes a local change
+    /// (configuration reload) when it is told about it. One writer drains the journal in order, so a local change
+    /// and a later ACS change of the same parameter reach the store in the order they were made.
+    public var unpersistedChanges: [ManagementServerSettingsChange] { unpersisted }
+
+    /// The first `count` entries of `unpersistedChanges` are in the store.
+    public func acknowledgePersisted(_ count: Int) {
+        unpersisted.removeFirst(min(max(count, 0), unpersisted.count))
+    }
+
     /// The agent's connection-request server tells the URL it listens on (read-only for the ACS). The caller
     /// records the value change with the engine (`GatewayDataModel.setConnectionRequestURL` does both).
     public func setConnectionRequestURL(_ url: String) { connectionRequestURL = url }
@@ -171,8 +185,10 @@ public actor ManagementServerProvider: DataModelProvider {
         let old = settings
         guard new != old else { return }
         settings = new
-        broadcaster.publish(ManagementServerSettingsChange(previous: old, current: new, origin: origin,
-                                                           changedParameters: new.changedParameters(comparedTo: old)))
+        let change = ManagementServerSettingsChange(previous: old, current: new, origin: origin,
+                                                    changedParameters: new.changedParameters(comparedTo: old))
+        unpersisted.append(change)
+        broadcaster.publish(change)
     }
 
     // MARK: Proxy tables (for the registry)

@@ -3,6 +3,13 @@
 // (`Device.ManagementServer.PeriodicInformInterval`, `Device.ManagementServer.InformParameter.3.Enable`), and laid
 // over the configuration's settings (the factory defaults) at start.
 //
+// Who writes: the agent that owns the provider (`CWMPAgent`). The provider keeps every committed change until the
+// agent reports it written (`ManagementServerProvider.unpersistedChanges`); the agent writes an ACS change in the
+// same transaction as the rest of its RPC (ParameterKey, instance numbers), before the RPC's response is sent, and
+// a local change when it is told about it. `ManagementServerSettingsPersister` below does the same for a provider
+// that no agent owns; the daemon does not use it (two writers could store a local and an ACS change of one
+// parameter in the wrong order).
+//
 // Only ACS changes are stored. A local change (configuration reload, DHCP) forgets the stored values of the
 // parameters it changed, so the value that was in effect before a restart is the one in effect after it.
 // Passwords are stored as they are (the device must know them); `StoredParameterValue.description` redacts them and
@@ -117,8 +124,9 @@ extension ManagementServerSettings {
     }
 }
 
-/// Writes every change of the gateway's ManagementServer settings to the store (one `apply` per change), so the
-/// values the ACS set are restored at the next start (`ManagementServerSettings.restoring`).
+/// Writes every change of a ManagementServer provider that no agent owns to the store (one `apply` per change), so
+/// the values the ACS set are restored at the next start (`ManagementServerSettings.restoring`). An agent's own
+/// provider is written by the agent, with each RPC; do not use both on one provider.
 ///
 /// The subscription is taken when the persister is made: make it before the ACS can reach the gateway, then
 /// `run()` it (or feed `persist(_:)` from `changes`).

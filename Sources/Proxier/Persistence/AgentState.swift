@@ -157,11 +157,16 @@ public struct AgentSnapshot: Hashable, Sendable {
     public var transfers: [StoredTransfer]
     /// Parameter path → stored value.
     public var parameterValues: [String: StoredParameterValue]
+    /// Which provider row each instance number names, ordered by table, then instance.
+    public var instanceKeys: [InstanceKey]
+    /// CPE requests owed to the ACS, ordered by id, that is by acceptance.
+    public var requests: [StoredCPERequest]
 
     public init(agentID: String, parameterKey: String = "", bootstrappedACSURL: String? = nil, retryCount: Int = 0,
                 pendingEvents: [PendingEvent] = [], attributes: [String: ParameterAttribute] = [:],
                 instanceCounters: [String: UInt32] = [:], aliases: [InstanceAlias] = [],
-                transfers: [StoredTransfer] = [], parameterValues: [String: StoredParameterValue] = [:]) {
+                transfers: [StoredTransfer] = [], parameterValues: [String: StoredParameterValue] = [:],
+                instanceKeys: [InstanceKey] = [], requests: [StoredCPERequest] = []) {
         self.agentID = agentID
         self.parameterKey = parameterKey
         self.bootstrappedACSURL = bootstrappedACSURL
@@ -172,6 +177,8 @@ public struct AgentSnapshot: Hashable, Sendable {
         self.aliases = aliases
         self.transfers = transfers
         self.parameterValues = parameterValues
+        self.instanceKeys = instanceKeys
+        self.requests = requests
     }
 }
 
@@ -211,6 +218,18 @@ public enum AgentChange: Hashable, Sendable {
     case updateTransfer(id: Int64, PendingTransfer)
     /// After the ACS acknowledged the TransferComplete.
     case removeTransfer(id: Int64)
+    /// Records which provider row an instance number names (a new instance, or one restored under a new key).
+    /// Only rows the provider listed get one, so the map never holds a number twice nor a key twice per table.
+    case setInstanceKey(InstanceKey)
+    /// The instance is gone (DeleteObject, or its provider stopped listing it): forgets its key and alias, and the
+    /// keys, aliases and counters of every table below it. The table's counter stays, so the number is never
+    /// handed out again. Attributes and values below it are the caller's (`removeSubtree`, `removeAttribute`).
+    case removeInstance(table: String, instance: UInt32)
+    /// Stores a CPE request owed to the ACS; its id is returned in `AppliedChanges.requestIDs`.
+    case addRequest(PendingCPERequest)
+    /// After the ACS answered the request (or refused it for good); also removes the pending transfer the
+    /// request reported, if any.
+    case removeRequest(id: Int64)
 }
 
 /// What the store assigned while applying a list of `AgentChange`s, in the order of the changes that asked.
@@ -218,10 +237,57 @@ public struct AppliedChanges: Hashable, Sendable {
     public var eventSequences: [Int64] = []
     public var instanceNumbers: [UInt32] = []
     public var transferIDs: [Int64] = []
+    public var requestIDs: [Int64] = []
 
-    public init(eventSequences: [Int64] = [], instanceNumbers: [UInt32] = [], transferIDs: [Int64] = []) {
+    public init(eventSequences: [Int64] = [], instanceNumbers: [UInt32] = [], transferIDs: [Int64] = [],
+                requestIDs: [Int64] = []) {
         self.eventSequences = eventSequences
         self.instanceNumbers = instanceNumbers
         self.transferIDs = transferIDs
+        self.requestIDs = requestIDs
+    }
+}
+
+/// The provider row an instance number names: `Device.IP.Interface.` instance 3 is the row the provider keys `"7"`.
+public struct InstanceKey: Hashable, Sendable {
+    /// The table path with its trailing dot and instance numbers, `Device.IP.Interface.3.IPv4Address.`.
+    public var table: String
+    public var instance: UInt32
+    /// The provider's native key (an SNMP ifIndex, a UPnP DM instance number, a dictionary key).
+    public var key: String
+
+    public init(table: String, instance: UInt32, key: String) {
+        self.table = table
+        self.instance = instance
+        self.key = key
+    }
+}
+
+/// A CPE → ACS request the agent owes the ACS (TransferComplete, AutonomousTransferComplete,
+/// DUStateChangeComplete, …), as the SOAP envelope that carries it. The store does not look inside; the agent
+/// encodes and decodes it with the CWMP codec.
+public struct PendingCPERequest: Hashable, Sendable {
+    /// The RPC name (`TransferComplete`), for diagnostics and the CHECK constraint.
+    public var method: String
+    /// The whole envelope, UTF-8.
+    public var envelope: String
+    /// The pending transfer this request reports, removed together with it.
+    public var transferID: Int64?
+
+    public init(method: String, envelope: String, transferID: Int64? = nil) {
+        self.method = method
+        self.envelope = envelope
+        self.transferID = transferID
+    }
+}
+
+/// A pending CPE request together with the id the store gave it.
+public struct StoredCPERequest: Hashable, Sendable {
+    public var id: Int64
+    public var request: PendingCPERequest
+
+    public init(id: Int64, request: PendingCPERequest) {
+        self.id = id
+        self.request = request
     }
 }

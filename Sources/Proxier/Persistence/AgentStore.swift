@@ -308,6 +308,8 @@ public actor AgentStore {
             // The deleted instance's number is never reused, so the counters of tables below it are dead.
             try await query("DELETE FROM instance_counters WHERE agent_id = ? AND table_path >= ? AND table_path < ?",
                             range)
+            try await query("DELETE FROM instance_keys WHERE agent_id = ? AND table_path >= ? AND table_path < ?",
+                            range)
 
         case .allocateInstance(let table):
             // A table without a counter starts at 1, so the first number handed out is 1 and the counter becomes 2.
@@ -356,6 +358,10 @@ public actor AgentStore {
         case .removeTransfer(let id):
             try await query("DELETE FROM pending_transfers WHERE id = ? AND agent_id = ?",
                             [.integer(SQLiteInt64(id)), agent])
+
+        case .setInstanceKey, .removeInstance, .addRequest, .removeRequest:
+            // AgentStore+InstanceKeys.swift.
+            try await executeInstanceOrRequestChange(change, agent: agent, into: &applied)
         }
     }
 
@@ -407,6 +413,7 @@ public actor AgentStore {
             snapshots[try row.text("agent_id")]?.parameterValues[try row.text("path")] =
                 StoredParameterValue(value: try row.text("value"), type: try row.text("type"))
         }
+        try await loadInstanceKeysAndRequests(into: &snapshots, filter: filter, binds: binds)
         return snapshots
     }
 
@@ -556,6 +563,7 @@ public actor AgentStore {
         }
     }
 
+    /// Internal (not private) for the extensions in AgentStore+*.swift.
     @discardableResult
     func query(_ sql: String, _ binds: [SQLiteData] = []) async throws(ProxierError) -> [SQLiteRow] {
         do {
@@ -604,6 +612,8 @@ public actor AgentStore {
             guard alias.table.hasSuffix("."), alias.instance >= 1, (1...64).contains(alias.alias.count) else {
                 throw ProxierError(.invalidValue, "invalid alias \(alias.alias) for \(alias.table)\(alias.instance)")
             }
+        case .setInstanceKey, .removeInstance, .addRequest, .removeRequest:
+            try validateInstanceOrRequestChange(change)
         }
     }
 

@@ -114,6 +114,36 @@ enum AgentStoreSchema {
             ) STRICT, WITHOUT ROWID
             """,
         ]),
+        // Version 5: what an agent needs so that its instance numbers survive a restart (the counters and aliases
+        // of version 2 alone cannot tell which provider row an instance number belonged to), and the CPE requests
+        // (TransferComplete and friends) it owes the ACS.
+        SchemaMigration(version: 5, name: "instance keys and pending CPE requests", statements: [
+            // provider_key: the provider's native key of the row (an SNMP ifIndex, a UPnP DM instance number, a
+            // dictionary key). UNIQUE: one provider row has one CWMP instance number per table.
+            """
+            CREATE TABLE instance_keys (
+                agent_id TEXT NOT NULL REFERENCES agents (agent_id) ON DELETE CASCADE,
+                table_path TEXT NOT NULL,
+                instance INTEGER NOT NULL CHECK (instance BETWEEN 1 AND 4294967295),
+                provider_key TEXT NOT NULL,
+                PRIMARY KEY (agent_id, table_path, instance),
+                UNIQUE (agent_id, table_path, provider_key)
+            ) STRICT, WITHOUT ROWID
+            """,
+            // envelope: the request as the SOAP envelope the CPE sends (written and read by the libxml2 codec), so
+            // the stored form is exactly the wire form. AUTOINCREMENT keeps the acceptance order and never reuses
+            // an id, as for pending_events.
+            """
+            CREATE TABLE pending_requests (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                agent_id TEXT NOT NULL REFERENCES agents (agent_id) ON DELETE CASCADE,
+                method TEXT NOT NULL CHECK (length(method) BETWEEN 1 AND 64),
+                envelope TEXT NOT NULL,
+                transfer_id INTEGER
+            ) STRICT
+            """,
+            "CREATE INDEX pending_requests_by_agent ON pending_requests (agent_id, id)",
+        ]),
     ]
 
     /// The bookkeeping table itself is created outside the list: it must exist before the runner can ask it anything.

@@ -1,0 +1,79 @@
+#ifndef CNETSNMP_SHIM_H
+#define CNETSNMP_SHIM_H
+
+/* net-snmp-config.h does "#define _GNU_SOURCE 1". If glibc's <features.h> is first seen after that, fd_set gets
+ * member `fds_bits` here but `__fds_bits` in Swift's Glibc/Dispatch modules, and clean debug builds of every
+ * Swift file that sees both fail ("'__fds_bits' from module 'CDispatch' is not present in definition of 'fd_set'
+ * in module 'CNetSNMP'"). So let glibc settle its feature macros first. */
+#include <sys/types.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+/* Order matters: the configuration header first, then the umbrella include. */
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/library/large_fd_set.h>
+
+/* Cast-expression macros do not import into Swift ("structure not supported"): constants with the same values. */
+static const int CNS_MSG_GET = SNMP_MSG_GET;
+static const int CNS_MSG_GETNEXT = SNMP_MSG_GETNEXT;
+static const int CNS_MSG_SET = SNMP_MSG_SET;
+static const int CNS_MSG_GETBULK = SNMP_MSG_GETBULK;
+static const int CNS_MSG_RESPONSE = SNMP_MSG_RESPONSE;
+static const int CNS_MSG_REPORT = SNMP_MSG_REPORT;
+
+static const unsigned char CNS_ASN_INTEGER = ASN_INTEGER;
+static const unsigned char CNS_ASN_OCTET_STR = ASN_OCTET_STR;
+static const unsigned char CNS_ASN_NULL = ASN_NULL;
+static const unsigned char CNS_ASN_OBJECT_ID = ASN_OBJECT_ID;
+static const unsigned char CNS_ASN_IPADDRESS = ASN_IPADDRESS;
+static const unsigned char CNS_ASN_COUNTER = ASN_COUNTER;
+static const unsigned char CNS_ASN_GAUGE = ASN_GAUGE;
+static const unsigned char CNS_ASN_TIMETICKS = ASN_TIMETICKS;
+static const unsigned char CNS_ASN_OPAQUE = ASN_OPAQUE;
+static const unsigned char CNS_ASN_COUNTER64 = ASN_COUNTER64;
+static const unsigned char CNS_NOSUCHOBJECT = SNMP_NOSUCHOBJECT;
+static const unsigned char CNS_NOSUCHINSTANCE = SNMP_NOSUCHINSTANCE;
+static const unsigned char CNS_ENDOFMIBVIEW = SNMP_ENDOFMIBVIEW;
+
+/* snmp_errno is a C global: Swift 6 rejects references to mutable C globals under strict concurrency. */
+static inline int cns_snmp_errno(void) { return snmp_errno; }
+
+/* The session's UDP socket, which the I/O thread polls itself (select(2)'s FD_SETSIZE would cap the number of
+ * sessions; poll(2) has no such limit). -1 when the session has no transport. */
+static inline int cns_sess_socket(void *sessp) {
+    netsnmp_transport *transport = snmp_sess_transport(sessp);
+    return transport ? transport->sock : -1;
+}
+
+/* SNMPv3 isolation. net-snmp keeps ONE process-wide USM user list keyed by (engineID, securityName), and every
+ * outgoing request, retransmission and incoming response is authenticated and encrypted with the keys of the
+ * list's entry, not the session's. A second session for the same user and engine with another password would
+ * silently reuse the first one's keys. Callers (all on the one SNMP I/O thread) call this before touching a
+ * session whose credentials do not own the entry: it drops the entry and rebuilds it from this session's
+ * (Ku) keys, localized to the session's discovered engine ID by net-snmp itself. Returns an SNMPERR_* code. */
+static inline int cns_usm_install_session_user(void *sessp) {
+    netsnmp_session *session = snmp_sess_session(sessp);
+    if (session == NULL || session->securityEngineIDLen == 0) return SNMPERR_GENERR;
+    struct usmUser *existing = usm_get_user(session->securityEngineID, session->securityEngineIDLen,
+                                            session->securityName);
+    if (existing != NULL) {
+        usm_remove_user(existing);
+        usm_free_user(existing);
+    }
+    session->flags &= ~SNMP_FLAGS_USER_CREATED;
+    return usm_create_user_from_session(session);
+}
+
+/* Drops the USM list entry of (engineID, securityName), when the session owning it closes. */
+static inline void cns_usm_remove_user(const unsigned char *engineID, size_t engineIDLength, const char *name) {
+    struct usmUser *existing = usm_get_user(engineID, engineIDLength, name);
+    if (existing != NULL) {
+        usm_remove_user(existing);
+        usm_free_user(existing);
+    }
+}
+
+#endif /* CNETSNMP_SHIM_H */

@@ -1,0 +1,386 @@
+// Profile JSON → checked, numeric form. Every error names the key it is about (`tables[0].columns[3].oid`), so a
+// profile author finds the mistake without reading code.
+import FoundationEssentials
+import Proxier
+
+/// A profile ready for the provider: numeric OIDs, full TR-181 templates checked against the schema.
+public struct CompiledSNMPProfile: Sendable {
+    public var name: String
+    public var priority: Int
+    public var match: SNMPProfileMatch?
+    public var scalars: [CompiledSNMPMapping]
+    public var tables: [CompiledSNMPTable]
+    public var computed: [CompiledSNMPComputed]
+
+    /// Every parameter template the profile serves (for `DataModelSchema.restricted(to:)`).
+    public var parameterTemplates: [String] {
+        scalars.map(\.parameter) + computed.map(\.parameter)
+            + tables.flatMap { $0.columns.map(\.parameter) + $0.computed.map(\.parameter) }
+    }
+}
+
+public struct CompiledSNMPRowSelector: Sendable, Hashable {
+    public var column: SNMPObjectIdentifier
+    public var equals: SNMPMatchValue
+
+    func matches(_ value: SNMPValue) -> Bool {
+        switch (equals, value) {
+        case (.integer(let wanted), _): value.numericValue == Int128(wanted)
+        case (.text(let wanted), .objectIdentifier(let oid)): SNMPObjectIdentifier(wanted) == oid
+        case (.text(let wanted), .octetString(let bytes)): Array(wanted.utf8) == bytes
+        default: false
+        }
+    }
+}
+
+public struct CompiledSNMPMapping: Sendable, Hashable {
+    /// Full template: `Device.Ethernet.Interface.{i}.Stats.BytesSent`.
+    public var parameter: String
+    /// nil only with the `index` conversion.
+    public var oid: SNMPObjectIdentifier?
+    public var fallbackOID: SNMPObjectIdentifier?
+    public var fallbackConversion: SNMPConversion
+    public var conversion: SNMPConversion
+    /// nil when not writable.
+    public var setSyntax: SNMPSyntax?
+    public var select: CompiledSNMPRowSelector?
+    public var schema: ParameterSchema
+}
+
+public struct CompiledSNMPTerm: Sendable, Hashable {
+    public var oid: SNMPObjectIdentifier
+    public var fallbackOID: SNMPObjectIdentifier?
+    public var subtract: Bool
+    public var accumulate: Bool
+    /// `oid` is an instance OID read as is, not a column.
+    public var scalar: Bool
+
+    func instance(_ row: [UInt32]) -> SNMPObjectIdentifier { scalar ? oid : oid.appending(row) }
+    func fallbackInstance(_ row: [UInt32]) -> SNMPObjectIdentifier? { fallbackOID.map { scalar ? $0 : $0.appending(row) } }
+}
+
+public struct CompiledSNMPComputed: Sendable, Hashable {
+    public struct Aggregation: Sendable, Hashable {
+        public var indexColumn: SNMPObjectIdentifier
+        public var filter: CompiledSNMPRowSelector?
+        public var combine: SNMPAggregation.Combine
+    }
+
+    public var parameter: String
+    public var terms: [CompiledSNMPTerm]
+    public var factors: [SNMPObjectIdentifier]
+    public var multiply: Int64
+    public var divide: Int64
+    public var over: Aggregation?
+    public var schema: ParameterSchema
+}
+
+public struct CompiledSNMPTable: Sendable, Hashable {
+    public struct KeyColumn: Sendable, Hashable {
+        public var name: String
+        public var oid: SNMPObjectIdentifier
+        public var conversion: SNMPConversion
+    }
+
+    public struct ParentLink: Sendable, Hashable {
+        /// The parent's object template (`Device.IP.Interface.{i}.`).
+        public var object: String
+        public var column: SNMPObjectIdentifier?
+    }
+
+    public struct RowStatus: Sendable, Hashable {
+        public var column: SNMPObjectIdentifier
+        public var createValues: [(column: SNMPObjectIdentifier, value: SNMPValue)]
+
+        public static func == (lhs: RowStatus, rhs: RowStatus) -> Bool {
+            lhs.column == rhs.column && lhs.createValues.map(\.column) == rhs.createValues.map(\.column)
+                && lhs.createValues.map(\.value) == rhs.createValues.map(\.value)
+        }
+
+        public func hash(into hasher: inout Hasher) { hasher.combine(column) }
+    }
+
+    /// `Device.Ethernet.Interface.{i}.`
+    public var object: String
+    /// `Device.Ethernet.Interface.` (the table path providers are asked about).
+    public var table: String { String(object.dropLast("{i}.".count)) }
+    public var indexColumn: SNMPObjectIdentifier
+    public var keyColumns: [KeyColumn]
+    public var filter: (column: SNMPObjectIdentifier, values: Set<Int64>)?
+    public var parent: ParentLink?
+    public var columns: [CompiledSNMPMapping]
+    public var computed: [CompiledSNMPComputed]
+    public var rowStatus: RowStatus?
+
+    public static func == (lhs: CompiledSNMPTable, rhs: CompiledSNMPTable) -> Bool {
+        lhs.object == rhs.object && lhs.indexColumn == rhs.indexColumn && lhs.columns == rhs.columns
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(object) }
+}
+
+/// Decodes and checks profiles against a TR-181 schema.
+public struct SNMPProfileCompiler: Sendable {
+    public var schema: DataModelSchema
+    public var resolver: (any SNMPNameResolving)?
+
+    public init(schema: DataModelSchema = DataModelSchema.tr181, resolver: (any SNMPNameResolving)? = nil) {
+        self.schema = schema
+        self.resolver = resolver
+    }
+
+    /// Decodes a profile's JSON and compiles it.
+    public func compile(json: String) throws(SNMPBridgeError) -> CompiledSNMPProfile {
+        let profile: SNMPProfile
+        do {
+            profile = try JSONDecoder().decode(SNMPProfile.self, from: Data(json.utf8))
+        } catch let error as DecodingError {
+            throw SNMPBridgeError(.invalidProfile, Self.describe(error), underlying: error)
+        } catch {
+            throw SNMPBridgeError(.invalidProfile, "not a profile: \(error)", underlying: error)
+        }
+        return try compile(profile)
+    }
+
+    /// `key tables[0].columns[2].oid: unknown key ...`
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            var text = ""
+            for key in keys {
+                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return text.isEmpty ? "(top level)" : text
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "key \(path(context.codingPath + [key])): missing"
+        case .typeMismatch(let type, let context):
+            return "key \(path(context.codingPath)): expected \(type) (\(context.debugDescription))"
+        case .valueNotFound(let type, let context):
+            return "key \(path(context.codingPath)): expected \(type), found null"
+        case .dataCorrupted(let context):
+            return "key \(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    public func compile(_ profile: SNMPProfile) throws(SNMPBridgeError) -> CompiledSNMPProfile {
+        let context = "profile \(profile.name)"
+        var seen: Set<String> = []
+        func unique(_ template: String, _ key: String) throws(SNMPBridgeError) {
+            guard seen.insert(template).inserted else {
+                throw SNMPBridgeError(.invalidProfile, "\(context): key \(key): \(template) is mapped twice")
+            }
+        }
+
+        if let match = profile.match {
+            for (i, prefix) in (match.sysObjectIDPrefixes ?? []).enumerated() where SNMPObjectIdentifier(prefix) == nil {
+                throw SNMPBridgeError(.invalidProfile, "\(context): key match.sysObjectIDPrefixes[\(i)]: \"\(prefix)\" is not a dotted OID")
+            }
+            if let pattern = match.sysDescrRegex {
+                do { _ = try Regex(pattern) } catch {
+                    throw SNMPBridgeError(.invalidProfile, "\(context): key match.sysDescrRegex: \(error)")
+                }
+            }
+        }
+
+        var scalars: [CompiledSNMPMapping] = []
+        for (i, mapping) in profile.scalars.enumerated() {
+            let key = "scalars[\(i)]"
+            guard !mapping.parameter.contains("{i}") else {
+                throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).parameter: \(mapping.parameter) is inside a table; map it in tables")
+            }
+            let compiled = try compileMapping(mapping, template: mapping.parameter, key: key, context: context)
+            try unique(compiled.parameter, key + ".parameter")
+            scalars.append(compiled)
+        }
+
+        var computed: [CompiledSNMPComputed] = []
+        for (i, value) in profile.computed.enumerated() {
+            let key = "computed[\(i)]"
+            let compiled = try compileComputed(value, template: value.parameter, key: key, context: context)
+            try unique(compiled.parameter, key + ".parameter")
+            computed.append(compiled)
+        }
+
+        var tables: [CompiledSNMPTable] = []
+        for (t, table) in profile.tables.enumerated() {
+            let key = "tables[\(t)]"
+            guard let object = schema.object(atTemplate: table.object), object.isMultiInstance else {
+                throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).object: \(table.object) is no multi-instance object of the schema")
+            }
+            let depth = table.object.ranges(of: "{i}").count
+            var parent: CompiledSNMPTable.ParentLink?
+            if let link = table.parent {
+                guard tables.contains(where: { $0.object == link.object }), table.object.hasPrefix(link.object),
+                      depth == link.object.ranges(of: "{i}").count + 1 else {
+                    throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).parent.object: \(link.object) is not an earlier table of this profile directly above \(table.object)")
+                }
+                guard (link.column != nil) != link.indexPrefix else {
+                    throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).parent: give exactly one of column and indexPrefix")
+                }
+                parent = CompiledSNMPTable.ParentLink(
+                    object: link.object,
+                    column: try link.column.map { (c) throws(SNMPBridgeError) in try oid(c, key: key + ".parent.column", context: context) })
+            } else if depth != 1 {
+                throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).parent: \(table.object) is nested and needs a parent link")
+            }
+            var keyColumns: [CompiledSNMPTable.KeyColumn] = []
+            for (k, column) in table.keyColumns.enumerated() {
+                keyColumns.append(.init(name: column.name, oid: try oid(column.oid, key: "\(key).keyColumns[\(k)].oid", context: context),
+                                        conversion: column.conversion))
+            }
+            var columns: [CompiledSNMPMapping] = []
+            for (c, mapping) in table.columns.enumerated() {
+                let columnKey = "\(key).columns[\(c)]"
+                let compiled = try compileMapping(mapping, template: table.object + mapping.parameter, key: columnKey, context: context)
+                guard !mapping.parameter.contains("{i}"), compiled.select == nil else {
+                    throw SNMPBridgeError(.invalidProfile, "\(context): key \(columnKey): nested tables and select are not allowed in columns")
+                }
+                try unique(compiled.parameter, columnKey + ".parameter")
+                columns.append(compiled)
+            }
+            var tableComputed: [CompiledSNMPComputed] = []
+            for (c, value) in table.computed.enumerated() {
+                let computedKey = "\(key).computed[\(c)]"
+                guard value.over == nil else {
+                    throw SNMPBridgeError(.invalidProfile, "\(context): key \(computedKey).over: only profile-level computed values aggregate rows")
+                }
+                let compiled = try compileComputed(value, template: table.object + value.parameter, key: computedKey, context: context)
+                try unique(compiled.parameter, computedKey + ".parameter")
+                tableComputed.append(compiled)
+            }
+            var rowStatus: CompiledSNMPTable.RowStatus?
+            if let status = table.rowStatus {
+                var createValues: [(column: SNMPObjectIdentifier, value: SNMPValue)] = []
+                for (v, create) in status.createValues.enumerated() {
+                    let valueKey = "\(key).rowStatus.createValues[\(v)]"
+                    let column = try oid(create.column, key: valueKey + ".column", context: context)
+                    do {
+                        createValues.append((column, try SNMPConversion.auto.snmpValue(from: create.value, syntax: create.syntax)))
+                    } catch {
+                        throw SNMPBridgeError(.invalidProfile, "\(context): key \(valueKey).value: \(error.reason)")
+                    }
+                }
+                rowStatus = .init(column: try oid(status.column, key: key + ".rowStatus.column", context: context), createValues: createValues)
+            }
+            tables.append(CompiledSNMPTable(
+                object: table.object,
+                indexColumn: try oid(table.indexColumn, key: key + ".indexColumn", context: context),
+                keyColumns: keyColumns,
+                filter: try table.filter.map { (f) throws(SNMPBridgeError) in (try oid(f.column, key: key + ".filter.column", context: context), Set(f.in)) },
+                parent: parent, columns: columns, computed: tableComputed, rowStatus: rowStatus))
+        }
+        return CompiledSNMPProfile(name: profile.name, priority: profile.priority, match: profile.match,
+                                   scalars: scalars, tables: tables, computed: computed)
+    }
+
+    private func oid(_ text: String, key: String, context: String) throws(SNMPBridgeError) -> SNMPObjectIdentifier {
+        if let numeric = SNMPObjectIdentifier(text) { return numeric }
+        guard let resolver else {
+            throw SNMPBridgeError(.invalidProfile, "\(context): key \(key): \"\(text)\" is no numeric OID and no MIB resolver is configured")
+        }
+        do {
+            return try resolver.resolve(text)
+        } catch {
+            throw SNMPBridgeError(.invalidProfile, "\(context): key \(key): cannot resolve \"\(text)\"", underlying: error)
+        }
+    }
+
+    private func parameterSchema(_ template: String, key: String, context: String) throws(SNMPBridgeError) -> ParameterSchema {
+        guard let parameter = schema.parameter(atTemplate: template) else {
+            throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).parameter: \(template) is not in the TR-181 schema")
+        }
+        return parameter
+    }
+
+    private func compileMapping(_ mapping: SNMPValueMapping, template: String, key: String, context: String) throws(SNMPBridgeError) -> CompiledSNMPMapping {
+        let parameter = try parameterSchema(template, key: key, context: context)
+        let oid: SNMPObjectIdentifier?
+        if case .index = mapping.conversion {
+            guard template.contains("{i}") else {
+                throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).conversion: index only applies to table columns")
+            }
+            oid = nil
+        } else {
+            guard let text = mapping.oid else { throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).oid: missing") }
+            oid = try self.oid(text, key: key + ".oid", context: context)
+        }
+        var setSyntax: SNMPSyntax?
+        if mapping.writable {
+            guard parameter.access == .readWrite else {
+                throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).writable: \(template) is not writable in TR-181")
+            }
+            guard oid != nil, let syntax = mapping.syntax ?? mapping.conversion.impliedSyntax else {
+                throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).syntax: a writable mapping needs a syntax for SET")
+            }
+            setSyntax = syntax
+        }
+        return CompiledSNMPMapping(
+            parameter: template, oid: oid,
+            fallbackOID: try mapping.fallbackOID.map { (f) throws(SNMPBridgeError) in try self.oid(f, key: key + ".fallbackOID", context: context) },
+            fallbackConversion: mapping.fallbackConversion ?? mapping.conversion,
+            conversion: mapping.conversion, setSyntax: setSyntax,
+            select: try mapping.select.map { (s) throws(SNMPBridgeError) in
+                CompiledSNMPRowSelector(column: try self.oid(s.column, key: key + ".select.column", context: context), equals: s.equals)
+            },
+            schema: parameter)
+    }
+
+    private func compileComputed(_ value: SNMPComputedValue, template: String, key: String, context: String) throws(SNMPBridgeError) -> CompiledSNMPComputed {
+        let parameter = try parameterSchema(template, key: key, context: context)
+        guard !value.terms.isEmpty else { throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).terms: empty") }
+        guard value.divide != 0 else { throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).divide: must not be 0") }
+        var terms: [CompiledSNMPTerm] = []
+        for (i, term) in value.terms.enumerated() {
+            terms.append(CompiledSNMPTerm(
+                oid: try oid(term.oid, key: "\(key).terms[\(i)].oid", context: context),
+                fallbackOID: try term.fallbackOID.map { (f) throws(SNMPBridgeError) in try oid(f, key: "\(key).terms[\(i)].fallbackOID", context: context) },
+                subtract: term.subtract, accumulate: term.accumulate, scalar: term.scalar))
+        }
+        var factors: [SNMPObjectIdentifier] = []
+        for (i, factor) in value.factors.enumerated() { factors.append(try oid(factor, key: "\(key).factors[\(i)]", context: context)) }
+        var over: CompiledSNMPComputed.Aggregation?
+        if let aggregation = value.over {
+            over = .init(indexColumn: try oid(aggregation.indexColumn, key: key + ".over.indexColumn", context: context),
+                         filter: try aggregation.filter.map { (s) throws(SNMPBridgeError) in
+                             CompiledSNMPRowSelector(column: try oid(s.column, key: key + ".over.filter.column", context: context), equals: s.equals)
+                         },
+                         combine: aggregation.combine)
+        }
+        return CompiledSNMPComputed(parameter: template, terms: terms, factors: factors, multiply: value.multiply,
+                                    divide: value.divide, over: over, schema: parameter)
+    }
+}
+
+// MARK: Selection
+
+extension CompiledSNMPProfile {
+    /// Whether the agent with this sysObjectID.0 and sysDescr.0 gets the profile.
+    public func matches(sysObjectID: SNMPObjectIdentifier?, sysDescr: String) -> Bool {
+        guard let match else { return true }
+        if let prefixes = match.sysObjectIDPrefixes {
+            guard let sysObjectID, prefixes.contains(where: { SNMPObjectIdentifier($0)?.isPrefix(of: sysObjectID) ?? false }) else { return false }
+        }
+        if let substrings = match.sysDescrContains {
+            guard substrings.contains(where: { sysDescr.contains($0) }) else { return false }
+        }
+        if let pattern = match.sysDescrRegex {
+            guard let regex = try? Regex(pattern), sysDescr.contains(regex) else { return false }
+        }
+        return true
+    }
+}
+
+/// Chooses the profiles of one agent.
+public enum SNMPProfileSelection {
+    /// The profiles matching the agent, highest priority first (ties keep the given order). When two selected
+    /// profiles map the same parameter, the provider uses the first, i.e. the higher-priority one.
+    public static func select(_ profiles: [CompiledSNMPProfile], sysObjectID: SNMPObjectIdentifier?, sysDescr: String) -> [CompiledSNMPProfile] {
+        profiles.enumerated()
+            .filter { $0.element.matches(sysObjectID: sysObjectID, sysDescr: sysDescr) }
+            .sorted { $0.element.priority != $1.element.priority ? $0.element.priority > $1.element.priority : $0.offset < $1.offset }
+            .map(\.element)
+    }
+}

@@ -1,0 +1,271 @@
+// What a CWMPAgent keeps across restarts and kill -9, against the real ACS peer: InformParameter rows keep their
+// instance numbers, a ManagementServer value the ACS sets is in the store before the SetParameterValuesResponse
+// leaves, and a TransferComplete queued just before a SIGKILL is delivered after the restart, exactly once.
+import Foundation
+import CWMPClient
+import CWMPTestSupport
+import Logging
+import Synchronization
+import Testing
+@testable import Proxier
+
+extension AgentHarness {
+    /// Stops everything but the peer, as a process exit would (the next harness reuses the peer and directory).
+    func stopKeepingPeer() async {
+        await agent.stop()
+        environment.timer.stop()
+        try? await connectionRequestServer.stop()
+        try? await store.close()
+    }
+
+    /// The settings the harness uses, with what the store holds laid over them: what `cwmp-proxy run` does at start.
+    static func restoredSettings(peer: ACSPeer, directory: String) async throws -> ManagementServerSettings {
+        let configured = ManagementServerSettings(url: peer.acsURL, periodicInformEnable: true, periodicInformInterval: 3600,
+                                                  connectionRequestUsername: "cr-user", connectionRequestPassword: "cr-s3cret")
+        let stored = try await withStore(in: directory) { store in
+            try await store.load(agentID)?.parameterValues ?? [:]
+        }
+        return configured.restoring(stored).settings
+    }
+}
+
+/// Calls `observe` with every body the agent POSTs, before it goes to the real transport.
+struct ObservingTransport: ACSTransport {
+    let inner: any ACSTransport
+    let observe: @Sendable ([UInt8]) async -> Void
+
+    func openSession(url: String, credentials: HTTPCredentials?) async throws -> any ACSSession {
+        ObservingSession(inner: try await inner.openSession(url: url, credentials: credentials), observe: observe)
+    }
+}
+
+struct ObservingSession: ACSSession {
+    let inner: any ACSSession
+    let observe: @Sendable ([UInt8]) async -> Void
+
+    func post(body: [UInt8]?, timeout: Duration) async throws -> ACSHTTPResponse {
+        if let body, !body.isEmpty { await observe(body) }
+        return try await inner.post(body: body, timeout: timeout)
+    }
+
+    func close() async { await inner.close() }
+}
+
+@Suite("Agent persistence across restarts")
+struct AgentPersistenceTests {
+    private func startPeer() throws -> ACSPeer? {
+        do {
+            return try ACSPeer(arguments: ["--max-sessions", "1000"])
+        } catch PeerUnavailable.python3Missing {
+            print("SKIPPED: python3 is missing, the ACS peer cannot run")
+            return nil
+        }
+    }
+
+    /// The CommandKeys of the TransferCompletes the peer received from the harness's device.
+    private func transferCompletes(_ peer: ACSPeer) throws -> [String] {
+        let requests = try peer.control("GET", "/devices/\(AgentHarness.deviceID)/requests") as? [[String: Any]] ?? []
+        return requests.filter { $0["method"] as? String == "TransferComplete" }
+            .map { ($0["args"] as? [String: Any])?["CommandKey"] as? String ?? "?" }
+    }
+
+    @Test("InformParameter rows the ACS added keep their instance numbers across a restart; deleted numbers stay used")
+    func informParameterNumbers() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        try await withTemporaryStateDirectory { directory in
+            let first = try await AgentHarness.make(peer: peer, directory: directory)
+            try await first.agent.start()
+            #expect(await first.sessions(1))
+            let table = "Device.ManagementServer.InformParameter."
+            try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs", ["rpcs": [
+                ["method": "AddObject", "object": table, "parameter_key": "add-1"],
+                ["method": "AddObject", "object": table, "parameter_key": "add-2"],
+                ["method": "AddObject", "object": table, "parameter_key": "add-3"],
+                ["method": "DeleteObject", "object": table + "1.", "parameter_key": "delete-1"],
+                ["method": "SetParameterValues", "parameter_key": "set-3", "values": [
+                    ["name": table + "3.ParameterName", "value": "Device.DeviceInfo.UpTime", "type": "string"],
+                    ["name": table + "3.Enable", "value": true, "type": "boolean"],
+                    ["name": table + "3.Alias", "value": "uptime", "type": "string"],
+                ]],
+            ]])
+            #expect(try first.connectionRequest()["status"] as? Int == 200)
+            #expect(await first.sessions(2))
+            let responses = try peer.control("GET", "/devices/\(AgentHarness.deviceID)/responses") as? [[String: Any]] ?? []
+            let added = responses.filter { $0["method"] as? String == "AddObject" }
+                .compactMap { ($0["response"] as? [String: Any])?["InstanceNumber"] as? String }
+            #expect(added == ["1", "2", "3"])
+            #expect(responses.allSatisfy { $0["fault"] is NSNull || $0["fault"] == nil })
+            await first.stopKeepingPeer()
+
+            let settings = try await AgentHarness.restoredSettings(peer: peer, directory: directory)
+            #expect(settings.informParameters.count == 2)
+            let second = try await AgentHarness.make(peer: peer, directory: directory, settings: settings)
+            try await second.agent.start()
+            #expect(await second.sessions(1))
+            // The restored row informs under its old number's settings…
+            let parameters = peer.lastInform(AgentHarness.deviceID)?["parameters"] as? [String: Any] ?? [:]
+            #expect(parameters["Device.DeviceInfo.UpTime"] != nil)
+            // …and the ACS finds rows 2 and 3 where it left them, by number and by Alias.
+            let model = second.gateway.model
+            let names = try await model.getParameterNames(path: table, nextLevel: true).map(\.name)
+            #expect(names == [table + "2.", table + "3."])
+            #expect(try await model.getParameterValues([table + "[uptime].ParameterName"]).first?.value
+                    == "Device.DeviceInfo.UpTime")
+            #expect(await model.parameterKey == "set-3")
+            // Number 1 was deleted and 3 is the highest ever used: the next row is 4.
+            #expect(try await model.addObject(table, parameterKey: "add-4").instanceNumber == 4)
+            await second.stopKeepingPeer()
+        }
+    }
+
+    @Test("after a FactoryReset instances are renumbered from the counters: no number the ACS saw comes back")
+    func factoryResetKeepsCounters() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        try await withTemporaryStateDirectory { directory in
+            let harness = try await AgentHarness.make(peer: peer, directory: directory)
+            try await harness.agent.start()
+            #expect(await harness.sessions(1))
+            let table = "Device.ManagementServer.InformParameter."
+            try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs", ["rpcs": [
+                ["method": "AddObject", "object": table, "parameter_key": "add-1"],
+                ["method": "AddObject", "object": table, "parameter_key": "add-2"],
+                ["method": "FactoryReset"],
+            ]])
+            #expect(try harness.connectionRequest()["status"] as? Int == 200)
+            // The CR session, then the BOOTSTRAP + BOOT session after the reset.
+            #expect(await harness.sessions(3))
+            #expect(Set(peer.eventCodes(peer.lastInform(AgentHarness.deviceID))).isSuperset(of: ["0 BOOTSTRAP", "1 BOOT"]))
+            let model = harness.gateway.model
+            #expect(await model.parameterKey == "")
+            // The provider still has its two rows; they come back under new numbers, never 1 or 2.
+            let names = try await model.getParameterNames(path: table, nextLevel: true).map(\.name)
+            #expect(names == [table + "3.", table + "4."])
+            await harness.stopKeepingPeer()
+            let snapshot = try await withStore(in: directory) { try await $0.load(AgentHarness.agentID) }
+            #expect(snapshot?.instanceKeys.filter { $0.table == table }.map(\.instance) == [3, 4])
+            #expect(snapshot?.instanceCounters[table] == 5)
+        }
+    }
+
+    @Test("a ManagementServer value the ACS sets is in the store before the SetParameterValuesResponse is sent")
+    func settingsWrittenBeforeTheResponse() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        try await withTemporaryStateDirectory { directory in
+            let storeBox = Mutex<AgentStore?>(nil)
+            let seenAtResponse = Mutex<[String]>([])
+            let transport = ObservingTransport(inner: NIOACSTransport()) { body in
+                guard String(decoding: body, as: UTF8.self).contains("SetParameterValuesResponse"),
+                      let store = storeBox.withLock({ $0 }) else { return }
+                // What a kill -9 at this instant would leave behind.
+                let snapshot = try? await store.load(AgentHarness.agentID)
+                let interval = snapshot?.parameterValues["Device.ManagementServer.PeriodicInformInterval"]?.value ?? "absent"
+                seenAtResponse.withLock { $0.append("\(interval) \(snapshot?.parameterKey ?? "?")") }
+            }
+            let harness = try await AgentHarness.make(peer: peer, directory: directory, transport: transport)
+            storeBox.withLock { $0 = harness.store }
+            try await harness.agent.start()
+            #expect(await harness.sessions(1))
+            try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs",
+                             ["method": "SetParameterValues", "parameter_key": "pk-77",
+                              "values": [["name": "Device.ManagementServer.PeriodicInformInterval", "value": 77,
+                                          "type": "unsignedInt"]]])
+            #expect(try harness.connectionRequest()["status"] as? Int == 200)
+            #expect(await harness.sessions(2))
+            #expect(seenAtResponse.withLock { $0 } == ["77 pk-77"])
+            await harness.stopKeepingPeer()
+
+            // And the restart brings it back.
+            let settings = try await AgentHarness.restoredSettings(peer: peer, directory: directory)
+            #expect(settings.periodicInformInterval == 77)
+        }
+    }
+
+    @Test("a TransferComplete queued just before a SIGKILL is delivered after the restart, exactly once")
+    func transferCompleteSurvivesSIGKILL() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        try await withTemporaryStateDirectory { directory in
+            let lines = try await CrashChild.run(mode: .queueRequestThenHang, directory: directory) { lines in
+                lines.contains("QUEUED")
+            }
+            #expect(lines.contains("QUEUED"))
+            let key = AgentCrashChild.commandKey
+            try await withStore(in: directory) { store in
+                let snapshot = try #require(try await store.load(AgentHarness.agentID))
+                #expect(snapshot.requests.map(\.request.method) == ["TransferComplete"])
+                #expect(snapshot.transfers.count == 1)
+                #expect(snapshot.pendingEvents.contains { $0.code == "7 TRANSFER COMPLETE" })
+                #expect(snapshot.pendingEvents.contains { $0.code == "M Download" && $0.commandKey == key })
+            }
+
+            let second = try await AgentHarness.make(peer: peer, directory: directory)
+            try await second.agent.start()
+            #expect(await second.sessions(1))
+            #expect(await second.agent.lastOutcome?.succeeded == true)
+            let events = peer.lastInform(AgentHarness.deviceID)?["events"] as? [[String: Any]] ?? []
+            #expect(events.contains { $0["code"] as? String == "7 TRANSFER COMPLETE" })
+            #expect(events.contains { $0["code"] as? String == "M Download" && $0["command_key"] as? String == key })
+            #expect(try transferCompletes(peer) == [key])
+            #expect(await second.agent.pendingRequests.isEmpty)
+            let after = try #require(try await second.store.load(AgentHarness.agentID))
+            #expect(after.requests.isEmpty)
+            #expect(after.transfers.isEmpty, "the transfer the request reported is done once the ACS has the report")
+            #expect(after.pendingEvents.isEmpty)
+
+            // Never again: not in the next session, not after another restart.
+            #expect(try second.connectionRequest()["status"] as? Int == 200)
+            #expect(await second.sessions(2))
+            #expect(try transferCompletes(peer) == [key])
+            await second.stopKeepingPeer()
+
+            let third = try await AgentHarness.make(peer: peer, directory: directory)
+            try await third.agent.start()
+            #expect(await third.sessions(1))
+            #expect(!peer.eventCodes(peer.lastInform(AgentHarness.deviceID)).contains("7 TRANSFER COMPLETE"))
+            #expect(try transferCompletes(peer) == [key])
+            await third.stopKeepingPeer()
+        }
+    }
+}
+
+/// The crash child of `transferCompleteSurvivesSIGKILL` (run through `CrashChild`, PersistenceCrashTests.swift).
+enum AgentCrashChild {
+    static let commandKey = "dl-crash-1"
+
+    /// An agent whose ACS is unreachable (nothing listens on loopback port 9: sessions fail at once and wait for a
+    /// retry the manual clock never reaches) finishes a download: the transfer was recorded when accepted, the
+    /// TransferComplete and its events are queued; then the parent kills the process.
+    static func queueTransferCompleteThenHang(directory: String) async throws {
+        let store = try await AgentStore.open(directory: directory)
+        let settings = ManagementServerSettings(url: "http://127.0.0.1:9/acs", connectionRequestUsername: "cr-user",
+                                                connectionRequestPassword: "cr-s3cret")
+        let gateway = try await makeGatewayDataModel(identity: AgentHarness.identity, settings: settings)
+        let environment = AgentEnvironment(store: store, transport: NIOACSTransport(), clock: ManualAgentClock())
+        let identity = AgentHarness.identity
+        let agent = CWMPAgent(configuration: .init(agentID: AgentHarness.agentID,
+                                                   deviceId: DeviceId(manufacturer: identity.manufacturer,
+                                                                      oui: identity.manufacturerOUI,
+                                                                      productClass: identity.productClass,
+                                                                      serialNumber: identity.serialNumber),
+                                                   startupJitterWindow: .zero),
+                              gateway: gateway, environment: environment)
+        try await agent.start()
+        let transferID = try await agent.recordTransfer(PendingTransfer(
+            commandKey: commandKey, kind: .download, state: .inProgress, fileType: "1 Firmware Upgrade Image",
+            url: "http://192.0.2.10/firmware.bin"))
+        #expect(try await agent.pendingTransfers().map(\.id) == [transferID])
+        let report = TransferComplete(commandKey: commandKey, fault: .none,
+                                      startTime: CWMPDateTime(rawValue: "2026-11-23T10:00:00Z"),
+                                      completeTime: CWMPDateTime(rawValue: "2026-11-23T10:01:00Z"))
+        try await agent.queueRequest(.transferComplete(report),
+                                     events: [EventStruct(eventCode: EventCode.transferComplete),
+                                              EventStruct(eventCode: "M Download", commandKey: commandKey)],
+                                     transferID: transferID)
+        CrashChild.report("QUEUED")
+        // The parent kills us here.
+        while true { try await Task.sleep(for: .seconds(1)) }
+    }
+}

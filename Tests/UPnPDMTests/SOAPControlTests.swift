@@ -1,0 +1,235 @@
+import NIOCore
+import Testing
+@testable import UPnPDM
+
+private let cms = "urn:schemas-upnp-org:service:ConfigurationManagement:2"
+private let bms = "urn:schemas-upnp-org:service:BasicManagement:2"
+
+/// A SOAP response envelope around `body`, as a device would send it.
+func soapResponse(_ body: String, status: String = "200 OK", prefix: String = "s") -> String {
+    let envelope = "<?xml version=\"1.0\"?>\r\n<\(prefix):Envelope xmlns:\(prefix)=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+        + "\(prefix):encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><\(prefix):Body>\(body)</\(prefix):Body>"
+        + "</\(prefix):Envelope>"
+    return "HTTP/1.1 \(status)\r\nCONTENT-TYPE: text/xml; charset=\"utf-8\"\r\nCONTENT-LENGTH: \(envelope.utf8.count)\r\n\r\n"
+        + envelope
+}
+
+func upnpFault(_ code: Int, _ description: String) -> String {
+    soapResponse("<s:Fault><faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring><detail>"
+                 + "<UPnPError xmlns=\"urn:schemas-upnp-org:control-1-0\"><errorCode> \(code) </errorCode>"
+                 + "<errorDescription>\(description)</errorDescription></UPnPError></detail></s:Fault>",
+                 status: "500 Internal Server Error")
+}
+
+@Suite struct SOAPEnvelopeTests {
+    @Test func requestEnvelopeBytes() throws {
+        let bytes = try UPnPSOAP.requestEnvelope(action: "GetValues", serviceType: cms, arguments: [
+            UPnPActionArgument(name: "Parameters", value: "<cms:ContentPathList><ContentPath>/A/&amp;</ContentPath>"),
+            UPnPActionArgument(name: "Empty", value: ""),
+        ])
+        let expected = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            + "<s:Envelope s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\" "
+            + "xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+            + "<u:GetValues xmlns:u=\"urn:schemas-upnp-org:service:ConfigurationManagement:2\">"
+            + "<Parameters>&lt;cms:ContentPathList&gt;&lt;ContentPath&gt;/A/&amp;amp;&lt;/ContentPath&gt;</Parameters>"
+            + "<Empty></Empty></u:GetValues></s:Body></s:Envelope>\n"
+        #expect(String(decoding: bytes, as: UTF8.self) == expected)
+        #expect(UPnPSOAP.soapAction("GetValues", serviceType: cms)
+                == "\"urn:schemas-upnp-org:service:ConfigurationManagement:2#GetValues\"")
+    }
+
+    @Test func requestRoundTripsThroughTheResponseReader() throws {
+        // The writer's envelope read back by our own reader: the same argument values, in order.
+        let arguments = [UPnPActionArgument(name: "A", value: " x < y & \"z\"\r\n"), UPnPActionArgument(name: "B", value: "2")]
+        let bytes = try UPnPSOAP.requestEnvelope(action: "Act", serviceType: cms, arguments: arguments)
+        let envelope = try UPnPXML.parse(bytes)
+        let action = try #require(envelope.child("Body")?.child("Act"))
+        #expect(action.namespaceURI == cms)
+        #expect(action.children.map(\.localName) == ["A", "B"])
+        #expect(action.children.map(\.text) == [" x < y & \"z\"\r\n", "2"])
+        #expect(action.children.allSatisfy { $0.namespaceURI == nil })
+    }
+
+    @Test(arguments: ["", "1abc", "a b", "a<b", "Ümlaut"])
+    func invalidNamesAreRefused(_ name: String) {
+        #expect(throws: UPnPDMError(.invalidArgument, "")) {
+            try UPnPSOAP.requestEnvelope(action: name, serviceType: cms, arguments: [])
+        }
+        #expect(throws: UPnPDMError(.invalidArgument, "")) {
+            try UPnPSOAP.requestEnvelope(action: "A", serviceType: cms, arguments: [UPnPActionArgument(name: name, value: "")])
+        }
+    }
+
+    @Test(arguments: ["nul\u{0}", "bell\u{7}", "\u{FFFF}"])
+    func valuesXMLCannotCarryAreRefused(_ value: String) {
+        #expect(throws: UPnPDMError(.invalidArgument, "")) {
+            try UPnPSOAP.requestEnvelope(action: "A", serviceType: cms, arguments: [UPnPActionArgument(name: "V", value: value)])
+        }
+    }
+
+    func decode(_ raw: String, action: String = "GetValues", service: String = cms) throws(UPnPDMError) -> [UPnPActionArgument] {
+        var parser = UPnPHTTPResponseParser()
+        var read = parser.feed(Array(raw.utf8))
+        if case .needMoreData = read { read = parser.endOfInput() }
+        guard case .complete(let response) = read else {
+            throw UPnPDMError(.malformedHTTPResponse, "test response incomplete")
+        }
+        return try UPnPSOAP.decodeResponse(response, action: action, serviceType: service, maximumBytes: 1 << 20)
+    }
+
+    @Test func outArgumentsInOrderWhateverThePrefix() throws {
+        // async-upnp-client answers with `st:`; some devices qualify the arguments too.
+        let raw = soapResponse("<st:GetValuesResponse xmlns:st=\"\(cms)\"><B>2</B><st:A> padded \n</st:A>"
+                               + "<C/></st:GetValuesResponse>", prefix: "SOAP-ENV")
+        #expect(try decode(raw) == [UPnPActionArgument(name: "B", value: "2"), UPnPActionArgument(name: "A", value: "padded"),
+                                    UPnPActionArgument(name: "C", value: "")])
+    }
+
+    @Test func escapedXMLArgumentIsUnescapedText() throws {
+        let raw = soapResponse("<u:GetValuesResponse xmlns:u=\"\(cms)\"><ParameterValueList>"
+                               + "&lt;cms:ParameterValueList xmlns:cms=\"urn:schemas-upnp-org:dm:cms\"&gt;&lt;Parameter&gt;"
+                               + "&lt;ParameterPath&gt;/A&lt;/ParameterPath&gt;&lt;Value&gt; 8 &lt;/Value&gt;&lt;/Parameter&gt;"
+                               + "&lt;/cms:ParameterValueList&gt;</ParameterValueList></u:GetValuesResponse>")
+        let value = try #require(try decode(raw).first?.value)
+        #expect(value == "<cms:ParameterValueList xmlns:cms=\"urn:schemas-upnp-org:dm:cms\"><Parameter>"
+                + "<ParameterPath>/A</ParameterPath><Value> 8 </Value></Parameter></cms:ParameterValueList>")
+    }
+
+    @Test func unescapedXMLArgumentComesBackAsInnerXML() throws {
+        // gwsim: the list embedded as elements, `cms:` declared on the Envelope, values padded.
+        let body = "<u:GetValuesResponse xmlns:u=\"\(cms)\"><ParameterValueList>\n"
+            + "<cms:ParameterValueList xsi:schemaLocation=\"urn:schemas-upnp-org:dm:cms x.xsd\">"
+            + "<Parameter><ParameterPath>/UPnP/DM/DeviceInfo/SoftwareVersion</ParameterPath><Value> 8 </Value></Parameter>"
+            + "</cms:ParameterValueList>\n</ParameterValueList></u:GetValuesResponse>"
+        let envelope = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+            + "xmlns:cms=\"urn:schemas-upnp-org:dm:cms\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
+            + "<s:Body>\(body)</s:Body></s:Envelope>"
+        let raw = "HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n\r\n" + envelope
+        let value = try #require(try decode(raw).first?.value)
+        // Standalone: the namespaces the fragment uses are declared on it.
+        let fragment = try UPnPXML.parse(Array(value.utf8))
+        #expect(fragment.localName == "ParameterValueList")
+        #expect(fragment.namespaceURI == "urn:schemas-upnp-org:dm:cms")
+        #expect(fragment.attributes["schemaLocation"] == "urn:schemas-upnp-org:dm:cms x.xsd")
+        #expect(fragment.child("Parameter")?.childText("ParameterPath") == "/UPnP/DM/DeviceInfo/SoftwareVersion")
+        #expect(fragment.child("Parameter")?.child("Value")?.text == " 8 ")
+    }
+
+    @Test func upnpFaultBecomesActionFailed() throws {
+        do {
+            _ = try decode(upnpFault(703, "No Such Name"))
+            Issue.record("no error")
+        } catch {
+            #expect(error.code == .actionFailed)
+            #expect(error.upnpErrorCode == 703)
+            #expect(error.upnpErrorDescription == "No Such Name")
+            #expect(error.upnpServiceType == cms)
+            #expect(error.cwmpFault.code.rawValue == 9005)
+        }
+    }
+
+    @Test func faultWithoutUPnPErrorIsStillAnActionFailure() throws {
+        let raw = soapResponse("<s:Fault><faultcode>s:Server</faultcode><faultstring>boom</faultstring></s:Fault>",
+                               status: "500 Internal Server Error")
+        do {
+            _ = try decode(raw)
+            Issue.record("no error")
+        } catch {
+            #expect(error.code == .actionFailed)
+            #expect(error.upnpErrorCode == nil)
+            #expect(error.reason.contains("boom"))
+        }
+    }
+
+    @Test func plainHTTP400IsAnUnexpectedStatus() throws {
+        // async-upnp-client 0.49.0 answers an unknown action like this.
+        #expect(throws: UPnPDMError(.unexpectedHTTPStatus, "")) {
+            try decode("HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nBad Request")
+        }
+    }
+
+    @Test func wrongResponseElementIsMalformed() throws {
+        #expect(throws: UPnPDMError(.malformedSOAPResponse, "")) {
+            try decode(soapResponse("<u:GetOtherResponse xmlns:u=\"\(cms)\"/>"))
+        }
+        #expect(throws: UPnPDMError(.malformedSOAPResponse, "")) { try decode(soapResponse("")) }
+        #expect(throws: UPnPDMError(.malformedSOAPResponse, "")) {
+            try decode("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n<root/>")
+        }
+        #expect(throws: UPnPDMError(.malformedXML, "")) { try decode("HTTP/1.1 200 OK\r\n\r\n<s:Envelope") }
+    }
+
+    @Test func doctypeInAResponseIsRefused() throws {
+        let raw = "HTTP/1.0 200 OK\r\n\r\n<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]>"
+            + "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body/></s:Envelope>"
+        #expect(throws: UPnPDMError(.forbiddenDocumentType, "")) { try decode(raw) }
+    }
+}
+
+/// `UPnPControlClient` against in-test servers on loopback.
+@Suite struct ControlClientTests {
+    let client = UPnPControlClient(actionTimeout: .seconds(2))
+
+    @Test func requestOnTheWireAndOutArguments() async throws {
+        let script = ServerScript.respond(soapResponse(
+            "<u:GetDeviceStatusResponse xmlns:u=\"\(bms)\"><DeviceStatus>OK,2026-11-23T12:37:21Z</DeviceStatus>"
+            + "</u:GetDeviceStatusResponse>"))
+        try await withMisbehavingServer(script) { server in
+            let endpoint = UPnPServiceEndpoint(serviceType: bms, controlURL: server.url("/upnp/control/bms"))
+            let out = try await client.invoke("GetDeviceStatus", arguments: [], on: endpoint)
+            #expect(out == [UPnPActionArgument(name: "DeviceStatus", value: "OK,2026-11-23T12:37:21Z")])
+            let request = String(decoding: try #require(server.receivedRequests.first), as: UTF8.self)
+            #expect(request.hasPrefix("POST /upnp/control/bms HTTP/1.1\r\n"))
+            #expect(request.contains("Content-Type: text/xml; charset=\"utf-8\"\r\n"))
+            #expect(request.contains("SOAPACTION: \"\(bms)#GetDeviceStatus\"\r\n"))
+            #expect(request.contains("<u:GetDeviceStatus xmlns:u=\"\(bms)\"></u:GetDeviceStatus>"))
+            let body = request.split(separator: "\r\n\r\n", maxSplits: 1).last ?? ""
+            #expect(request.contains("Content-Length: \(body.utf8.count)\r\n"))
+        }
+    }
+
+    @Test func faultOverTheWire() async throws {
+        try await withMisbehavingServer(.respond(upnpFault(706, "No Such Test"))) { server in
+            let endpoint = UPnPServiceEndpoint(serviceType: bms, controlURL: server.url("/bms"))
+            do {
+                _ = try await client.invoke("GetTestInfo", arguments: [UPnPActionArgument(name: "TestID", value: "99")],
+                                            on: endpoint)
+                Issue.record("no error")
+            } catch let error as UPnPDMError {
+                #expect(error.code == .actionFailed)
+                #expect(error.upnpErrorCode == 706)
+                #expect(error.cwmpFault.code.rawValue == 9003)  // BMS 706, not CMS 706 (9008)
+            }
+        }
+    }
+
+    @Test func gwsimStyleHTTP10WithoutLength() async throws {
+        let envelope = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+            + "<u:GetSupportedParametersResponse xmlns:u=\"\(cms)\"><Result> <cms:StructurePathList "
+            + "xmlns:cms=\"urn:schemas-upnp-org:dm:cms\"><StructurePath>/UPnP/DM/</StructurePath></cms:StructurePathList>"
+            + " </Result></u:GetSupportedParametersResponse></s:Body></s:Envelope>"
+        let script = ServerScript([.writeString("HTTP/1.1 200 OK\r\nCONTENT-LENGTH:\r\nEXT:\r\n\r\n"),
+                                   .pause(.milliseconds(20)), .writeString(envelope), .close])
+        try await withMisbehavingServer(script) { server in
+            let endpoint = UPnPServiceEndpoint(serviceType: cms, controlURL: server.url("/upnp/control/cms"))
+            let out = try await client.invoke("GetSupportedParameters", arguments: [
+                UPnPActionArgument(name: "StartingNode", value: "/"), UPnPActionArgument(name: "SearchDepth", value: "0"),
+            ], on: endpoint)
+            #expect(out.map(\.name) == ["Result"])
+            #expect(out.first?.value == "<cms:StructurePathList xmlns:cms=\"urn:schemas-upnp-org:dm:cms\">"
+                    + "<StructurePath>/UPnP/DM/</StructurePath></cms:StructurePathList>")
+            let request = String(decoding: try #require(server.receivedRequests.first), as: UTF8.self)
+            #expect(request.contains("<StartingNode>/</StartingNode><SearchDepth>0</SearchDepth>"))
+        }
+    }
+
+    @Test func slowDeviceHitsTheActionDeadline() async throws {
+        let short = UPnPControlClient(actionTimeout: .milliseconds(300))
+        try await withMisbehavingServer(ServerScript([.hang])) { server in
+            let endpoint = UPnPServiceEndpoint(serviceType: cms, controlURL: server.url("/c"))
+            await #expect(throws: UPnPDMError(.deadlineExceeded, "")) {
+                try await short.invoke("GetValues", arguments: [], on: endpoint)
+            }
+        }
+    }
+}
