@@ -391,6 +391,11 @@ public actor CWMPAgent: ConnectionRequestAgent {
         var carriedBootstrap = false
         var valueChangeNames: Set<String> = []
         var acsURL = ""
+        /// The Inform read parameters beyond the fixed forced-inform ones (value changes, InformParameter rows):
+        /// such a read may number instances, which must be saved before the ACS sees them.
+        var readVariableParameters = false
+        /// The session ran at least one ACS request (RPC).
+        var ranACSRequests = false
     }
 
     private func runSessionTask(events: [EventStruct], retryCount: UInt32, pendingRequests: [CPERequest]) async {
@@ -437,8 +442,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
         let parameterList = await informParameters(settings: settings, events: events,
                                                    includeValueChanges: !heartbeatOnly, record: &record)
         // Reading the Inform's parameters may have numbered instances (an InformParameter naming a new row): the
-        // ACS must never see a number the store does not hold.
-        await saveState(logger: logger)
+        // ACS must never see a number the store does not hold. The forced-inform parameters alone are outside
+        // every table and number nothing, so the save (two actor hops and a copy of the data model's state) is
+        // skipped for them: that is every session of an agent whose InformParameter table is empty.
+        if record.readVariableParameters { await saveState(logger: logger) }
         let now = environment.clock.now()
         let seconds = now.sinceUnixEpoch.components.seconds
         let currentTime = (try? CWMPDateTime(secondsSince1970: seconds)) ?? .unknown
@@ -479,6 +486,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
                 action = await exchange(&session, connection: connection, body: nil, waitTimeout: waitTimeout,
                                         deadline: sessionDeadline, clock: sessionClock, decoder: decoder)
             case .executeACSRequest(let request):
+                record.ranACSRequests = true
                 let outcome = await dispatcher.respond(to: request, within: configuration.rpcBudget)
                 followUps += outcome.followUps.filter { $0 != .saveDataModelState }
                 // TR-069 Status 0 means committed: what the RPC changed (instance numbers, aliases, ParameterKey,
@@ -562,10 +570,14 @@ public actor CWMPAgent: ConnectionRequestAgent {
         if includeValueChanges {
             names += pendingValueChanges.map(\.name)
             record.valueChangeNames = Set(pendingValueChanges.map(\.name))
+            if !pendingValueChanges.isEmpty { record.readVariableParameters = true }
         }
         let codes = Set(events.map(\.eventCode))
         for row in settings.informParameters where row.enable && !row.parameterName.isEmpty {
-            if row.eventList.isEmpty || row.eventList.contains(where: codes.contains) { names.append(row.parameterName) }
+            if row.eventList.isEmpty || row.eventList.contains(where: codes.contains) {
+                names.append(row.parameterName)
+                record.readVariableParameters = true
+            }
         }
         var seen: Set<String> = []
         names = names.filter { seen.insert($0).inserted }
@@ -619,8 +631,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
         if await syncEvents(prefix: changes, acknowledgedUpTo: acknowledged, removingRequests: finished, logger: logger) {
             persistedRetryCount = retryCount
         }
-        // An RPC abandoned at its deadline may have changed the state after its fault was sent.
-        await saveState(logger: logger)
+        // An RPC abandoned at its deadline may have changed the state after its fault was sent. Without an RPC
+        // the session changed no persistent state (local settings changes are saved by `settingsChanged`).
+        if record.ranACSRequests { await saveState(logger: logger) }
         // Counted once the outcome is persisted, so an observer that sees the count sees the store updated too.
         sessionsEnded += 1
         lastOutcome = outcome
