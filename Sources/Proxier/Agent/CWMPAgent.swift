@@ -113,6 +113,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
     private var isSaving = false
     private var saveWaiters: [CheckedContinuation<Void, Never>] = []
     private var isSyncing = false
+    /// Counts the syncs that committed a removal of events (acknowledgment, discard): tells a session that waited
+    /// for the gate whether the events it read before may include one the store no longer holds.
+    private var eventRemovals: UInt64 = 0
     private var syncWaiters: [CheckedContinuation<Void, Never>] = []
     private var settingsTask: Task<Void, Never>?
     private var connectionRequestPath: String?
@@ -399,19 +402,42 @@ public actor CWMPAgent: ConnectionRequestAgent {
     }
 
     private func runSessionTask(events: [EventStruct], retryCount: UInt32, pendingRequests: [CPERequest]) async {
+        // The Inform's events come from one read of the store, and the acknowledgment goes up to the highest
+        // sequence read (AgentStore's delivery rule). The read is made before the session waits for its turn at
+        // the gate: a store call waits for the group commit's current batch, and inside the gate that wait held
+        // one of the few session slots idle. Events appended meanwhile have higher sequence numbers and stay for
+        // the next session; if events were discarded or acknowledged meanwhile (a BOOTSTRAP drops the old ACS's),
+        // the read is made again inside the gate, so the Inform never carries an event the store dropped.
+        await syncEvents()
+        let removalsBefore = eventRemovals
+        var pending = await readPendingEvents()
         await environment.sessionGate.acquire()
+        if eventRemovals != removalsBefore {
+            await syncEvents()
+            pending = await readPendingEvents()
+        }
         sessionCounter += 1
         var sessionLogger = logger
         sessionLogger[metadataKey: "cwmp.session.id"] = .string("\(agentID)/\(sessionCounter)")
         var record = InformRecord()
         var followUps: [CPEFollowUp] = []
-        let outcome = await runSession(events: events, retryCount: retryCount, pendingRequests: pendingRequests,
-                                       record: &record, followUps: &followUps, logger: sessionLogger)
+        let outcome = await runSession(events: events, pending: pending, retryCount: retryCount,
+                                       pendingRequests: pendingRequests, record: &record, followUps: &followUps,
+                                       logger: sessionLogger)
         environment.sessionGate.release()
         await sessionEnded(outcome, record: record, followUps: followUps, logger: sessionLogger)
     }
 
-    private func runSession(events expected: [EventStruct], retryCount: UInt32, pendingRequests: [CPERequest],
+    private func readPendingEvents() async -> Result<[PendingEvent], ProxierError> {
+        do throws(ProxierError) {
+            return .success(try await environment.store.pendingEvents(of: agentID))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func runSession(events expected: [EventStruct], pending read: Result<[PendingEvent], ProxierError>,
+                            retryCount: UInt32, pendingRequests: [CPERequest],
                             record: inout InformRecord, followUps: inout [CPEFollowUp],
                             logger: Logger) async -> SessionOutcome {
         let settings = await managementServer.settings
@@ -421,13 +447,12 @@ public actor CWMPAgent: ConnectionRequestAgent {
             return SessionOutcome(failure: .transportFailed("no ACS URL"))
         }
 
-        // The Inform's events come from one read of the store, and the acknowledgment goes up to the highest
-        // sequence read (AgentStore's delivery rule). The state machine's own choice only says which kind.
-        await syncEvents()
+        // The events read before the gate (see runSessionTask). The state machine's own choice only says which kind.
         let pending: [PendingEvent]
-        do {
-            pending = try await environment.store.pendingEvents(of: agentID)
-        } catch {
+        switch read {
+        case .success(let events):
+            pending = events
+        case .failure(let error):
             logger.error("cwmp.session.store-unavailable", metadata: ["error": "\(error)"])
             return SessionOutcome(failure: .transportFailed("agent store unavailable"))
         }
@@ -747,6 +772,14 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
         do {
             let applied = try await environment.store.apply(changes, to: agentID)
+            if changes.contains(where: { change in
+                switch change {
+                case .acknowledgeEvents, .discardEvents: true
+                default: false
+                }
+            }) {
+                eventRemovals &+= 1
+            }
             persisted.removeAll { discarded.contains($0.code) }
             for (sequence, entry) in zip(applied.eventSequences, ordered) {
                 persisted.append(PendingEvent(sequence: sequence, code: entry.0, commandKey: entry.1))

@@ -192,15 +192,17 @@ extension AgentStore {
         }
     }
 
-    /// Which of `agentIDs` exist.
+    /// Which of `agentIDs` exist: those in `knownAgents`, and the others as one SELECT finds them.
     private func existingAgents(_ agentIDs: Set<String>) async throws(ProxierError) -> Set<String> {
-        let ids = agentIDs.sorted()
+        let ids = agentIDs.subtracting(knownAgents).sorted()
+        guard !ids.isEmpty else { return agentIDs }
         // Only placeholders are generated; the ids themselves are bound.
         let rows = try await query("SELECT agent_id FROM agents WHERE agent_id IN (\(Self.placeholders(ids.count)))",
                                    ids.map { .text($0) })
-        var known: Set<String> = []
-        for row in rows { known.insert(try row.text("agent_id")) }
-        return known
+        var found: Set<String> = []
+        for row in rows { found.insert(try row.text("agent_id")) }
+        knownAgents.formUnion(found)
+        return agentIDs.intersection(knownAgents)
     }
 
     /// The pending events of each agent, oldest first; agents without any are absent.

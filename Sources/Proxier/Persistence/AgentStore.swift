@@ -74,10 +74,23 @@ public actor AgentStore {
     var groupCommitHeld = false
     var groupCommitBatches = 0
 
+    /// Agents this store has seen exist (created, loaded or checked) and not removed since: the group commit checks
+    /// only the others with a SELECT. A row deleted behind the store's back (an operator's sqlite3 shell) is still
+    /// caught by the foreign keys of every INSERT; an UPDATE or DELETE for it then changes nothing.
+    var knownAgents: Set<String> = []
+
     private init(path: String, connection: SQLiteConnection, logger: Logger) {
         self.path = path
         self.connection = connection
         self.logger = logger
+    }
+
+    /// The store runs on the event loop that SQLiteNIO completes the connection's statements on. Each statement
+    /// is a job on NIO's thread pool whose result comes back through that event loop; on the default executor the
+    /// actor then had to be woken on a third thread, a context switch per statement on the store's serial path.
+    /// The work done on the loop is small (building statements, matching rows), never blocking.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        connection.eventLoop.executor.asUnownedSerialExecutor()
     }
 
     /// Opens (creating it if needed) the store in `directory`, an absolute path, and brings its schema up to date.
@@ -139,6 +152,7 @@ public actor AgentStore {
         try await exclusively { () async throws(ProxierError) -> Void in
             try await query("INSERT INTO agents (agent_id) VALUES (?) ON CONFLICT (agent_id) DO NOTHING",
                             [.text(agentID)])
+            knownAgents.insert(agentID)
         }
     }
 
@@ -147,6 +161,7 @@ public actor AgentStore {
     public func removeAgent(_ agentID: String) async throws(ProxierError) -> Bool {
         try await exclusively { () async throws(ProxierError) -> Bool in
             // ON DELETE CASCADE removes the rows of every per-agent table in the same statement.
+            knownAgents.remove(agentID)
             let rows = try await query("DELETE FROM agents WHERE agent_id = ? RETURNING agent_id", [.text(agentID)])
             return !rows.isEmpty
         }
@@ -164,7 +179,9 @@ public actor AgentStore {
     /// Loads every agent, for startup: one query per table, not per agent.
     public func loadAll() async throws(ProxierError) -> [String: AgentSnapshot] {
         try await exclusively { () async throws(ProxierError) -> [String: AgentSnapshot] in
-            try await loadSnapshots(of: nil)
+            let snapshots = try await loadSnapshots(of: nil)
+            knownAgents.formUnion(snapshots.keys)
+            return snapshots
         }
     }
 
@@ -502,7 +519,9 @@ public actor AgentStore {
     @discardableResult
     func rawQuery(_ sql: String, _ binds: [String] = []) async throws(ProxierError) -> [[String: String?]] {
         try await exclusively { () async throws(ProxierError) -> [[String: String?]] in
-            try await query(sql, binds.map { .text($0) }).map { row in
+            // Any statement may have removed agents.
+            knownAgents = []
+            return try await query(sql, binds.map { .text($0) }).map { row in
                 Dictionary(uniqueKeysWithValues: row.columns.map { ($0.name, $0.data.isNull ? nil : $0.data.string) })
             }
         }
