@@ -78,7 +78,8 @@ struct AgentHarness {
 
     static func make(peer: ACSPeer, directory: String? = nil, settings: ManagementServerSettings? = nil,
                      clock: ManualAgentClock = ManualAgentClock(),
-                     transport: (any ACSTransport)? = nil) async throws -> AgentHarness {
+                     transport: (any ACSTransport)? = nil,
+                     sessionGate: SessionGate = SessionGate(limit: 64)) async throws -> AgentHarness {
         let directory = try directory ?? makeTemporaryStateDirectory()
         let store = try await AgentStore.open(directory: directory)
         let settings = settings ?? ManagementServerSettings(
@@ -89,7 +90,7 @@ struct AgentHarness {
                                              logger: Logger(label: "test.cr"))
         let address = try await server.start()
         let environment = AgentEnvironment(store: store, transport: transport ?? NIOACSTransport(), clock: clock,
-                                           connectionRequestServer: server, connectionRequestHost: "127.0.0.1",
+                                           sessionGate: sessionGate, connectionRequestServer: server, connectionRequestHost: "127.0.0.1",
                                            connectionRequestPort: address.port ?? 0)
         let reboots = RebootLog()
         let deviceId = DeviceId(manufacturer: identity.manufacturer, oui: identity.manufacturerOUI,
