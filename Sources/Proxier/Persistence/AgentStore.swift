@@ -85,14 +85,6 @@ public actor AgentStore {
         self.logger = logger
     }
 
-    /// The store runs on the event loop that SQLiteNIO completes the connection's statements on. Each statement
-    /// is a job on NIO's thread pool whose result comes back through that event loop; on the default executor the
-    /// actor then had to be woken on a third thread, a context switch per statement on the store's serial path.
-    /// The work done on the loop is small (building statements, matching rows), never blocking.
-    public nonisolated var unownedExecutor: UnownedSerialExecutor {
-        connection.eventLoop.executor.asUnownedSerialExecutor()
-    }
-
     /// Opens (creating it if needed) the store in `directory`, an absolute path, and brings its schema up to date.
     ///
     /// The directory is created 0700 and the database 0600: it holds the devices' passwords.
