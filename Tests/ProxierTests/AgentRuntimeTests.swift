@@ -181,6 +181,8 @@ struct AgentRuntimeTests {
     @Test("events removed while a session waits at the gate are not in its Inform")
     func eventsRemovedWhileWaitingAtTheGate() async throws {
         guard let peer = try startPeer(["--max-sessions", "1000"]) else { return }
+        let record = try makeTemporaryStateDirectory() + "-record"
+        try peer.control("POST", "/record", ["dir": record])
         let gate = SessionGate(limit: 1)
         let harness = try await AgentHarness.make(peer: peer, sessionGate: gate)
         try await harness.agent.start()
@@ -197,10 +199,16 @@ struct AgentRuntimeTests {
         gate.release()
 
         #expect(await harness.sessions(2))
-        let codes = peer.eventCodes(peer.lastInform(AgentHarness.deviceID))
-        #expect(codes.contains("0 BOOTSTRAP"))
-        #expect(!codes.contains("6 CONNECTION REQUEST"))
+        #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)).contains("0 BOOTSTRAP"))
         await harness.shutdown()
+        // No envelope the agent sent carried the dropped event (the stale read would have put it in session 2's
+        // Inform, and BOOTSTRAP in a third session).
+        let sent = try FileManager.default.contentsOfDirectory(atPath: record).filter { $0.contains("-cpe-") }
+        #expect(sent.count >= 2)
+        for name in sent {
+            let text = try String(contentsOfFile: record + "/" + name, encoding: .utf8)
+            #expect(!text.contains("6 CONNECTION REQUEST"), "\(name)")
+        }
     }
 
     @Test("200 agents on one host complete their first session")
