@@ -48,6 +48,18 @@ private func startedAgent(booted: Bool = true) -> (AgentStateMachine, AgentState
         #expect(agent.retryPolicy.retryCount == 0)
     }
 
+    @Test func changedRetryParametersSizeTheNextWaitAndKeepRetryCount() {
+        var (agent, _) = startedAgent()
+        var low = LowestGenerator()
+        #expect(agent.sessionEnded(SessionOutcome(failure: .timedOut), now: .seconds(1030), using: &low) == .armTimer(deadline: .seconds(1035)))
+        // The armed wait (drawn with m = 5) stands; the next one is drawn with m = 60, k = 3000, at n = 2: [180, 540].
+        #expect(agent.setRetryParameters(minimumWaitInterval: 60, intervalMultiplier: 3000, now: .seconds(1031)) == .armTimer(deadline: .seconds(1035)))
+        #expect(agent.timerFired(now: .seconds(1035)) == .startSession(events: [boot], retryCount: 1, pendingRequests: []))
+        #expect(agent.sessionEnded(SessionOutcome(failure: .timedOut), now: .seconds(1040), using: &low) == .armTimer(deadline: .seconds(1220)))
+        #expect(agent.retryPolicy.retryCount == 2)
+        #expect(agent.retryPolicy.waitWindow(forRetry: 1) == .seconds(60)...Duration.seconds(180))
+    }
+
     @Test func aConnectionRequestDoesNotWaitOutTheRetryBackoff() {
         var (agent, _) = startedAgent()
         var low = LowestGenerator()

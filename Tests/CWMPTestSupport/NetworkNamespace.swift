@@ -3,6 +3,7 @@
 //
 //   root namespace                                 namespace `cwmpt-<pid>-<n>`
 //   cwh<n>  10.77.x.y+1/30  <──── veth ────>  cwn<n>  10.77.x.y+2/30, lo up, route 239.0.0.0/8 dev cwn<n>
+//           fd77:<n hex>::1/64                          fd77:<n hex>::2/64   (IPv6, no DAD)
 //
 // The multicast route exists inside the namespace only, so unpinned sockets there reach the veth. In the root
 // namespace nothing is added: Swift code pins its sockets to `hostAddress` (IP_MULTICAST_IF + membership on that
@@ -36,10 +37,22 @@ public final class NetworkNamespace: @unchecked Sendable {
     public static let unavailableReason: String? = {
         if geteuid() != 0 { return "network namespace tests need root and iproute2: not running as root" }
         if ipTool == nil { return "network namespace tests need root and iproute2: `ip` not found" }
+        // Root without CAP_SYS_ADMIN/CAP_NET_ADMIN (some containers) cannot make one: find out once, up front, so
+        // suites skip instead of failing.
+        let probe = "cwmpt-probe-\(getpid())"
+        do {
+            try ip(["netns", "add", probe])
+            _ = try? ip(["netns", "del", probe])
+        } catch {
+            return "network namespace tests need root and iproute2: `ip netns add` failed here (\(error))"
+        }
         return nil
     }()
 
     public static var isAvailable: Bool { unavailableReason == nil }
+
+    /// Whether the kernel has IPv6 (then both veth ends get their `fd77:` ULA).
+    public static let hasIPv6: Bool = FileManager.default.fileExists(atPath: "/proc/sys/net/ipv6")
 
     /// The namespace's name (`ip netns exec NAME …`).
     public let name: String
@@ -50,6 +63,12 @@ public final class NetworkNamespace: @unchecked Sendable {
     public let namespaceInterface: String
     public let namespaceAddress: String
     public let prefixLength = 30
+    /// IPv6 ULAs of the two ends (`fd77:<n>::1` and `::2`, /64, no DAD): for SSDP on FF02::C, pin to
+    /// `hostInterfaceIndex` (IPV6_MULTICAST_IF) and bind to `hostAddress6`.
+    public let hostAddress6: String
+    public let namespaceAddress6: String
+    /// The root-namespace veth end's interface index (IPV6_MULTICAST_IF, sin6_scope_id).
+    public var hostInterfaceIndex: UInt32 { if_nametoindex(hostInterface) }
 
     private let lock = NSLock()
     private var processes: [NamespaceProcess] = []
@@ -73,19 +92,24 @@ public final class NetworkNamespace: @unchecked Sendable {
             let base = index * 4  // 10.77.0.0/16 holds 16,384 /30 networks
             let prefix = "10.77.\(base / 256)."
             let candidate = (name: "cwmpt-\(pid)-\(serial)", host: "cwh\(index)", ns: "cwn\(index)",
-                             hostAddress: "\(prefix)\(base % 256 + 1)", nsAddress: "\(prefix)\(base % 256 + 2)")
+                             hostAddress: "\(prefix)\(base % 256 + 1)", nsAddress: "\(prefix)\(base % 256 + 2)",
+                             hostAddress6: "fd77:\(String(index, radix: 16))::1",
+                             nsAddress6: "fd77:\(String(index, radix: 16))::2")
             if (try? Self.addressInUse("\(prefix)\(base % 256)")) ?? true {
                 Self.release(index)
                 continue
             }
             do {
                 try Self.create(name: candidate.name, host: candidate.host, ns: candidate.ns,
-                                hostAddress: candidate.hostAddress, nsAddress: candidate.nsAddress)
+                                hostAddress: candidate.hostAddress, nsAddress: candidate.nsAddress,
+                                hostAddress6: candidate.hostAddress6, nsAddress6: candidate.nsAddress6)
                 name = candidate.name
                 hostInterface = candidate.host
                 namespaceInterface = candidate.ns
                 hostAddress = candidate.hostAddress
                 namespaceAddress = candidate.nsAddress
+                hostAddress6 = candidate.hostAddress6
+                namespaceAddress6 = candidate.nsAddress6
                 self.index = index
                 return
             } catch {
@@ -135,7 +159,8 @@ public final class NetworkNamespace: @unchecked Sendable {
 
     // MARK: - iproute2
 
-    private static func create(name: String, host: String, ns: String, hostAddress: String, nsAddress: String) throws {
+    private static func create(name: String, host: String, ns: String, hostAddress: String, nsAddress: String,
+                               hostAddress6: String, nsAddress6: String) throws {
         try ip(["netns", "add", name])
         do {
             try ip(["link", "add", host, "type", "veth", "peer", "name", ns, "netns", name])
@@ -145,6 +170,11 @@ public final class NetworkNamespace: @unchecked Sendable {
             try ip(["-n", name, "addr", "add", "\(nsAddress)/30", "dev", ns])
             try ip(["-n", name, "link", "set", ns, "up"])
             try ip(["-n", name, "route", "add", "239.0.0.0/8", "dev", ns])
+            // IPv6 where the kernel has it (FF02::C needs no route: it is link-scoped and pinned by interface).
+            if hasIPv6 {
+                try ip(["-6", "addr", "add", "\(hostAddress6)/64", "dev", host, "nodad"])
+                try ip(["-n", name, "-6", "addr", "add", "\(nsAddress6)/64", "dev", ns, "nodad"])
+            }
         } catch {
             _ = try? ip(["link", "del", host])
             _ = try? ip(["netns", "del", name])
@@ -176,7 +206,8 @@ public final class NetworkNamespace: @unchecked Sendable {
         for line in list.split(separator: "\n") {
             let name = String(line.split(separator: " ").first ?? "")
             let parts = name.split(separator: "-")
-            guard parts.count == 3, parts[0] == "cwmpt", let pid = Int32(parts[1]), pid != getpid() else { continue }
+            guard parts.count == 3, parts[0] == "cwmpt",
+                  let pid = Int32(parts[1] == "probe" ? parts[2] : parts[1]), pid != getpid() else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH { _ = try? ip(["netns", "del", name]) }
         }
     }
@@ -232,6 +263,8 @@ public final class NamespaceProcess: @unchecked Sendable {
     private var ended = false
 
     init(executable: String, arguments: [String], environment: [String: String]?) throws {
+        // A write to the stdin of a peer that has died must be an error, not a SIGPIPE that kills the test runner.
+        signal(SIGPIPE, SIG_IGN)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }

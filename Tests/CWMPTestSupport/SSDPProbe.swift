@@ -53,10 +53,54 @@ public enum SSDPProbe {
             }
         }
         guard sent > 0 else { throw NetworkNamespaceUnavailable("sendto: errno \(errno)") }
+        return collect(fd, until: Date().addingTimeInterval(wait ?? Double(mx + 1)))
+    }
 
+    /// The same over IPv6: to [FF02::C]:1900 out of interface `interfaceIndex`, from `localAddress` (a ULA or
+    /// link-local address of that interface).
+    public static func search6(_ searchTarget: String, from localAddress: String, interfaceIndex: UInt32, mx: Int = 1,
+                               wait: Double? = nil) throws -> [Reply] {
+        let fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw NetworkNamespaceUnavailable("socket: \(errno)") }
+        defer { close(fd) }
+        var local = sockaddr_in6()
+        local.sin6_family = sa_family_t(AF_INET6)
+        local.sin6_scope_id = interfaceIndex
+        guard inet_pton(AF_INET6, localAddress, &local.sin6_addr) == 1 else {
+            throw NetworkNamespaceUnavailable("bad IPv6 address \(localAddress)")
+        }
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        guard bound == 0 else { throw NetworkNamespaceUnavailable("bind [\(localAddress)]: errno \(errno)") }
+        var index = interfaceIndex
+        guard setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_MULTICAST_IF, &index, socklen_t(MemoryLayout<UInt32>.size)) == 0
+        else { throw NetworkNamespaceUnavailable("IPV6_MULTICAST_IF: errno \(errno)") }
+        var hops: Int32 = 2
+        _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_MULTICAST_HOPS, &hops, socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let message = "M-SEARCH * HTTP/1.1\r\nHOST: [FF02::C]:1900\r\nMAN: \"ssdp:discover\"\r\nMX: \(mx)\r\n"
+            + "ST: \(searchTarget)\r\n\r\n"
+        var group = sockaddr_in6()
+        group.sin6_family = sa_family_t(AF_INET6)
+        group.sin6_port = in_port_t(UInt16(1900).bigEndian)
+        group.sin6_scope_id = interfaceIndex
+        _ = inet_pton(AF_INET6, "ff02::c", &group.sin6_addr)
+        let sent = message.utf8CString.withUnsafeBufferPointer { bytes in
+            withUnsafePointer(to: &group) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, bytes.baseAddress, bytes.count - 1, 0, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+        }
+        guard sent > 0 else { throw NetworkNamespaceUnavailable("sendto: errno \(errno)") }
+        return collect(fd, until: Date().addingTimeInterval(wait ?? Double(mx + 1)))
+    }
+
+    private static func collect(_ fd: Int32, until deadline: Date) -> [Reply] {
         var replies: [Reply] = []
         var buffer = [UInt8](repeating: 0, count: 8192)
-        let deadline = Date().addingTimeInterval(wait ?? Double(mx + 1))
         while Date() < deadline {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             guard count > 0 else { continue }

@@ -41,6 +41,8 @@ public final class UPnPDMPeer: @unchecked Sendable {
         public var httpPort: Int
         public var bootID: Int
         public var serialNumber: String
+        /// The root device's UDN: the same as `udn` unless dm_device.py runs with `--embedded`.
+        public var rootUDN: String
     }
 
     public let namespace: NetworkNamespace
@@ -50,11 +52,13 @@ public final class UPnPDMPeer: @unchecked Sendable {
 
     /// dm_device.py: `count` ManageableDevice:2 devices with CMS:2, BMS:2 and SMS:2 on the namespace address.
     /// `arguments` are extra flags (`--announce-interval 1`, `--max-age 4`, `--no-patches`, …).
-    public static func device(in namespace: NetworkNamespace, count: Int = 1, arguments: [String] = [],
-                              timeout: Double = 60) throws -> UPnPDMPeer {
-        try UPnPDMPeer(namespace: namespace, script: "dm_device.py",
-                       arguments: ["--address", namespace.namespaceAddress, "--count", "\(count)"] + arguments,
-                       timeout: timeout)
+    /// With `ipv6` the devices use the namespace's IPv6 ULA: SSDP on FF02::C, HTTP on `http://[fd77:…::2]:port`.
+    public static func device(in namespace: NetworkNamespace, count: Int = 1, ipv6: Bool = false,
+                              arguments: [String] = [], timeout: Double = 60) throws -> UPnPDMPeer {
+        let address = ipv6 ? ["--address", namespace.namespaceAddress6, "--interface", namespace.namespaceInterface]
+                           : ["--address", namespace.namespaceAddress]
+        return try UPnPDMPeer(namespace: namespace, script: "dm_device.py",
+                              arguments: address + ["--count", "\(count)"] + arguments, timeout: timeout)
     }
 
     /// sloppy_device.py with the named quirks (README.md lists them; `all` turns every one on).
@@ -66,7 +70,8 @@ public final class UPnPDMPeer: @unchecked Sendable {
     }
 
     /// hostile_device.py answering with `mode` (xxe, entity-bomb, huge, endless, slowloris, deep-nesting,
-    /// wrong-content-type); `target` picks what is hostile: the description, the SCPD or the SOAP response.
+    /// wrong-content-type, endless-headers, malformed, empty, wrong-response, http-503, bogus-fault); `target` picks
+    /// what is hostile: the description, the SCPD or the SOAP response ("description", "scpd", "soap").
     public static func hostile(in namespace: NetworkNamespace, mode: String, target: String = "description",
                                arguments: [String] = [], timeout: Double = 30) throws -> UPnPDMPeer {
         try UPnPDMPeer(namespace: namespace, script: "hostile_device.py",
@@ -150,6 +155,9 @@ public final class UPnPDMPeer: @unchecked Sendable {
     /// The next NOTIFY to every current subscriber of the device jumps `count` SEQ numbers (a SEQ gap).
     public func skipSequence(_ count: Int = 1, device: Int = 0) throws { try command("skip-seq \(device) \(count)") }
 
+    /// Sends ssdp:update (NEXTBOOTID = BOOTID+1) and then announces with BOOTID+1, without a reboot.
+    public func ssdpUpdate(device: Int = 0) throws { try command("ssdp-update \(device)") }
+
     /// CONFIGID.UPNP.ORG + 1 in later announcements and search replies; returns the new value.
     @discardableResult
     public func bumpConfigID(device: Int = 0) throws -> Int {
@@ -183,6 +191,6 @@ public final class UPnPDMPeer: @unchecked Sendable {
         guard let udn = object["udn"] as? String, let location = object["location"] as? String else { return nil }
         return Device(index: object["index"] as? Int ?? 0, udn: udn, location: location,
                       httpPort: object["http_port"] as? Int ?? 0, bootID: object["boot_id"] as? Int ?? 0,
-                      serialNumber: object["serial"] as? String ?? "")
+                      serialNumber: object["serial"] as? String ?? "", rootUDN: object["root_udn"] as? String ?? udn)
     }
 }

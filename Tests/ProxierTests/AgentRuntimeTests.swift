@@ -146,6 +146,30 @@ struct AgentRuntimeTests {
         await harness.shutdown()
     }
 
+    @Test("CWMPRetryMinimumWaitInterval changed at run time sizes the next retry wait, without a restart")
+    func retryParametersTakeEffectAtRunTime() async throws {
+        guard let peer = try startPeer(["--fail-inform", "2"]) else { return }
+        let harness = try await AgentHarness.make(peer: peer)
+        try await harness.agent.start()
+        #expect(await harness.sessions(1))
+        // The first wait was drawn with the defaults (5…10 s); the change applies from the next failure on.
+        try await harness.gateway.managementServer.update { $0.cwmpRetryMinimumWaitInterval = 100 }
+        #expect(await eventually { await harness.agent.retryPolicy.minimumWaitInterval == 100 })
+        #expect(await harness.agent.retryCount == 1)
+        harness.clock.advance(by: .seconds(11))
+        #expect(await harness.sessions(2))
+        #expect(await harness.agent.retryCount == 2)
+        // The second retry's window with m = 100, k = 2000 is [200, 400] s after the failure.
+        let failedAt = harness.clock.now()
+        #expect(await eventually { harness.agent.armedDeadline.map { $0 >= failedAt.advanced(by: .seconds(200)) } ?? false })
+        #expect(harness.agent.armedDeadline.map { $0 <= failedAt.advanced(by: .seconds(400)) } ?? false)
+        harness.clock.advance(by: .seconds(401))
+        #expect(await harness.sessions(3))
+        #expect(await harness.agent.lastOutcome?.succeeded == true)
+        #expect(peer.lastInform(AgentHarness.deviceID)?["retry_count"] as? Int == 2)
+        await harness.shutdown()
+    }
+
     @Test("events pending at a crash are delivered after restart, once")
     func crashRecovery() async throws {
         guard let peer = try startPeer(["--fail-inform", "1"]) else { return }

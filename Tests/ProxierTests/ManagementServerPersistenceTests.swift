@@ -24,6 +24,28 @@ private func storedValues(in directory: String) async throws -> [String: StoredP
 }
 
 @Suite struct ManagementServerPersistenceTests {
+    /// The provider keeps each committed change until its writer reports it stored: the agent drains it with each
+    /// RPC (AgentPersistenceTests); a persister acknowledges what it wrote, so the journal does not grow.
+    @Test func theProviderJournalHoldsChangesUntilTheyAreWritten() async throws {
+        try await withTemporaryStateDirectory { directory in
+            try await withStore(in: directory) { store in
+                try await store.createAgent(agentID)
+                let gateway = try await GatewayFixtures.model()
+                let provider = gateway.managementServer
+                let persister = ManagementServerSettingsPersister(provider: provider, store: store, agentID: agentID)
+                try await spv(gateway, [("Device.ManagementServer.PeriodicInformInterval", "61", .unsignedInt)])
+                try await provider.update { $0.periodicInformEnable = false }
+                #expect(await provider.unpersistedChanges.map(\.origin) == [.acs, .local])
+                _ = try await persistNext(persister)
+                #expect(await provider.unpersistedChanges.map(\.origin) == [.local])
+                _ = try await persistNext(persister)
+                #expect(await provider.unpersistedChanges.isEmpty)
+                #expect(try await store.load(agentID)?.parameterValues["Device.ManagementServer.PeriodicInformInterval"]?.value
+                        == "61")
+            }
+        }
+    }
+
     @Test func valuesTheACSSetAreRestoredFromTheReopenedStore() async throws {
         try await withTemporaryStateDirectory { directory in
             let expected = try await withStore(in: directory) { store in

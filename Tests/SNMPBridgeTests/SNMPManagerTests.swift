@@ -1,6 +1,7 @@
 // The SNMP manager against a real snmpd on a 127.0.0.1 port (started per test by SNMPDaemonPeer), checked
 // against net-snmp's own command-line tools talking to the same agent.
 import CWMPClient
+import CNetSNMP
 import CWMPTestSupport
 import Foundation
 @testable import SNMPBridge
@@ -57,6 +58,17 @@ struct SNMPManagerTests {
         let ifTable = try await session.walk(MIB2.ifTable)
         expectSameWalk(ifTable, try peer.walkLines(MIB2.ifTable.description, arguments: arguments))
         #expect(ifTable.count >= 22)  // at least lo, 22 columns
+        // IpAddress values (ipAddrTable) and, over v2c, Counter64 (ifXTable's HC counters).
+        let ipAddrTable = oid("1.3.6.1.2.1.4.20")
+        let addresses = try await session.walk(ipAddrTable)
+        expectSameWalk(addresses, try peer.walkLines(ipAddrTable.description, arguments: arguments))
+        #expect(addresses.contains { $0.value == .ipAddress([127, 0, 0, 1]) })
+        if !v1 {
+            let ifXTable = oid("1.3.6.1.2.1.31.1.1")
+            let extended = try await session.walk(ifXTable)
+            expectSameWalk(extended, try peer.walkLines(ifXTable.description, arguments: arguments))
+            #expect(extended.contains { if case .counter64 = $0.value { true } else { false } })
+        }
     }
 
     @Test func walkOfAnEmptySubtreeIsEmpty() async throws {
@@ -88,6 +100,9 @@ struct SNMPManagerTests {
         #expect(readBack.map(\.value.text) == [contact, location])
         let cli = try peer.tool("snmpget", ["-v2c", "-c", "public", "-Oqv"], [MIB2.sysContact.description])
         #expect(cli.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\"\(contact)\"")
+        // An empty OCTET STRING is a value too.
+        _ = try await session.set([SNMPVarBind(oid: MIB2.sysLocation, value: .octetString([]))])
+        #expect(try await session.get([MIB2.sysLocation]).first?.value == .octetString([]))
     }
 
     @Test func setCreatesAndDestroysATableRowWithRowStatus() async throws {
@@ -189,6 +204,33 @@ struct SNMPManagerTests {
         #expect(try await manager.session(for: peer.v2cPublic).get([MIB2.sysName]).count == 1)
     }
 
+    @Test func aCancelledRequestIsStillFinishedAndFreedByNetSNMP() async throws {
+        let peer = try SNMPDaemonPeer()
+        defer { peer.stop() }
+        let manager = SNMPManager()
+        defer { manager.shutdown() }
+        let silent = manager.session(for: peer.agent(.v2c(community: "silent"), timeout: .milliseconds(300), retries: 1))
+        let waiting = Task { try await silent.get([MIB2.sysName]) }
+        // Wait until net-snmp holds the request, then cancel.
+        let sent = await eventually(10) {
+            await SNMPIOThread.shared.inspect { $0.outstanding(silent.sessionID)?.netSNMP == true }
+        }
+        #expect(sent)
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        let abandoned = await SNMPIOThread.shared.inspect { $0.outstanding(silent.sessionID) }
+        #expect(abandoned?.inFlight == 0)
+        #expect(abandoned?.abandoned == 1)
+        // net-snmp times it out (timeout × (retries + 1)) and frees it, though nobody waits for it any more.
+        let freed = await eventually(10) {
+            await SNMPIOThread.shared.inspect { state in
+                guard let outstanding = state.outstanding(silent.sessionID) else { return false }
+                return !outstanding.netSNMP && outstanding.abandoned == 0
+            }
+        }
+        #expect(freed)
+    }
+
     @Test func closingTheManagerFailsWaitingCallers() async throws {
         let peer = try SNMPDaemonPeer()
         defer { peer.stop() }
@@ -199,6 +241,9 @@ struct SNMPManagerTests {
         manager.shutdown()
         let error = await snmpError { try await waiting.value }
         #expect(error?.code == .sessionClosed)
+        // A session asked for after shutdown fails the same way instead of opening a handle nobody closes.
+        let late = await snmpError { try await manager.session(for: peer.v2cPublic).get([MIB2.sysName]) }
+        #expect(late?.code == .sessionClosed)
     }
 
     @Test func badArgumentsAreErrorsNotCrashes() async throws {
@@ -218,6 +263,16 @@ struct SNMPManagerTests {
         #expect(await snmpError { try await unresolvable.get([MIB2.sysName]) }?.code == .invalidArgument)
         let badPort = manager.session(for: SNMPAgent(host: "127.0.0.1", port: 70_000, credentials: .v2c(community: "x")))
         #expect(await snmpError { try await badPort.get([MIB2.sysName]) }?.code == .invalidArgument)
+    }
+
+    @Test func otherNetSNMPCallsRunOnTheIOThread() async throws {
+        let threadOfIO = try await SNMPIOThread.shared.run { pthread_self() }
+        let again = try await SNMPIOThread.shared.run { pthread_self() }
+        #expect(pthread_equal(threadOfIO, again) != 0)
+        #expect(try await !SNMPIOThread.shared.run { String(cString: netsnmp_get_version()) }.isEmpty)
+        await #expect(throws: SNMPBridgeError.self) {
+            try await SNMPIOThread.shared.run { throw SNMPBridgeError(.invalidArgument, "x") }
+        }
     }
 
     @Test func hundredsOfSessionsInFlightAtOnce() async throws {

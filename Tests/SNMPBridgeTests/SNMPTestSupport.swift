@@ -36,7 +36,8 @@ extension SNMPDaemonPeer {
     var v1Private: SNMPAgent { agent(.v1(community: "private")) }
 
     /// The bridge's v3 credentials for one of the peer's users, optionally with other passwords.
-    func v3(_ user: User, authPassword: String? = nil, privPassword: String? = nil) -> SNMPAgent {
+    func v3(_ user: User, authPassword: String? = nil, privPassword: String? = nil,
+            timeout: Duration = .seconds(2)) -> SNMPAgent {
         var usm = SNMPUSMUser(name: user.name)
         if let name = user.authProtocol, let password = authPassword ?? user.authPassword {
             usm.authentication = .init(SNMPAuthenticationProtocol(rawValue: name)!, password: Secret(password))
@@ -44,7 +45,7 @@ extension SNMPDaemonPeer {
         if let name = user.privProtocol, let password = privPassword ?? user.privPassword {
             usm.privacy = .init(SNMPPrivacyProtocol(rawValue: name)!, password: Secret(password))
         }
-        return agent(.v3(usm))
+        return agent(.v3(usm), timeout: timeout)
     }
 }
 

@@ -42,6 +42,14 @@ struct PeerHarnessTests {
         #expect(after.udn == before.udn)
         let (status, _) = try await HTTPGet.fetch(after.location, from: namespace.hostAddress)
         #expect(status == .ok)
+
+        let target = "urn:schemas-upnp-org:service:BasicManagement:2"
+        let rebooted = try SSDPProbe.search(target, from: namespace.hostAddress)
+        #expect(rebooted.map { $0.headers["BOOTID.UPNP.ORG"] } == ["2"])
+        try peer.silence()
+        #expect(try SSDPProbe.search(target, from: namespace.hostAddress).isEmpty)
+        try peer.resume()
+        #expect(try SSDPProbe.search(target, from: namespace.hostAddress).map(\.udn) == [after.udn])
     }
 
     @Test func fiftyDevicesAnswerOneSearchAcrossTheVeth() throws {
@@ -55,6 +63,21 @@ struct PeerHarnessTests {
                                            from: namespace.hostAddress, mx: 1)
         #expect(Set(replies.map(\.udn)) == Set(peer.devices.map(\.udn)))
         #expect(replies.allSatisfy { $0.headers["BOOTID.UPNP.ORG"] == "1" })
+    }
+
+    @Test(.enabled(if: NetworkNamespace.hasIPv6, "the kernel has no IPv6"))
+    func ipv6DeviceAnswersOnFF02C() async throws {
+        let namespace = try NetworkNamespace()
+        defer { namespace.shutdown() }
+        let peer = try UPnPDMPeer.device(in: namespace, ipv6: true)
+        defer { peer.stop() }
+
+        let device = try #require(peer.devices.first)
+        #expect(device.location.hasPrefix("http://[\(namespace.namespaceAddress6)]:"))
+        let replies = try SSDPProbe.search6("urn:schemas-upnp-org:service:ConfigurationManagement:2",
+                                            from: namespace.hostAddress6, interfaceIndex: namespace.hostInterfaceIndex)
+        #expect(replies.map(\.udn) == [device.udn])
+        #expect(replies.first?.headers["LOCATION"] == device.location)
     }
 
     @Test func sloppyAndHostilePeersAnswerAcrossTheVeth() async throws {
@@ -97,6 +120,17 @@ struct PeerHarnessTests {
         #expect(replies.contains { $0.udn == device.udn })
     }
 
+    @Test func aDeadPeerGivesAnErrorNotACrash() throws {
+        let namespace = try NetworkNamespace()
+        defer { namespace.shutdown() }
+        let peer = try UPnPDMPeer.device(in: namespace)
+        defer { peer.stop() }
+
+        kill(peer.process.processIdentifier, SIGKILL)
+        peer.process.process.waitUntilExit()
+        #expect(throws: (any Error).self) { try peer.command("status 0", timeout: 5) }
+    }
+
     @Test func namespaceIsGoneAfterShutdown() throws {
         let namespace = try NetworkNamespace()
         let name = namespace.name
@@ -117,7 +151,7 @@ enum HTTPGet {
         let path = parts.path.isEmpty ? "/" : parts.path
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(to: try SocketAddress(ipAddress: localAddress, port: 0))
-            .connectTimeout(.seconds(5))
+            .connectTimeout(.seconds(10))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
@@ -131,8 +165,9 @@ enum HTTPGet {
                     var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
                     head.headers.add(name: "Host", value: "\(host):\(port)")
                     head.headers.add(name: "Connection", value: "close")
-                    try await outbound.write(.head(head))
-                    try await outbound.write(.end(nil))
+                    // Head and end in one flush: a peer that answers and closes as soon as it has the headers
+                    // (the sloppy and hostile devices do) must not find a second write on a closed channel.
+                    try await outbound.write(contentsOf: [.head(head), .end(nil)])
                     var status = HTTPResponseStatus.imATeapot
                     var body = ByteBuffer()
                     for try await part in inbound {
@@ -146,7 +181,8 @@ enum HTTPGet {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(10))
+                // A bound, not an assertion on time: generous for a loaded machine.
+                try await Task.sleep(for: .seconds(30))
                 throw CancellationError()
             }
             let result = try await group.next()!

@@ -159,6 +159,26 @@ import Testing
         #expect(again.instanceNumber == 4)
     }
 
+    /// A device with a small part of TR-181: partial-path reads return what it has, and a parameter it lacks is 9005
+    /// from the engine, never a question to the device.
+    @Test func aDiscoveringProviderServesOnlyWhatTheDeviceHas() async throws {
+        let device = device()
+        let provider = try await UPnPDMProvider.discovering(cms: ConfigurationManagementClient(invoker: device, service: cmsEndpoint),
+                                                            logger: Logger(label: "test.upnpdm"))
+        #expect(provider.supportedTemplates == ["Device.IP.Interface.{i}.Enable", "Device.IP.Interface.{i}.Name", "Device.DeviceInfo.SerialNumber"])
+        let model = DataModel(schema: SchemaTree(.tr181))
+        try await model.mount(provider, at: "Device.")
+        let values = try await model.getParameterValues(["Device.IP.Interface.", "Device.DeviceInfo."])
+        // NumberOfEntries and Alias are the engine's own; everything else comes from the device.
+        #expect(Set(values.map(\.name).filter { !$0.hasSuffix("NumberOfEntries") && !$0.hasSuffix(".Alias") }) == ["Device.IP.Interface.1.Enable", "Device.IP.Interface.1.Name", "Device.IP.Interface.2.Enable",
+                                            "Device.IP.Interface.2.Name", "Device.DeviceInfo.SerialNumber"])
+        #expect(await device.calls(of: "GetValues").count == 2)  // the identity leaves while discovering, then one per RPC
+        await #expect(throws: ProxierError(.unknownPath, "")) { try await model.getParameterValues(["Device.IP.Interface.1.MaxMTUSize"]) }
+        #expect(await device.calls(of: "GetValues").count == 2)
+        let names = try await model.getParameterNames(path: "Device.IP.Interface.1.", nextLevel: true).map(\.name)
+        #expect(names.contains("Device.IP.Interface.1.Name") && !names.contains("Device.IP.Interface.1.MaxMTUSize"))
+    }
+
     @Test func aTableTheDeviceLacksHasNoInstances() async throws {
         let device = FakeCMSDevice(values: ["/UPnP/DM/DeviceInfo/SerialNumber": "SN"])
         let provider = UPnPDMProvider(cms: ConfigurationManagementClient(invoker: device, service: cmsEndpoint), logger: Logger(label: "t"))

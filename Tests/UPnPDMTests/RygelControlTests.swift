@@ -1,8 +1,6 @@
 // The control client against Rygel (Debian `rygel`, GUPnP): a third-party, strict UDA device with a real
-// BasicManagement:2 service. Rygel runs inside a network namespace the test creates, pinned to the namespace's
-// veth interface, with its configuration, cache and home in a temporary directory. The UPnPDMPeer harness does not
-// start Rygel yet, so this test does, with the settings upnp-testbed.md §4 found to work (diagnostics=true in the
-// plugin section; the configuration goes to $XDG_CONFIG_HOME/rygel.conf because `-c` did not take effect).
+// BasicManagement:2 service, started by the UPnPDMPeer harness (rygel/rygel_bms.py) inside a network namespace the
+// test creates and pinned to the namespace's veth interface; the client is pinned to the root side.
 import CWMPTestSupport
 import Foundation
 import NIOCore
@@ -16,54 +14,14 @@ struct RygelControlTests {
     @Test func getDeviceStatusPingAndFaults() async throws {
         let namespace = try NetworkNamespace()
         defer { namespace.shutdown() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rygel-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let configuration = directory.appendingPathComponent("config")
-        try FileManager.default.createDirectory(at: configuration, withIntermediateDirectories: true)
-        let port = 49160
-        try """
-            [general]
-            upnp-enabled=true
-            interface=\(namespace.namespaceInterface)
-            port=\(port)
-            enable-transcoding=false
-            [MediaExport]
-            enabled=true
-            diagnostics=true
-            uris=
-            monitor-changes=false
-            [Tracker3]
-            enabled=false
-            [Tracker]
-            enabled=false
-            [Playbin]
-            enabled=false
-            [Renderer]
-            enabled=false
-            """.write(to: configuration.appendingPathComponent("rygel.conf"), atomically: true, encoding: .utf8)
-        var environment = ProcessInfo.processInfo.environment
-        environment["XDG_CONFIG_HOME"] = configuration.path
-        environment["XDG_CACHE_HOME"] = directory.appendingPathComponent("cache").path
-        environment["XDG_DATA_HOME"] = directory.appendingPathComponent("data").path
-        environment["HOME"] = directory.path
-        let rygel = try namespace.run(["/usr/bin/rygel"], environment: environment)
+        let rygel = try UPnPDMPeer.rygel(in: namespace)
         defer { rygel.stop() }
-
-        // Rygel writes its device description (with a fresh UDN) into the configuration directory, then serves it
-        // at /<uuid>.xml.
-        let written = configuration.appendingPathComponent("Rygel/MediaExport.xml")
-        let udn = try await poll("Rygel's description file") { () -> String? in
-            guard let data = FileManager.default.contents(atPath: written.path),
-                  let root = try? UPnPXML.parse([UInt8](data)) else { return nil }
-            return root.child("device")?.childText("UDN")
-        }
+        let peerDevice = try #require(rygel.devices.first)
+        let udn = peerDevice.udn
         let http = UPnPHTTPClient(configuration: .init(
             connectTimeout: .seconds(2), timeout: .seconds(5),
             localAddress: try SocketAddress(ipAddress: namespace.hostAddress, port: 0)))
-        let location = "http://\(namespace.namespaceAddress):\(port)/\(udn.dropFirst("uuid:".count)).xml"
-        let description = try await poll("Rygel's description at \(location)") {
-            try? await http.fetchDeviceDescription(location: location)
-        }
+        let description = try await http.fetchDeviceDescription(location: peerDevice.location)
         #expect(description.device.udn == udn)
         #expect(description.device.deviceType == "urn:schemas-upnp-org:device:MediaServer:3")
         let service = try #require(description.device.service(type: bmsType))

@@ -105,12 +105,67 @@ import Testing
         #expect(throws: UPnPDMError(.malformedSSDPMessage, "")) { try SSDPAdvertisement(message) }
     }
 
+    @Test func overlongLocationIsRefusedAndServerIsCut() throws {
+        let long = try SSDPMessage(parsing: Self.bytes(
+            "HTTP/1.1 200 OK\r\nLOCATION: http://h/\(String(repeating: "a", count: 2048))\r\nUSN: uuid:\(Self.uuid)\r\n\r\n"))
+        #expect(throws: UPnPDMError(.malformedSSDPMessage, "")) { try SSDPAdvertisement(long) }
+        let server = try SSDPMessage(parsing: Self.bytes(
+            "HTTP/1.1 200 OK\r\nLOCATION: http://h/\r\nSERVER: \(String(repeating: "s", count: 300))\r\nUSN: uuid:\(Self.uuid)\r\n\r\n"))
+        #expect(try SSDPAdvertisement(server).server?.count == 256)
+    }
+
     @Test func byebyeNeedsNoLocationAndHasNoLease() throws {
         let message = try SSDPMessage(parsing: Self.bytes(
             "NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\nNTS: ssdp:byebye\r\nUSN: uuid:\(Self.uuid)::upnp:rootdevice\r\n\r\n"))
         let advertisement = try SSDPAdvertisement(message)
         #expect(advertisement.kind == .byebye)
         #expect(advertisement.maxAge == 0)
+    }
+
+    /// Seeded mutations of a valid NOTIFY (byte flips, cuts, inserted CR/LF/colon/NUL): each one parses or is a
+    /// typed error, and whatever parses goes through the state machine without trapping.
+    @Test func mutatedDatagramsNeverTrap() {
+        struct SplitMix64: RandomNumberGenerator {
+            var state: UInt64
+            mutating func next() -> UInt64 {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return z ^ (z >> 31)
+            }
+        }
+        var random = SplitMix64(state: 0x55D9)
+        let valid = Self.bytes("NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=60\r\n"
+            + "LOCATION: http://10.0.0.2/d.xml\r\nNT: upnp:rootdevice\r\nNTS: ssdp:alive\r\n"
+            + "USN: uuid:\(Self.uuid)::upnp:rootdevice\r\nBOOTID.UPNP.ORG: 3\r\n\r\n")
+        var machine = SSDPDiscoveryStateMachine()
+        let t0 = ContinuousClock.now
+        var parsed = 0
+        var refused = 0
+        for round in 0..<3000 {
+            var bytes = valid
+            for _ in 0..<Int.random(in: 1...6, using: &random) {
+                let index = Int.random(in: 0..<bytes.count, using: &random)
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0: bytes[index] = UInt8.random(in: 0...255, using: &random)
+                case 1: bytes.insert([0x0D, 0x0A, 0x3A, 0x00, 0x20][Int.random(in: 0..<5, using: &random)], at: index)
+                case 2: bytes.removeSubrange(index..<min(bytes.count, index + Int.random(in: 1...20, using: &random)))
+                default: bytes = Array(bytes.prefix(index))
+                }
+                if bytes.isEmpty { bytes = [0x0A] }
+            }
+            do {
+                let advertisement = try SSDPAdvertisement(SSDPMessage(parsing: bytes))
+                _ = machine.received(advertisement, from: "10.0.0.2", now: t0 + .milliseconds(round))
+                parsed += 1
+            } catch {
+                refused += 1
+            }
+        }
+        _ = machine.timerFired(now: t0 + .seconds(3600))
+        #expect(parsed > 0)
+        #expect(refused > 0)
     }
 
     @Test func theSearchIsSerialisedAsUDAAsks() throws {

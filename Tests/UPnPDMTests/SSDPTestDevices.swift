@@ -25,6 +25,8 @@ final class SSDPTestDevices: Sendable {
         var answering = true
         /// ST and MX of every M-SEARCH received, and whether it was UDA-conformant (MAN, HOST).
         var searches: [(target: String, mx: String, conformant: Bool)] = []
+        /// When the first M-SEARCH arrived: where "discovery within MX + 1 s" is measured from.
+        var firstSearch: ContinuousClock.Instant?
     }
 
     let uuids: [String]
@@ -139,6 +141,7 @@ final class SSDPTestDevices: Sendable {
         let conformant = search.headers["MAN"] == "\"ssdp:discover\"" && search.headers["HOST"] == hostHeader
         let current = state.withLockedValue { state in
             state.searches.append((search.headers["ST"] ?? "", search.headers["MX"] ?? "", conformant))
+            state.firstSearch = state.firstSearch ?? .now
             return state
         }
         guard current.answering, let target = search.headers["ST"] else { return }

@@ -222,6 +222,16 @@ struct ServicesPeerTests {
                                           "Device.Time.LocalTimeZone", "Device.DeviceInfo.SerialNumber", "Device.NAT.PortMapping.{i}.Description"]))
         #expect(!supported.contains("Device.IP.Interface.{i}.IPv4Enable"))
 
+        // The discovering provider serves a whole-object read of what the device has.
+        let partial = DataModel(schema: SchemaTree(.tr181))
+        try await partial.mount(try await UPnPDMProvider.discovering(cms: cms, mapping: mapping, logger: Logger(label: "test.upnpdm")),
+                                at: "Device.")
+        let whole = try await partial.getParameterValues(["Device.IP.Interface.", "Device.DeviceInfo.", "Device.Time."])
+        #expect(whole.contains(ParameterValueStruct(name: "Device.IP.Interface.2.Name", value: "wan0", type: .string)))
+        #expect(whole.contains(ParameterValueStruct(name: "Device.DeviceInfo.ModelName", value: "DM-Sim", type: .string)))
+        #expect(whole.contains { $0.name == "Device.IP.Interface.1.IPv4Address.1.IPAddress" })
+        #expect(!whole.contains { $0.name.hasSuffix(".IPv4Enable") })
+
         #expect(try await model.setParameterValues([ParameterValueStruct(name: "Device.Time.LocalTimeZone", value: "UTC0", type: .string)],
                                                    parameterKey: "k1") == .applied)
         #expect(try await cms.getValues(["/BBF/Time/LocalTimeZone"]).first?.value == "UTC0")

@@ -113,6 +113,15 @@ public struct AgentStateMachine: Sendable {
         return evaluate(now: now)
     }
 
+    /// CWMPRetryMinimumWaitInterval or CWMPRetryIntervalMultiplier changed. The new values size the next retry
+    /// wait; a wait already armed runs out as it was drawn (TR-069 draws the wait when the session fails), and the
+    /// count of consecutive failures (RetryCount) is kept.
+    public mutating func setRetryParameters(minimumWaitInterval: UInt32, intervalMultiplier: UInt32, now: CWMPInstant) -> Action {
+        retryPolicy = SessionRetryPolicy(minimumWaitInterval: minimumWaitInterval, intervalMultiplier: intervalMultiplier,
+                                         retryCount: retryPolicy.retryCount)
+        return evaluate(now: now)
+    }
+
     /// ManagementServer.URL changed: BOOTSTRAP for the new ACS; scheduled informs of the old one are void.
     public mutating func acsURLChanged(now: CWMPInstant) -> Action {
         eventQueue.acsURLChanged()

@@ -269,6 +269,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
 
     public var retryCount: UInt32 { machine.retryPolicy.retryCount }
 
+    /// The retry parameters in force (CWMPRetryMinimumWaitInterval, CWMPRetryIntervalMultiplier) and RetryCount.
+    public var retryPolicy: SessionRetryPolicy { machine.retryPolicy }
+
     // MARK: - Connection Requests (called on NIO event loops)
 
     public nonisolated func connectionRequestCredentials() -> HTTPCredentials {
@@ -340,9 +343,12 @@ public actor CWMPAgent: ConnectionRequestAgent {
         if change.heartbeatPolicyChanged {
             actions.append(machine.setHeartbeatPolicy(Self.heartbeat(change.current, now: now), now: now))
         }
-        // Retry policy, ACS credentials and InformParameters are read when they are used (next failure, next
-        // session, next Inform); nothing to re-arm. (The retry parameters need an AgentStateMachine input to take
-        // effect before a restart; see the report.)
+        if change.retryPolicyChanged {
+            actions.append(machine.setRetryParameters(minimumWaitInterval: change.current.cwmpRetryMinimumWaitInterval,
+                                                      intervalMultiplier: change.current.cwmpRetryIntervalMultiplier,
+                                                      now: now))
+        }
+        // ACS credentials and InformParameters are read when they are used (next session, next Inform).
         await syncEvents()
         for action in actions { perform(action) }
     }

@@ -152,7 +152,10 @@ extension DataModel {
         if let tableTemplate = tree.numberOfEntriesTables[template], tableTemplate.hasPrefix(object.node.template) {
             return .numberOfEntries(table: object.name + tableTemplate.dropFirst(object.node.template.count))
         }
-        return mount(for: object.name + parameter.name).map { .provider($0) }
+        guard let mount = mount(for: object.name + parameter.name), mount.provider.servesParameter(template: template) else {
+            return nil
+        }
+        return .provider(mount)
     }
 
     /// Whether the device has this object: a provider serves it, or it leads to a mount point. Objects of the

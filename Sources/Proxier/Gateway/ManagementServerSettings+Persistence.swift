@@ -132,6 +132,7 @@ extension ManagementServerSettings {
 /// `run()` it (or feed `persist(_:)` from `changes`).
 public struct ManagementServerSettingsPersister: Sendable {
     public let changes: AsyncStream<ManagementServerSettingsChange>
+    let provider: ManagementServerProvider
     let store: AgentStore
     let agentID: String
     let logger: Logger
@@ -139,6 +140,7 @@ public struct ManagementServerSettingsPersister: Sendable {
     public init(provider: ManagementServerProvider, store: AgentStore, agentID: String,
                 logger: Logger = Logger(label: "cwmp-proxy.settings")) {
         self.changes = provider.changes()
+        self.provider = provider
         self.store = store
         self.agentID = agentID
         self.logger = logger
@@ -154,7 +156,10 @@ public struct ManagementServerSettingsPersister: Sendable {
     /// Records one change; a failure is logged (names only, never values) and the settings stay in effect.
     public func persist(_ change: ManagementServerSettingsChange) async {
         let storeChanges = ManagementServerSettings.storeChanges(for: change)
-        guard !storeChanges.isEmpty else { return }
+        guard !storeChanges.isEmpty else {
+            await provider.acknowledgePersisted(1)
+            return
+        }
         // In a task of its own: a cancelled persister (shutdown) still delivers what was published, and the store
         // refuses work in a cancelled task.
         let store = store, agentID = agentID
@@ -165,7 +170,12 @@ public struct ManagementServerSettingsPersister: Sendable {
                 return .failure(error)
             }
         }.value
-        if case .failure(let error) = written {
+        switch written {
+        case .success:
+            // No agent drains this provider's journal (`unpersistedChanges`): one entry per change written keeps
+            // it from growing.
+            await provider.acknowledgePersisted(1)
+        case .failure(let error):
             logger.warning("cwmp.settings.not-persisted", metadata: [
                 "error": "\(error)", "cwmp.settings.changed": .string(change.changedParameters.joined(separator: ",")),
             ])

@@ -117,8 +117,15 @@ public protocol DataModelProvider: AnyObject, Sendable {
 
     /// Deletes an instance (`ProviderPath` of an instance template, `….Interface.{i}.`) and everything below it.
     func deleteInstance(_ instance: ProviderPath) async throws -> ApplyStatus
+
+    /// Whether the provider has this parameter (a template: `Device.IP.Interface.{i}.Enable`). A remote device
+    /// often implements only part of the schema below its mount; the engine treats the parameters it lacks as absent
+    /// (9005 when named, left out of GetParameterNames and of partial-path reads) instead of asking for them.
+    /// Optional: the default serves every parameter of the schema below the mount.
+    func servesParameter(template: String) -> Bool
 }
 
 extension DataModelProvider {
     public func validateValues(_ values: [ProviderParameterValue]) async throws {}
+    public func servesParameter(template: String) -> Bool { true }
 }

@@ -1,5 +1,4 @@
 // The SNMP manager: one reusable net-snmp session per agent, all driven by the process's SNMP I/O thread.
-import Logging
 import Synchronization
 
 /// Hands out one `SNMPAgentSession` per agent (equal `SNMPAgent` values share a net-snmp session) and closes
@@ -14,6 +13,8 @@ public final class SNMPManager: Sendable {
     /// first request).
     public func session(for agent: SNMPAgent) -> SNMPAgentSession {
         let id = sessions.withLock { sessions -> UInt64 in
+            // After shutdown: the closed-session ID, whose every request fails with `.sessionClosed`.
+            guard sessions != nil else { return SNMPIOLoopState.closedSessionID }
             if let id = sessions?[agent] { return id }
             let id = thread.makeID()
             sessions?[agent] = id

@@ -1,6 +1,5 @@
 // One net-snmp single-session handle per agent, confined to the SNMP I/O thread.
 import CNetSNMP
-import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,15 +75,41 @@ final class NetSNMPSession {
     /// Outcomes recorded by the callback, not yet acted on.
     private var outcomes: [(SNMPPendingRequest, SNMPOutcome)] = []
 
-    var hasInFlight: Bool { !inFlight.isEmpty }
+    /// Requests whose callers gave up while net-snmp still had them: the session keeps being polled and swept
+    /// until net-snmp answers or times them out (and frees them), so a cancellation leaks nothing in net-snmp.
+    private var abandoned: Set<UInt64> = []
+
+    var hasInFlight: Bool { !inFlight.isEmpty || !abandoned.isEmpty }
+
+    /// Requests in flight for callers, and abandoned ones net-snmp has not finished yet.
+    var counts: (inFlight: Int, abandoned: Int, queued: Int) { (inFlight.count, abandoned.count, queued.count) }
+
+    /// Whether net-snmp's own request list for this session is non-empty (`snmp_sess_select_info2` asks for no
+    /// blocking exactly when a request is outstanding).
+    var netSNMPHasOutstandingRequests: Bool {
+        guard let handle else { return false }
+        var fdCount: Int32 = 0
+        var block: Int32 = 1
+        var timeout = timeval()
+        var set = netsnmp_large_fd_set()
+        netsnmp_large_fd_set_init(&set, 1024)
+        defer { netsnmp_large_fd_set_cleanup(&set) }
+        _ = snmp_sess_select_info2_flags(handle, &fdCount, &set, &timeout, &block, Int32(NETSNMP_SELECT_NOALARMS))
+        return block == 0
+    }
 
     /// The USM list key this session's user lives under once the engine is known.
+    /// (Computed once the engine is known, then cached: it is asked before every read and timeout sweep.)
     var usmKey: USMKey? {
+        if let cachedUSMKey { return cachedUSMKey }
         guard case .v3(let user) = agent.credentials, let handle, let session = snmp_sess_session(handle),
               session.pointee.securityEngineIDLen > 0, let engineID = session.pointee.securityEngineID else { return nil }
-        return USMKey(engineID: Array(UnsafeBufferPointer(start: engineID, count: session.pointee.securityEngineIDLen)),
-                      userName: user.name)
+        cachedUSMKey = USMKey(engineID: Array(UnsafeBufferPointer(start: engineID, count: session.pointee.securityEngineIDLen)),
+                              userName: user.name)
+        return cachedUSMKey
     }
+
+    private var cachedUSMKey: USMKey?
 
     struct USMKey: Hashable {
         let engineID: [UInt8]
@@ -223,6 +248,11 @@ final class NetSNMPSession {
         }
         handle = opened
         socket = cns_sess_socket(opened)
+        // snmp_sess_open clears SNMP_FLAGS_DONT_PROBE once open; without it again, the first send would run
+        // net-snmp's own blocking discovery (snmp_sess_async_send -> snmpv3_engineID_probe) on the I/O thread.
+        if agent.isV3, let openedSession = snmp_sess_session(opened) {
+            openedSession.pointee.flags |= u_long(SNMP_FLAGS_DONT_PROBE)
+        }
     }
 
     deinit { close() }
@@ -232,6 +262,7 @@ final class NetSNMPSession {
     func close() {
         guard let handle else { return }
         inFlight = [:]
+        abandoned = []
         self.handle = nil
         snmp_sess_close(handle)
     }
@@ -291,14 +322,20 @@ final class NetSNMPSession {
     /// Called from net-snmp's callback (on the I/O thread, inside read/timeout/close).
     fileprivate func record(operation: Int32, requestID: UInt64, pdu: UnsafeMutablePointer<netsnmp_pdu>?,
                             sessionErrno: Int32) {
-        guard let request = inFlight[requestID] else { return }  // cancelled, closed, or the report's second call
+        guard let request = inFlight[requestID] else {
+            // Cancelled (net-snmp is done with it now, whatever the operation), closed, or a report's second call.
+            if operation != NETSNMP_CALLBACK_OP_RESEND { abandoned.remove(requestID) }
+            return
+        }
         let outcome: SNMPOutcome
+        let engineID: [UInt8] = if let pdu, pdu.pointee.securityEngineIDLen > 0, let bytes = pdu.pointee.securityEngineID {
+            Array(UnsafeBufferPointer(start: bytes, count: pdu.pointee.securityEngineIDLen))
+        } else {
+            []
+        }
         switch operation {
         case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
             guard let pdu else { return }
-            let engineID = pdu.pointee.securityEngineIDLen > 0 && pdu.pointee.securityEngineID != nil
-                ? Array(UnsafeBufferPointer(start: pdu.pointee.securityEngineID, count: pdu.pointee.securityEngineIDLen))
-                : []
             if pdu.pointee.command == CNS_MSG_REPORT {
                 let code = snmpv3_get_report_type(pdu)
                 // net-snmp resynchronises the engine time and resends by itself (bounded by the retries); the
@@ -310,7 +347,7 @@ final class NetSNMPSession {
                                     NetSNMPConversions.varBinds(of: pdu), engineID: engineID)
             }
         case NETSNMP_CALLBACK_OP_SEC_ERROR:
-            outcome = .report(code: pdu.map { snmpv3_get_report_type($0) } ?? sessionErrno, engineID: [])
+            outcome = .report(code: pdu.map { snmpv3_get_report_type($0) } ?? sessionErrno, engineID: engineID)
         case NETSNMP_CALLBACK_OP_TIMED_OUT:
             outcome = .timedOut
         case NETSNMP_CALLBACK_OP_SEND_FAILED, NETSNMP_CALLBACK_OP_DISCONNECT:
@@ -330,7 +367,10 @@ final class NetSNMPSession {
 
     /// Forgets a request whose caller gave up; net-snmp still owns (and will free) its copy.
     func forget(_ id: UInt64) -> SNMPPendingRequest? {
-        if let request = inFlight.removeValue(forKey: id) { return request }
+        if let request = inFlight.removeValue(forKey: id) {
+            abandoned.insert(id)
+            return request
+        }
         return queued.removeValue(forKey: id)
     }
 
@@ -339,6 +379,7 @@ final class NetSNMPSession {
         defer {
             inFlight = [:]
             queued = [:]
+            abandoned = []
         }
         return Array(inFlight.values) + Array(queued.values)
     }

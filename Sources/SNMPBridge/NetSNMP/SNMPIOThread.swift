@@ -37,6 +37,22 @@ final class SNMPIOThread: Sendable {
 
     /// Runs `work` on the I/O thread, soon.
     func execute(_ work: @escaping Work) { inbox.append(work) }
+
+    /// Runs `body` with the I/O thread's state, on that thread (tests look at sessions with it).
+    func inspect<T: Sendable>(_ body: @escaping @Sendable (SNMPIOLoopState) -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            execute { state in continuation.resume(returning: body(state)) }
+        }
+    }
+
+    /// Runs `body` on the I/O thread and returns its result: the way for any other net-snmp call of this module
+    /// (the MIB parser for profiles, say) to respect net-snmp's one-thread rule. `body` blocks every session while
+    /// it runs, so keep it short.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            execute { _ in continuation.resume(with: Result { try body() }) }
+        }
+    }
 }
 
 /// The hand-over from callers to the I/O thread: a locked list of work and a pipe whose byte wakes `poll`.
@@ -141,9 +157,11 @@ final class SNMPIOLoopState: @unchecked Sendable {
 
     private static func initializeNetSNMP() {
         // No MIB files (Debian ships no IETF MIBs; the manager works with numeric OIDs) unless the operator asked,
-        // no configuration files, no persistent state written under /var/lib/snmp.
+        // no persistent state written under /var/lib/snmp, and no snmp.conf of the host's: the configuration path
+        // names a directory that does not exist. (NETSNMP_DS_LIB_DONT_READ_CONFIGS would also skip the post-config
+        // hooks, and with them USM's empty-name user that engine-ID discovery reports are matched against.)
         setenv("MIBS", "", 0)
-        netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1)
+        set_configuration_directory("/nonexistent/cwmp-proxy-snmp")
         netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1)
         netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1)
         init_snmp("cwmp-proxy")
@@ -160,7 +178,14 @@ final class SNMPIOLoopState: @unchecked Sendable {
         return session
     }
 
+    /// The session ID a shut-down manager hands out (IDs from `makeID` start at 1).
+    static let closedSessionID: UInt64 = 0
+
     func submit(_ request: SNMPPendingRequest, sessionID: UInt64, agent: SNMPAgent) {
+        guard sessionID != Self.closedSessionID else {
+            request.continuation?.resume(throwing: SNMPBridgeError(.sessionClosed, "The SNMP manager was shut down"))
+            return
+        }
         let session: NetSNMPSession
         do {
             session = try self.session(sessionID, agent: agent)
@@ -171,6 +196,13 @@ final class SNMPIOLoopState: @unchecked Sendable {
         let probeID = inbox.makeID()
         session.queued[request.id] = request
         run(session.machine.requestSubmitted(request.id, probeID: probeID), on: session)
+    }
+
+    /// What a session still has outstanding, on our side and in net-snmp (nil when there is no such session).
+    func outstanding(_ sessionID: UInt64) -> (inFlight: Int, abandoned: Int, queued: Int, netSNMP: Bool)? {
+        guard let session = sessions[sessionID] else { return nil }
+        let counts = session.counts
+        return (counts.inFlight, counts.abandoned, counts.queued, session.netSNMPHasOutstandingRequests)
     }
 
     func cancel(_ requestID: UInt64, sessionID: UInt64) {
@@ -277,6 +309,15 @@ final class SNMPIOLoopState: @unchecked Sendable {
     private func complete(_ continuation: CheckedContinuation<[SNMPVarBind], any Error>, request: SNMPPendingRequest,
                           outcome: SNMPOutcome, session: NetSNMPSession) {
         switch outcome {
+        case .response(0, _, .success, _): break
+        default:
+            // Constant message, data in metadata; the agent's description carries no community or password.
+            logger.debug("SNMP request failed", metadata: [
+                "snmp.agent": "\(session.agent)", "snmp.request": "\(request.kind.name)",
+                "snmp.outcome": "\(outcome.isResponse ? "error-status or malformed answer" : describe(outcome))",
+            ])
+        }
+        switch outcome {
         case .timedOut:
             continuation.resume(throwing: SNMPBridgeError(.timedOut,
                 "No answer to the \(request.kind.name) from \(session.agent) within \(session.agent.timeout) × \(session.agent.retries + 1)"))
@@ -306,4 +347,8 @@ final class SNMPIOLoopState: @unchecked Sendable {
             }
         }
     }
+}
+
+extension SNMPOutcome {
+    var isResponse: Bool { if case .response = self { true } else { false } }
 }

@@ -225,18 +225,30 @@ public struct SNMPParentLink: Decodable, Hashable, Sendable {
     }
 }
 
-/// RowStatus (RFC 2579) creation and deletion: createAndGo(4) with a new single-arc integer index, destroy(6).
+/// RowStatus (RFC 2579) creation and deletion: createAndGo(4) at a new index, destroy(6).
 public struct SNMPRowStatus: Decodable, Hashable, Sendable {
+    /// How the new row's index is formed from the instance number the engine proposes (`n`, or the next free one).
+    public enum IndexFormat: String, Decodable, Hashable, Sendable {
+        /// One arc `n` (an INTEGER index).
+        case integer
+        /// The decimal text of `n` as a length-prefixed OCTET STRING index (`7` → `.1.55`).
+        case string
+        /// The decimal text of `n` as an IMPLIED OCTET STRING index (`7` → `.55`).
+        case impliedString
+    }
+
     public var column: String
+    public var indexFormat: IndexFormat
     /// Sent in the same SET PDU as createAndGo, for agents that need more than the status to create a row.
     public var createValues: [SNMPCreateValue]
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case column, createValues }
+    enum CodingKeys: String, CodingKey, CaseIterable { case column, indexFormat, createValues }
 
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         column = try c.decode(String.self, forKey: .column)
+        indexFormat = try c.decodeIfPresent(IndexFormat.self, forKey: .indexFormat) ?? .integer
         createValues = try c.decodeIfPresent([SNMPCreateValue].self, forKey: .createValues) ?? []
     }
 }
@@ -244,10 +256,12 @@ public struct SNMPRowStatus: Decodable, Hashable, Sendable {
 public struct SNMPCreateValue: Decodable, Hashable, Sendable {
     public var column: String
     public var syntax: SNMPSyntax
-    /// Lexical form: a decimal number, a dotted OID or IP address, or text for OCTET STRING.
+    /// Lexical form, read through `conversion`'s reverse: a decimal number, a dotted OID or IPv4 address, text for
+    /// OCTET STRING (or hex digits with the `hex` conversion).
     public var value: String
+    public var conversion: SNMPConversion
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case column, syntax, value }
+    enum CodingKeys: String, CodingKey, CaseIterable { case column, syntax, value, conversion }
 
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases)
@@ -255,6 +269,7 @@ public struct SNMPCreateValue: Decodable, Hashable, Sendable {
         column = try c.decode(String.self, forKey: .column)
         syntax = try c.decode(SNMPSyntax.self, forKey: .syntax)
         value = try c.decode(String.self, forKey: .value)
+        conversion = try c.decodeIfPresent(SNMPConversion.self, forKey: .conversion) ?? .auto
     }
 }
 

@@ -90,7 +90,18 @@ public struct CompiledSNMPTable: Sendable, Hashable {
 
     public struct RowStatus: Sendable, Hashable {
         public var column: SNMPObjectIdentifier
+        public var indexFormat: SNMPRowStatus.IndexFormat
         public var createValues: [(column: SNMPObjectIdentifier, value: SNMPValue)]
+
+        /// The index arcs of a new row for instance number `number`, below `prefix` (the parent's index).
+        func index(for number: UInt32, prefix: [UInt32]) -> [UInt32] {
+            let text = String(number).utf8.map(UInt32.init)
+            switch indexFormat {
+            case .integer: return prefix + [number]
+            case .string: return prefix + [UInt32(text.count)] + text
+            case .impliedString: return prefix + text
+            }
+        }
 
         public static func == (lhs: RowStatus, rhs: RowStatus) -> Bool {
             lhs.column == rhs.column && lhs.createValues.map(\.column) == rhs.createValues.map(\.column)
@@ -258,12 +269,13 @@ public struct SNMPProfileCompiler: Sendable {
                     let valueKey = "\(key).rowStatus.createValues[\(v)]"
                     let column = try oid(create.column, key: valueKey + ".column", context: context)
                     do {
-                        createValues.append((column, try SNMPConversion.auto.snmpValue(from: create.value, syntax: create.syntax)))
+                        createValues.append((column, try create.conversion.snmpValue(from: create.value, syntax: create.syntax)))
                     } catch {
                         throw SNMPBridgeError(.invalidProfile, "\(context): key \(valueKey).value: \(error.reason)")
                     }
                 }
-                rowStatus = .init(column: try oid(status.column, key: key + ".rowStatus.column", context: context), createValues: createValues)
+                rowStatus = .init(column: try oid(status.column, key: key + ".rowStatus.column", context: context), indexFormat: status.indexFormat,
+                                  createValues: createValues)
             }
             tables.append(CompiledSNMPTable(
                 object: table.object,

@@ -261,9 +261,10 @@ public actor SNMPProfileProvider: DataModelProvider {
         }
         let existing = try await rows(of: table, parentKeys: tablePath.instanceKeys, cache: &cache)
         let used = Set(existing.map(\.index))
-        var arc = instanceNumber
-        if used.contains(prefix + [arc]) { arc = (existing.compactMap { $0.index.last }.max() ?? 0) + 1 }
-        let index = prefix + [arc]
+        // The engine's proposed number if the agent has no such row, else the next free one.
+        var number = max(instanceNumber, 1)
+        while used.contains(rowStatus.index(for: number, prefix: prefix)) { number &+= 1 }
+        let index = rowStatus.index(for: number, prefix: prefix)
         // createAndGo(4) with any values the agent needs, in one PDU.
         let varBinds = [SNMPVarBind(oid: rowStatus.column.appending(index), value: .integer(4))]
             + rowStatus.createValues.map { SNMPVarBind(oid: $0.column.appending(index), value: $0.value) }
@@ -396,7 +397,7 @@ public actor SNMPProfileProvider: DataModelProvider {
         }
         guard let link = table.parent else { return all }
         guard let parentTable = tables[link.object] else { return [] }
-        let parentIndex = try await rowIndex(of: parentTable, keys: Array(parentKeys.prefix(parentKeys.count)), cache: &cache)
+        let parentIndex = try await rowIndex(of: parentTable, keys: parentKeys, cache: &cache)
         if link.column != nil { return all.filter { $0.parentIndex == parentIndex } }
         return all.filter { $0.index.count > parentIndex.count && $0.index.starts(with: parentIndex) }
     }

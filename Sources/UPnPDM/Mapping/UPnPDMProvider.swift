@@ -21,9 +21,15 @@ public final class UPnPDMProvider: DataModelProvider {
     public let mapping: DMPathMapping
     private let logger: Logger
 
-    public init(cms: ConfigurationManagementClient, mapping: DMPathMapping = DMPathMapping(), logger: Logger) {
+    /// The parameter templates the device implements (`supportedParameterTemplates`), or nil to serve every
+    /// parameter of the schema below the mount.
+    public let supportedTemplates: Set<String>?
+
+    public init(cms: ConfigurationManagementClient, mapping: DMPathMapping = DMPathMapping(),
+                supportedTemplates: Set<String>? = nil, logger: Logger) {
         self.cms = cms
         self.mapping = mapping
+        self.supportedTemplates = supportedTemplates
         var logger = logger
         logger[metadataKey: "upnp.control_url"] = "\(cms.service.controlURL)"
         self.logger = logger
@@ -127,9 +133,20 @@ public final class UPnPDMProvider: DataModelProvider {
         return ProviderSetValuesError(entries: indices.map { .init(index: $0, faultCode: faultCode, reason: reason) })
     }
 
+    /// A provider that serves exactly the parameters the device reports (`supportedParameterTemplates`): the engine
+    /// then never asks the device for a parameter it lacks, so partial-path reads (`Device.`) work on a device that
+    /// implements a small part of TR-181.
+    public static func discovering(cms: ConfigurationManagementClient, mapping: DMPathMapping = DMPathMapping(),
+                                   logger: Logger) async throws -> UPnPDMProvider {
+        let probe = UPnPDMProvider(cms: cms, mapping: mapping, logger: logger)
+        return UPnPDMProvider(cms: cms, mapping: mapping, supportedTemplates: try await probe.supportedParameterTemplates(),
+                              logger: logger)
+    }
+
+    public func servesParameter(template: String) -> Bool { supportedTemplates?.contains(template) ?? true }
+
     /// The parameter templates the device implements under this provider's subtree, from one GetSupportedParameters
-    /// of the BBF Location (SearchDepth 0: everything) plus the identity leaves the device has. For an engine hook
-    /// that serves only what the device supports (see docs/upnp-dm.md, "Known limit"); not called by the engine yet.
+    /// of the BBF Location (SearchDepth 0: everything) plus the identity leaves the device has.
     public func supportedParameterTemplates() async throws -> Set<String> {
         var templates: Set<String> = []
         for path in try await cms.getSupportedParameters(startingNode: mapping.location, searchDepth: 0) where !path.hasSuffix("/") {

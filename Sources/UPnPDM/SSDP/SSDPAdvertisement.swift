@@ -110,7 +110,10 @@ public struct SSDPAdvertisement: Hashable, Sendable {
         }
         usn = try SSDPUSN(parsing: usnText)
         location = try Self.single("LOCATION", headers).flatMap { $0.isEmpty ? nil : $0 }
-        server = try Self.single("SERVER", headers)
+        // TR-181 sizes: a URL of at most 2048 characters (a longer one is no usable description URL), SERVER at most
+        // 256 (informational, so cut rather than refused).
+        if let location, location.count > 2048 { throw UPnPDMError(.malformedSSDPMessage, "LOCATION longer than 2048 characters") }
+        server = try Self.single("SERVER", headers).map { String($0.prefix(256)) }
         bootID = try Self.number("BOOTID.UPNP.ORG", headers)
         configID = try Self.number("CONFIGID.UPNP.ORG", headers)
         nextBootID = try Self.number("NEXTBOOTID.UPNP.ORG", headers)

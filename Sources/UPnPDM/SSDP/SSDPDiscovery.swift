@@ -136,9 +136,9 @@ public final class SSDPDiscovery: Service, Sendable {
             return !state.started
         }
         guard first else { throw UPnPDMError(.invalidArgument, "SSDP discovery runs once per instance") }
-        let interfaces = try resolveInterfaces()
         var channels: [any Channel] = []
         do {
+            let interfaces = try resolveInterfaces()
             var searchSockets: [SearchSocket] = []
             for interface in interfaces {
                 if let device = interface.ipv4 {
@@ -174,6 +174,7 @@ public final class SSDPDiscovery: Service, Sendable {
                 "ssdp.sockets": .stringConvertible(channels.count),
             ])
         } catch {
+            // Subscribers' streams end too, so nobody waits for events that will never come.
             await close(channels)
             throw error
         }

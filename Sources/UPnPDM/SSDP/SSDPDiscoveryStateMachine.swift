@@ -3,7 +3,7 @@
 // shell asks `nextDeadline` when to call `timerFired` next.
 //
 // What it keeps: one record per UUID (root or embedded device) and one per service USN, each with its lease.
-// * Searching: a burst sends every search target `searchRepeats` times, spread over the MX window, because UDP
+// * Searching: a burst sends every search target `searchRepeats` times, spread over the first second, because UDP
 //   loses datagrams and devices answer only once per M-SEARCH; bursts repeat every `searchInterval`.
 // * Leases: any advertisement of a UUID keeps the device alive for its CACHE-CONTROL max-age; a service's own USN
 //   keeps the service alive. No advertisement within the lease → LeaseExpired.
@@ -117,7 +117,7 @@ public struct SSDPDiscoveryStateMachine: Sendable {
         public var searchTargets: [String]
         /// The M-SEARCH MX (1…5 s, UDA 1.1): devices answer within it.
         public var mx: Int
-        /// How often each target is sent per burst, spread over the MX window.
+        /// How often each target is sent per burst, spread over the first second (at most MX).
         public var searchRepeats: Int
         /// Time between bursts (`nil`: one burst at start and on request only).
         public var searchInterval: Duration?
@@ -202,7 +202,9 @@ public struct SSDPDiscoveryStateMachine: Sendable {
 
     /// Starts a search burst now (at start, periodically, or on request such as the CLI's `discover`).
     public mutating func search(now: Instant) -> [Action] {
-        let step = Duration.seconds(configuration.mx) / configuration.searchRepeats
+        // The repeats go out within the first second (or MX, if shorter): a device answers each within MX, so even
+        // an answer to the last repeat (the one that survives when the first were lost) is in by MX + 1 s.
+        let step = min(Duration.seconds(configuration.mx), .seconds(1)) / configuration.searchRepeats
         for round in 0..<configuration.searchRepeats {
             for target in configuration.searchTargets { pendingSearches.append((now + step * round, target)) }
         }

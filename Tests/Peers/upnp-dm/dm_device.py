@@ -22,7 +22,6 @@ import socket
 import sys
 import time
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, Callable
 from urllib.parse import urlparse
 from uuid import uuid4
@@ -32,8 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import async_upnp_client.server as aserver  # noqa: E402
 from aiohttp.web import HTTPBadRequest, Request, Response  # noqa: E402
-from async_upnp_client.client import UpnpError, UpnpStateVariable  # noqa: E402
-from async_upnp_client.const import DeviceInfo, ServiceInfo  # noqa: E402
+from async_upnp_client.client import UpnpError  # noqa: E402
+from async_upnp_client.const import DeviceInfo, NotificationSubType, ServiceInfo  # noqa: E402
 from async_upnp_client.exceptions import UpnpActionError, UpnpValueError  # noqa: E402
 from async_upnp_client.server import (  # noqa: E402
     SsdpAdvertisementAnnouncer,
@@ -54,6 +53,7 @@ DEVICE_TYPE = "urn:schemas-upnp-org:device:ManageableDevice:2"
 CMS_TYPE = "urn:schemas-upnp-org:service:ConfigurationManagement:2"
 BMS_TYPE = "urn:schemas-upnp-org:service:BasicManagement:2"
 SMS_TYPE = "urn:schemas-upnp-org:service:SoftwareManagement:2"
+ROOT_TYPE = "urn:schemas-upnp-org:device:Basic:1"  # the root of --embedded
 
 UDA_ERRORS = {401: "Invalid Action", 402: "Invalid Args", 501: "Action Failed", 600: "Argument Value Invalid",
               601: "Argument Value Out of Range", 602: "Optional Action Not Implemented"}
@@ -88,13 +88,15 @@ class DeviceState:
         self.args = args
         self.port = port
         self.udn = f"uuid:{uuid4()}"
+        self.root_udn = f"uuid:{uuid4()}" if args.embedded else self.udn
         self.serial = f"DMSIM{index:04d}{self.udn[5:13].upper()}"
         self.friendly_name = f"DM test device {index}"
         self.address = args.address
         self.boot_id = args.boot_id
         self.config_id = 1
         self.booted_at = time.time()
-        self.model = dm_model.DataModel(self.serial, self.friendly_name, self.address)
+        self.model = dm_model.DataModel(self.serial, self.friendly_name, self.address,
+                                        event_on_change=args.event_on_change)
         self.server: UpnpServer | None = None
         self.device: UpnpServerDevice | None = None
         self.silenced = False  # no announcements, no search replies (lease expiry at the CP)
@@ -125,12 +127,20 @@ class DeviceState:
 
     @property
     def location(self) -> str:
-        return f"http://{self.address}:{self.port}/device.xml"
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"http://{host}:{self.port}/device.xml"
+
+    @property
+    def source(self) -> tuple:
+        """async-upnp-client's source tuple: IPv6 needs the interface index (SSDP goes to FF02::C on it)."""
+        if ":" in self.address:
+            return (self.address, 0, 0, socket.if_nametoindex(self.args.interface))
+        return (self.address, 0)
 
     def service(self, service_type: str) -> "DMService | None":
         if not self.device:
             return None
-        for service in self.device.services.values():
+        for service in self.device.all_services:  # the DM device may be embedded (--embedded)
             if service.service_type == service_type:
                 return service  # type: ignore[return-value]
         return None
@@ -138,7 +148,8 @@ class DeviceState:
     def describe(self) -> dict:
         return {"index": self.index, "udn": self.udn, "location": self.location, "address": self.address,
                 "http_port": self.port, "boot_id": self.boot_id, "config_id": self.config_id,
-                "serial": self.serial, "device_type": DEVICE_TYPE,
+                "serial": self.serial, "device_type": DEVICE_TYPE, "root_udn": self.root_udn,
+                "root_device_type": ROOT_TYPE if self.args.embedded else DEVICE_TYPE,
                 "services": [CMS_TYPE, BMS_TYPE, SMS_TYPE]}
 
     # ---- configuration changes ---------------------------------------------------------------------------------
@@ -265,7 +276,7 @@ class ConfigurationManagementService(DMService):
                      out_args={"SupportedDataModels": "A_ARG_TYPE_SupportedDataModels"})
     async def get_supported_data_models(self) -> dict[str, Any]:
         state = self.check("GetSupportedDataModels")
-        return {"SupportedDataModels": state.model.supported_data_models(f"http://{state.address}:{state.port}")}
+        return {"SupportedDataModels": state.model.supported_data_models(state.location.rsplit("/", 1)[0])}
 
     @callable_action(name="GetSupportedParameters",
                      in_args={"StartingNode": "A_ARG_TYPE_StructurePath", "SearchDepth": "A_ARG_TYPE_SearchDepth"},
@@ -993,27 +1004,27 @@ class SoftwareManagementService(DMService):
 
 
 def device_class(state: DeviceState) -> type[UpnpServerDevice]:
-    """A UpnpServerDevice subclass per device: async-upnp-client takes the description from class attributes."""
-    return type(f"ManageableDevice{state.index}", (UpnpServerDevice,), {
-        "DEVICE_DEFINITION": DeviceInfo(
-            device_type=DEVICE_TYPE,
-            friendly_name=state.friendly_name,
-            manufacturer="cwmp-proxy test lab",
-            manufacturer_url="http://example.org/",
-            model_description="UPnP DM test device (async-upnp-client)",
-            model_name="DM-Sim",
-            model_number="2",
-            model_url="http://example.org/dm-sim",
-            serial_number=state.serial,
-            udn=state.udn,
-            upc=None,
-            presentation_url=None,
-            url="/device.xml",
-            icons=[],
-            xml=ET.Element("server_device"),
-        ),
+    """A UpnpServerDevice subclass per device: async-upnp-client takes the description from class attributes.
+    With --embedded the ManageableDevice:2 is the embedded device of a Basic:1 root (its own UDN)."""
+    def info(device_type: str, name: str, udn: str, serial: str) -> DeviceInfo:
+        return DeviceInfo(device_type=device_type, friendly_name=name, manufacturer="cwmp-proxy test lab",
+                          manufacturer_url="http://example.org/",
+                          model_description="UPnP DM test device (async-upnp-client)", model_name="DM-Sim",
+                          model_number="2", model_url="http://example.org/dm-sim", serial_number=serial, udn=udn,
+                          upc=None, presentation_url=None, url="/device.xml", icons=[],
+                          xml=ET.Element("server_device"))
+    manageable = type(f"ManageableDevice{state.index}", (UpnpServerDevice,), {
+        "DEVICE_DEFINITION": info(DEVICE_TYPE, state.friendly_name, state.udn, state.serial),
         "EMBEDDED_DEVICES": [],
         "SERVICES": [ConfigurationManagementService, BasicManagementService, SoftwareManagementService],
+        "STATE": state,
+    })
+    if not state.args.embedded:
+        return manageable
+    return type(f"RootDevice{state.index}", (UpnpServerDevice,), {
+        "DEVICE_DEFINITION": info(ROOT_TYPE, f"DM gateway {state.index}", state.root_udn, f"GW{state.serial}"),
+        "EMBEDDED_DEVICES": [manageable],
+        "SERVICES": [],
         "STATE": state,
     })
 
@@ -1038,6 +1049,16 @@ class DMAnnouncer(SsdpAdvertisementAnnouncer):
     def send_byebyes(self) -> None:
         self._send_byebyes()
 
+    def send_updates(self, next_boot_id: int) -> None:
+        """The ssdp:update set (UDA 1.1 §1.2.4): current BOOTID plus NEXTBOOTID.UPNP.ORG."""
+        assert self._transport
+        protocol = self._transport.get_protocol()
+        for headers in aserver._build_advertisements(self.target, self.device, NotificationSubType.SSDP_UPDATE):
+            headers["NEXTBOOTID.UPNP.ORG"] = str(next_boot_id)
+            del headers["CACHE-CONTROL"]
+            del headers["SERVER"]
+            protocol.send_ssdp_packet(build_ssdp_packet("NOTIFY * HTTP/1.1", headers), self.target)
+
 
 class DMResponder(SsdpSearchResponder):
     def __init__(self, *args: Any, state: DeviceState, **kwargs: Any) -> None:
@@ -1047,6 +1068,18 @@ class DMResponder(SsdpSearchResponder):
     def _on_data(self, request_line: str, headers: Any) -> None:
         if not self.state.silenced:
             super()._on_data(request_line, headers)
+
+    # async-upnp-client answers for an embedded device with the root's UDN in the USN (upnp-testbed.md §2 pitfall
+    # 6); UDA 1.1 §1.3.3 wants the embedded device's own UDN.
+    def _build_responses_device_udn(self, device: Any) -> bytes:
+        return self._build_response(device.udn, device.udn)
+
+    def _build_responses_device_type(self, device: Any, device_type: str | None = None) -> bytes:
+        return self._build_response(device_type or device.device_type, f"{device.udn}::{device.device_type}")
+
+    def _build_responses_service(self, service: Any, service_type: str | None = None) -> bytes:
+        return self._build_response(service_type or service.service_type,
+                                    f"{service.device.udn}::{service.service_type}")
 
     async def async_stop(self) -> None:
         await super().async_stop()
@@ -1178,7 +1211,7 @@ class Runtime:
         self.stopping = asyncio.Event()
 
     async def start(self, state: DeviceState) -> None:
-        server = DMServer(device_class(state), source=(state.address, 0), http_port=state.port,
+        server = DMServer(device_class(state), source=state.source, http_port=state.port,
                           boot_id=state.boot_id, config_id=state.config_id, state=state)
         await server.async_start()
         state.server = server
@@ -1275,6 +1308,13 @@ class Runtime:
                     for subscriber in (service._subscribers if service is not None else []):
                         for _ in range(count):
                             subscriber.get_next_seq()
+            elif name == "ssdp-update":  # ssdp:update with NEXTBOOTID = BOOTID+1, then BOOTID+1 (no reboot)
+                if state.server and state.server._advertisement_announcer:
+                    state.server._advertisement_announcer.send_updates(state.boot_id + 1)  # type: ignore[attr-defined]
+                state.boot_id += 1
+                if state.device is not None:
+                    state.device.boot_id = state.boot_id
+                result["boot_id"] = state.boot_id
             elif name == "bump-configid":  # CONFIGID.UPNP.ORG + 1 in every later announcement and search reply
                 state.config_id += 1
                 if state.device is not None:
@@ -1312,20 +1352,26 @@ RUNTIME: Runtime
 
 
 def free_port(address: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((address, 0))
         return probe.getsockname()[1]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--address", required=True, help="interface address to pin HTTP and SSDP to (never 0.0.0.0)")
+    p.add_argument("--address", required=True, help="interface address to pin HTTP and SSDP to (never 0.0.0.0); "
+                   "an IPv6 address (a ULA such as fd77::2) needs --interface and uses FF02::C")
+    p.add_argument("--interface", help="the interface of an IPv6 --address")
     p.add_argument("--http-port", type=int, default=0, help="first device's port (device i: port+i); 0 = free ports")
     p.add_argument("--count", type=int, default=1, help="number of devices in this process")
     p.add_argument("--announce-interval", type=float, default=None,
                    help="seconds between ssdp:alive sets (default: min(30, max-age/3))")
     p.add_argument("--max-age", type=int, default=1800, help="CACHE-CONTROL max-age")
     p.add_argument("--boot-id", type=int, default=1, help="initial BOOTID.UPNP.ORG")
+    p.add_argument("--event-on-change", action="store_true",
+                   help="every parameter starts with EventOnChange=1 (ConfigurationUpdate then carries the values)")
+    p.add_argument("--embedded", action="store_true",
+                   help="put the ManageableDevice:2 inside a Basic:1 root device (two UDNs, a deviceList)")
     p.add_argument("--no-patches", action="store_true",
                    help="async-upnp-client as shipped: SID without uuid:, TIMEOUT: N, HTTP 400 for bad actions")
     p.add_argument("--max-subscription-timeout", type=int, default=1800, help="longest GENA subscription granted")
@@ -1334,8 +1380,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--reboot-downtime", type=float, default=1.0, help="seconds between byebye and the new alive")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
-    if args.address in ("0.0.0.0", ""):
+    if args.address in ("0.0.0.0", "", "::"):
         p.error("pin the device to an interface address")
+    if ":" in args.address and not args.interface:
+        p.error("an IPv6 --address needs --interface")
     if args.announce_interval is None:
         args.announce_interval = min(30.0, args.max_age / 3)
     return args

@@ -167,10 +167,12 @@ class Node:
 class DataModel:
     """The device's tree: `params` maps every existing instance path of a leaf to its Node."""
 
-    def __init__(self, serial: str, friendly_name: str, address: str):
+    def __init__(self, serial: str, friendly_name: str, address: str, event_on_change: bool = False):
         self.serial = serial
         self.friendly_name = friendly_name
         self.address = address
+        # The EventOnChange attribute every parameter starts with (and returns to on BaselineReset).
+        self.default_event_on_change = event_on_change
         self.params: dict[str, Node] = {}
         # Next instance number per table instance path (`/BBF/NAT/PortMapping/`); never reused (sparse after deletes).
         self.next_instance: dict[str, int] = {}
@@ -198,6 +200,8 @@ class DataModel:
                 "InternalPort": str(port), "InternalClient": "10.0.0.10"})
         self._delete_instance("/BBF/NAT/PortMapping/1/")
         self._refresh_counts()
+        for node in self.params.values():
+            node.event_on_change = self.default_event_on_change
 
     def _table_def(self, table_path: str) -> TableDef | None:
         """The TableDef of an instance table path such as `/BBF/IP/Interface/0/IPv4Address/`."""
@@ -215,7 +219,8 @@ class DataModel:
         self.next_instance[table_path] = number + 1
         instance = f"{table_path}{number}/"
         for name, definition in table.params.items():
-            self.params[instance + name] = Node(definition, (values or {}).get(name, definition.default))
+            self.params[instance + name] = Node(definition, (values or {}).get(name, definition.default),
+                                                getattr(self, "default_event_on_change", False))
         for name in table.tables:
             self.next_instance.setdefault(f"{instance}{name}/", 0)
         return instance

@@ -13,6 +13,11 @@ unbounded memory.
          deep-nesting        100,000 nested elements (--depth) inside the document
          wrong-content-type  `Content-Type: image/png` and PNG bytes instead of XML
          endless-headers     header lines forever, never an empty line
+         malformed           a truncated XML document (ends mid-element), with a correct Content-Length
+         empty               200 OK with an empty body
+         wrong-response      a well-formed SOAP answer for another action (SetValuesResponse) and service type
+         http-503            503 Service Unavailable with a text/html body and no SOAP
+         bogus-fault         HTTP 500 SOAP fault whose errorCode is "abc" and has no errorDescription
   --target description | scpd | soap  (which response is hostile; soap = every POST to the control URL)
 
     hostile_device.py --address IP --mode MODE [--target description] [--http-port P]
@@ -31,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peer_common as pc  # noqa: E402
 
 MODES = ("xxe", "entity-bomb", "huge", "endless", "slowloris", "deep-nesting", "wrong-content-type",
-         "endless-headers")
+         "endless-headers", "malformed", "empty", "wrong-response", "http-503", "bogus-fault")
 TARGETS = ("description", "scpd", "soap")
 
 
@@ -111,7 +116,8 @@ class Hostile:
                 await writer.drain()
         elif mode == "endless":
             writer.write(pc.response_head("200 OK", [("CONTENT-TYPE", xml), ("TRANSFER-ENCODING", "chunked")]))
-            writer.write(b'2a\r\n<?xml version="1.0"?><root><!-- endless -->\r\n')
+            first = b'<?xml version="1.0"?><root><!-- endless -->'
+            writer.write(f"{len(first):x}\r\n".encode() + first + b"\r\n")  # valid chunked framing, for ever
             chunk = b"A" * 16384
             frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
             while True:
@@ -124,6 +130,22 @@ class Hostile:
                 writer.write(response[index:index + 1])
                 await writer.drain()
                 await asyncio.sleep(self.args.slow_interval)
+        elif mode == "malformed":
+            document = self.normal(kind)
+            writer.write(pc.simple_response(document[: len(document) * 2 // 3]))
+        elif mode == "empty":
+            writer.write(pc.simple_response(b""))
+        elif mode == "wrong-response":
+            writer.write(pc.simple_response(pc.soap_envelope(
+                "SetValues", "urn:schemas-upnp-org:service:BasicManagement:2", [("Status", "ChangesApplied")])))
+        elif mode == "http-503":
+            writer.write(pc.simple_response(b"<html><body>busy</body></html>", "text/html", "503 Service Unavailable"))
+        elif mode == "bogus-fault":
+            body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+                    '<s:Fault><faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring><detail>'
+                    '<UPnPError xmlns="urn:schemas-upnp-org:control-1-0"><errorCode>abc</errorCode></UPnPError>'
+                    '</detail></s:Fault></s:Body></s:Envelope>').encode()
+            writer.write(pc.simple_response(body, status="500 Internal Server Error"))
         elif mode == "endless-headers":
             writer.write(b"HTTP/1.1 200 OK\r\n")
             number = 0

@@ -165,9 +165,14 @@ class Request:
 Handler = Callable[[Request, asyncio.StreamWriter], Awaitable[None]]
 
 
+# How long a peer waits for a request after accepting a connection. Generous on purpose: on a loaded test machine
+# the client's task may run seconds after its connect completed, and the peer must not be the one that gives up.
+REQUEST_TIMEOUT = 60
+
+
 async def read_request(reader: asyncio.StreamReader) -> Request | None:
     try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT)
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError):
         return None
     lines = head.decode(errors="replace").split("\r\n")
@@ -177,7 +182,7 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
     length = headers.get("content-length", "")
     if length.isdigit() and int(length) > 0:
         try:
-            body = await asyncio.wait_for(reader.readexactly(min(int(length), 1 << 20)), 10)
+            body = await asyncio.wait_for(reader.readexactly(min(int(length), 1 << 20)), REQUEST_TIMEOUT)
         except (asyncio.IncompleteReadError, asyncio.TimeoutError):
             return None
     return Request(method, path, headers, body)

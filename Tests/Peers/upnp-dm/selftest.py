@@ -236,7 +236,8 @@ class Listener:
             def callback(headers) -> None:
                 self.changes.append((kind, {"udn": headers.get("USN", "").split("::")[0],
                                             "boot_id": headers.get("BOOTID.UPNP.ORG"),
-                                            "max_age": headers.get("CACHE-CONTROL")}))
+                                            "max_age": headers.get("CACHE-CONTROL"),
+                                            "next_boot_id": headers.get("NEXTBOOTID.UPNP.ORG")}))
                 self.arrived.set()
             return callback
         self.listener = SsdpAdvertisementListener(on_alive=record("ALIVE"), on_byebye=record("BYEBYE"),
@@ -367,6 +368,22 @@ class DMDeviceTests(unittest.IsolatedAsyncioTestCase):
             await expect_fault(708, "GetValues", **gv(["/BBF/Time/Enable"]))
             await call("GetValues", **gv(["/BBF/Time/Enable"]))
 
+    async def test_embedded_manageable_device(self):
+        async with dm("--embedded") as peer:
+            dm_udn, root_udn = peer.devices[0]["udn"], peer.devices[0]["root_udn"]
+            self.assertNotEqual(dm_udn, root_udn)
+            usns = {f["USN"] for f in await search("ssdp:all") if f["USN"].split("::")[0] in (dm_udn, root_udn)}
+            self.assertEqual(usns, {f"{root_udn}::upnp:rootdevice", root_udn, f"{root_udn}::urn:schemas-upnp-org:device:Basic:1",
+                                    dm_udn, f"{dm_udn}::{MANAGEABLE}", f"{dm_udn}::{CMS}", f"{dm_udn}::{BMS}", f"{dm_udn}::{SMS}"})
+            root, _ = await create_device(peer.devices[0]["location"])
+            self.assertEqual(root.udn, root_udn)
+            embedded = list(root.embedded_devices.values())
+            self.assertEqual([(d.udn, d.device_type) for d in embedded], [(dm_udn, MANAGEABLE)])
+            result = await embedded[0].service(CMS).action("GetValues").async_call(
+                Parameters=cms_doc("ContentPathList", "ContentPath", ["/UPnP/DM/DeviceInfo/SerialNumber"]))
+            self.assertEqual(parse_values(result["ParameterValueList"]),
+                             {"/UPnP/DM/DeviceInfo/SerialNumber": peer.devices[0]["serial"]})
+
     async def test_uda_faults_on_the_wire(self):
         async with dm() as peer:
             port = peer.devices[0]["http_port"]
@@ -483,6 +500,19 @@ class DMDeviceTests(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(found[0]["CONFIGID.UPNP.ORG"], "2")
         callback.close()
 
+    async def test_event_on_change_default(self):
+        async with dm("--event-on-change") as peer:
+            device, requester = await create_device(peer.devices[0]["location"])
+            async with EventSink(requester) as sink:
+                cms = device.service(CMS)
+                sink.watch(cms)
+                await sink.handler.async_subscribe(cms)
+                await peer.command("set 0 /BBF/NAT/PortMapping/2/ExternalPort 2222")
+                _, event = await sink.wait_for(lambda e: str(e[1].get("ConfigurationUpdate", "")).startswith("2,"))
+                self.assertEqual(parse_values(event["ConfigurationUpdate"].split(",", 2)[2]),
+                                 {"/BBF/NAT/PortMapping/2/ExternalPort": "2222"})
+                await sink.handler.async_unsubscribe(cms)
+
     async def test_bms_diagnostics(self):
         async with dm("--test-delay", "0.2") as peer:
             device, _ = await create_device(peer.devices[0]["location"])
@@ -560,6 +590,46 @@ class DMDeviceTests(unittest.IsolatedAsyncioTestCase):
                 listener.changes.clear()
                 await asyncio.sleep(2.5)
                 self.assertEqual([c for c in listener.changes if c[1]["udn"] == udn], [])
+
+    async def test_ssdp_update_moves_the_bootid(self):
+        async with Listener() as listener, dm("--announce-interval", "1") as peer:
+            udn = peer.devices[0]["udn"]
+            self.assertEqual((await peer.command("ssdp-update 0"))["boot_id"], 2)
+            change = await listener.wait_for(lambda c: c[0] == "UPDATE" and c[1]["udn"] == udn)
+            self.assertEqual((change[1]["boot_id"], change[1]["next_boot_id"]), ("1", "2"))
+            await listener.wait_for(lambda c: c[0] == "ALIVE" and c[1]["udn"] == udn and c[1]["boot_id"] == "2")
+
+    async def test_baseline_reset_and_reboot_later(self):
+        async with dm("--operation-delay", "1.0", "--reboot-downtime", "0.2") as peer:
+            device, _ = await create_device(peer.devices[0]["location"])
+            cms, bms, sms = device.service(CMS), device.service(BMS), device.service(SMS)
+            await cms.action("SetValues").async_call(ParameterValueList=values_doc([("/BBF/Time/NTPServer1", "changed")]))
+            await cms.action("DeleteInstance").async_call(InstanceIdentifier="/BBF/NAT/PortMapping/2/")
+            # Reboot while an SMS operation runs: RebootLater, and the reboot follows the operation's end.
+            op = (await sms.action("Install").async_call(DUURI="http://apps.example/x-1.0.ipk", DUType="Application",
+                                                         HandleDependencies=False))["OperationID"]
+            self.assertEqual((await bms.action("Reboot").async_call())["RebootStatus"], "RebootLater")
+            self.assertEqual((await sms.action("GetOperationInfo").async_call(OperationID=op))["OperationState"] in
+                             ("Requested", "InProgress"), True)
+            rebooted = await peer.read_line(15)
+            self.assertEqual((rebooted["event"], rebooted["boot_id"]), ("rebooted", 2))
+            device, _ = await create_device(peer.devices[0]["location"])
+            self.assertEqual((await device.service(SMS).action("GetOperationInfo").async_call(OperationID=op))
+                             ["OperationState"], "Completed")
+            from async_upnp_client.exceptions import UpnpActionResponseError
+            with self.assertRaises(UpnpActionResponseError) as ctx:
+                await device.service(SMS).action("GetACLData").async_call()
+            self.assertEqual(ctx.exception.error_code, 602)
+            # BaselineReset: the baseline tree comes back (sparse 0,2 table, default NTP server), then a reboot.
+            await device.service(BMS).action("BaselineReset").async_call()
+            rebooted = await peer.read_line(15)
+            self.assertEqual((rebooted["event"], rebooted["boot_id"]), ("rebooted", 3))
+            device, _ = await create_device(peer.devices[0]["location"])
+            values = parse_values((await device.service(CMS).action("GetValues").async_call(Parameters=cms_doc(
+                "ContentPathList", "ContentPath", ["/BBF/Time/NTPServer1", "/BBF/NAT/PortMapping/#/Description"])))
+                ["ParameterValueList"])
+            self.assertEqual(values, {"/BBF/Time/NTPServer1": "ntp.example.org", "/BBF/NAT/PortMapping/0/Description": "web",
+                                      "/BBF/NAT/PortMapping/2/Description": "ssh"})
 
     async def test_sms_operations(self):
         async with dm("--operation-delay", "0.2", "--reboot-downtime", "0.3") as peer:
@@ -809,6 +879,12 @@ class HostileDeviceTests(unittest.IsolatedAsyncioTestCase):
             await peer.command("mode 0 endless")
             data, closed = await read_capped(port, get("/description.xml", port), 2 << 20, 10)
             self.assertEqual(split_response(data)[1]["transfer-encoding"], "chunked")
+            body = split_response(data)[2]
+            for _ in range(3):  # the framing itself is valid: size line, that many bytes, CRLF
+                size_line, _, rest = body.partition(b"\r\n")
+                size = int(size_line, 16)
+                self.assertEqual(rest[size:size + 2], b"\r\n")
+                body = rest[size + 2:]
             self.assertEqual((len(data), closed), (2 << 20, False))
             await peer.command("mode 0 endless-headers")
             data, closed = await read_capped(port, get("/description.xml", port), 1 << 20, 10)
@@ -828,6 +904,21 @@ class HostileDeviceTests(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(device.device_type, MANAGEABLE)
             body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
             self.assertEqual(body.count(b"<a>"), 100_000)
+            await peer.command("mode 0 malformed soap")
+            body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
+            with self.assertRaises(ET.ParseError):
+                ET.fromstring(body)
+            await peer.command("mode 0 empty soap")
+            status, headers, body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))
+            self.assertEqual((status, headers["content-length"], body), ("HTTP/1.1 200 OK", "0", b""))
+            await peer.command("mode 0 wrong-response soap")
+            body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
+            self.assertIn(b"SetValuesResponse", body)
+            await peer.command("mode 0 http-503 soap")
+            self.assertTrue((await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES))).startswith(b"HTTP/1.1 503"))
+            await peer.command("mode 0 bogus-fault soap")
+            reply = await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES))
+            self.assertTrue(reply.startswith(b"HTTP/1.1 500") and b"<errorCode>abc</errorCode>" in reply)
             await peer.command("mode 0 xxe soap")
             body = split_response(await raw_http(port, post("/upnp/control/cms", port, CMS, "GetValues", GET_VALUES)))[2]
             self.assertIn(b"<ParameterValueList>&xxe;</ParameterValueList>", body)
