@@ -105,6 +105,8 @@ public actor CWMPAgent: ConnectionRequestAgent {
     private var machine: AgentStateMachine
     /// The store's pending events as last written or read: what `syncEvents` diffs the event queue against.
     private var persistedEvents: [PendingEvent] = []
+    /// The store's RetryCount as last written or read: a session that leaves it unchanged writes nothing for it.
+    private var persistedRetryCount = 0
     /// Value changes taken from the data model and not yet in an acknowledged Inform.
     private(set) var pendingValueChanges: [DataModel.ValueChange] = []
     /// The data model's persistent state as the store holds it: what `saveState` diffs against.
@@ -115,6 +117,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
     private var isSaving = false
     private var saveWaiters: [CheckedContinuation<Void, Never>] = []
     private var isSyncing = false
+    /// Counts the syncs that committed a removal of events (acknowledgment, discard): tells a session that waited
+    /// for the gate whether the events it read before may include one the store no longer holds.
+    private var eventRemovals: UInt64 = 0
     private var syncWaiters: [CheckedContinuation<Void, Never>] = []
     private var settingsTask: Task<Void, Never>?
     private var valueChangeTask: Task<Void, Never>?
@@ -192,6 +197,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
 
         persistedEvents = restored.pendingEvents
+        persistedRetryCount = restored.retryCount
         let queue = EventQueue(
             records: restored.pendingEvents.map {
                 EventQueue.Record(sequence: UInt64(max($0.sequence, 1)), eventCode: $0.code, commandKey: $0.commandKey)
@@ -421,24 +427,52 @@ public actor CWMPAgent: ConnectionRequestAgent {
         var carriedBootstrap = false
         var valueChangeNames: Set<String> = []
         var acsURL = ""
+        /// The Inform read parameters beyond the fixed forced-inform ones (value changes, InformParameter rows):
+        /// such a read may number instances, which must be saved before the ACS sees them.
+        var readVariableParameters = false
+        /// The session ran at least one ACS request (RPC).
+        var ranACSRequests = false
         /// The ConnectionRequestURL the Inform carried (a forced-inform parameter).
         var connectionRequestURL: String?
     }
 
     private func runSessionTask(events: [EventStruct], retryCount: UInt32, pendingRequests: [CPERequest]) async {
+        // The Inform's events come from one read of the store, and the acknowledgment goes up to the highest
+        // sequence read (AgentStore's delivery rule). The read is made before the session waits for its turn at
+        // the gate: a store call waits for the group commit's current batch, and inside the gate that wait held
+        // one of the few session slots idle. Events appended meanwhile have higher sequence numbers and stay for
+        // the next session; if events were discarded or acknowledged meanwhile (a BOOTSTRAP drops the old ACS's),
+        // the read is made again inside the gate, so the Inform never carries an event the store dropped.
+        await syncEvents()
+        let removalsBefore = eventRemovals
+        var pending = await readPendingEvents()
         await environment.sessionGate.acquire()
+        if eventRemovals != removalsBefore {
+            await syncEvents()
+            pending = await readPendingEvents()
+        }
         sessionCounter += 1
         var sessionLogger = logger
         sessionLogger[metadataKey: "cwmp.session.id"] = .string("\(agentID)/\(sessionCounter)")
         var record = InformRecord()
         var followUps: [CPEFollowUp] = []
-        let outcome = await runSession(events: events, retryCount: retryCount, pendingRequests: pendingRequests,
-                                       record: &record, followUps: &followUps, logger: sessionLogger)
+        let outcome = await runSession(events: events, pending: pending, retryCount: retryCount,
+                                       pendingRequests: pendingRequests, record: &record, followUps: &followUps,
+                                       logger: sessionLogger)
         environment.sessionGate.release()
         await sessionEnded(outcome, record: record, followUps: followUps, logger: sessionLogger)
     }
 
-    private func runSession(events expected: [EventStruct], retryCount: UInt32, pendingRequests: [CPERequest],
+    private func readPendingEvents() async -> Result<[PendingEvent], ProxierError> {
+        do throws(ProxierError) {
+            return .success(try await environment.store.pendingEvents(of: agentID))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func runSession(events expected: [EventStruct], pending read: Result<[PendingEvent], ProxierError>,
+                            retryCount: UInt32, pendingRequests: [CPERequest],
                             record: inout InformRecord, followUps: inout [CPEFollowUp],
                             logger: Logger) async -> SessionOutcome {
         let settings = await managementServer.settings
@@ -448,13 +482,12 @@ public actor CWMPAgent: ConnectionRequestAgent {
             return SessionOutcome(failure: .transportFailed("no ACS URL"))
         }
 
-        // The Inform's events come from one read of the store, and the acknowledgment goes up to the highest
-        // sequence read (AgentStore's delivery rule). The state machine's own choice only says which kind.
-        await syncEvents()
+        // The events read before the gate (see runSessionTask). The state machine's own choice only says which kind.
         let pending: [PendingEvent]
-        do {
-            pending = try await environment.store.pendingEvents(of: agentID)
-        } catch {
+        switch read {
+        case .success(let events):
+            pending = events
+        case .failure(let error):
             logger.error("cwmp.session.store-unavailable", metadata: ["error": "\(error)"])
             return SessionOutcome(failure: .transportFailed("agent store unavailable"))
         }
@@ -471,8 +504,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
         record.connectionRequestURL = parameterList
             .first { $0.name == "Device.ManagementServer.ConnectionRequestURL" }?.value
         // Reading the Inform's parameters may have numbered instances (an InformParameter naming a new row): the
-        // ACS must never see a number the store does not hold.
-        await saveState(logger: logger)
+        // ACS must never see a number the store does not hold. The forced-inform parameters alone are outside
+        // every table and number nothing, so the save (two actor hops and a copy of the data model's state) is
+        // skipped for them: that is every session of an agent whose InformParameter table is empty.
+        if record.readVariableParameters { await saveState(logger: logger) }
         let now = environment.clock.now()
         let seconds = now.sinceUnixEpoch.components.seconds
         let currentTime = (try? CWMPDateTime(secondsSince1970: seconds)) ?? .unknown
@@ -513,6 +548,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
                 action = await exchange(&session, connection: connection, body: nil, waitTimeout: waitTimeout,
                                         deadline: sessionDeadline, clock: sessionClock, decoder: decoder)
             case .executeACSRequest(let request):
+                record.ranACSRequests = true
                 let outcome = await dispatcher.respond(to: request, within: configuration.rpcBudget)
                 followUps += outcome.followUps.filter { $0 != .saveDataModelState }
                 // TR-069 Status 0 means committed: what the RPC changed (instance numbers, aliases, ParameterKey,
@@ -596,10 +632,14 @@ public actor CWMPAgent: ConnectionRequestAgent {
         if includeValueChanges {
             names += pendingValueChanges.map(\.name)
             record.valueChangeNames = Set(pendingValueChanges.map(\.name))
+            if !pendingValueChanges.isEmpty { record.readVariableParameters = true }
         }
         let codes = Set(events.map(\.eventCode))
         for row in settings.informParameters where row.enable && !row.parameterName.isEmpty {
-            if row.eventList.isEmpty || row.eventList.contains(where: codes.contains) { names.append(row.parameterName) }
+            if row.eventList.isEmpty || row.eventList.contains(where: codes.contains) {
+                names.append(row.parameterName)
+                record.readVariableParameters = true
+            }
         }
         var seen: Set<String> = []
         names = names.filter { seen.insert($0).inserted }
@@ -647,14 +687,19 @@ public actor CWMPAgent: ConnectionRequestAgent {
             }
             pendingValueChanges.removeAll { record.valueChangeNames.contains($0.name) }
         }
-        changes.append(.setRetryCount(Int(machine.retryPolicy.retryCount)))
+        let retryCount = Int(machine.retryPolicy.retryCount)
+        // RetryCount is 0 after almost every session and stays so: writing it unchanged cost a statement each time.
+        if retryCount != persistedRetryCount { changes.append(.setRetryCount(retryCount)) }
         // The acknowledgment, the removal of the requests the ACS answered and the re-queueing of what the Inform
         // did not deliver (completion events, a heartbeat below the highest sequence) are one transaction: a crash
         // between them cannot lose an event, nor send a request the ACS answered again.
         let finished = outcome.deliveredRequests + outcome.rejectedRequests.map(\.request)
-        await syncEvents(prefix: changes, acknowledgedUpTo: acknowledged, removingRequests: finished, logger: logger)
-        // An RPC abandoned at its deadline may have changed the state after its fault was sent.
-        await saveState(logger: logger)
+        if await syncEvents(prefix: changes, acknowledgedUpTo: acknowledged, removingRequests: finished, logger: logger) {
+            persistedRetryCount = retryCount
+        }
+        // An RPC abandoned at its deadline may have changed the state after its fault was sent. Without an RPC
+        // the session changed no persistent state (local settings changes are saved by `settingsChanged`).
+        if record.ranACSRequests { await saveState(logger: logger) }
         // Counted once the outcome is persisted, so an observer that sees the count sees the store updated too.
         sessionsEnded += 1
         lastOutcome = outcome
@@ -768,6 +813,14 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
         do {
             let applied = try await environment.store.apply(changes, to: agentID)
+            if changes.contains(where: { change in
+                switch change {
+                case .acknowledgeEvents, .discardEvents: true
+                default: false
+                }
+            }) {
+                eventRemovals &+= 1
+            }
             persisted.removeAll { discarded.contains($0.code) }
             for (sequence, entry) in zip(applied.eventSequences, ordered) {
                 persisted.append(PendingEvent(sequence: sequence, code: entry.0, commandKey: entry.1))
