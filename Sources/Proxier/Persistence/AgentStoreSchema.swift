@@ -144,6 +144,20 @@ enum AgentStoreSchema {
             """,
             "CREATE INDEX pending_requests_by_agent ON pending_requests (agent_id, id)",
         ]),
+        // Version 6: the value changes (parameters with Notification 1 or 2 whose change no acknowledged Inform has
+        // reported yet). Kept so that a kill -9 between the change and the InformResponse loses none: the next
+        // Inform carries `4 VALUE CHANGE` with their current values (AgentStore+ValueChanges.swift).
+        SchemaMigration(version: 6, name: "pending value changes", statements: [
+            // notification: the attribute when the change was recorded (1…6; 0 is never recorded).
+            """
+            CREATE TABLE pending_value_changes (
+                agent_id TEXT NOT NULL REFERENCES agents (agent_id) ON DELETE CASCADE,
+                path TEXT NOT NULL,
+                notification INTEGER NOT NULL CHECK (notification BETWEEN 1 AND 6),
+                PRIMARY KEY (agent_id, path)
+            ) STRICT, WITHOUT ROWID
+            """,
+        ]),
     ]
 
     /// The bookkeeping table itself is created outside the list: it must exist before the runner can ask it anything.
