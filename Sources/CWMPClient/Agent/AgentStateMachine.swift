@@ -48,6 +48,10 @@ public struct AgentStateMachine: Sendable {
     private var phase = Phase.stopped
     /// No session before this instant: the start-up jitter or the retry wait after a failed session.
     private var notBefore: CWMPInstant?
+    /// `notBefore` is a retry wait (not the start-up slot), which a new event ends (see `newEventRaised`).
+    private var waitingToRetry = false
+    /// The end of the ACS's Retry-After (HTTP 503) within the retry wait: a new event does not cut that part short.
+    private var retryAfterUntil: CWMPInstant?
     private var nextPeriodic: CWMPInstant?
     private var nextHeartbeat: CWMPInstant?
 
@@ -73,7 +77,7 @@ public struct AgentStateMachine: Sendable {
 
     /// Something raised an event (`4 VALUE CHANGE`, `8 DIAGNOSTICS COMPLETE`, …).
     public mutating func eventOccurred(_ event: EventStruct, now: CWMPInstant) -> Action {
-        eventQueue.add(event)
+        if eventQueue.add(event) { newEventRaised() }
         return evaluate(now: now)
     }
 
@@ -90,6 +94,8 @@ public struct AgentStateMachine: Sendable {
     public mutating func requestQueued(_ request: CPERequest, events: [EventStruct], now: CWMPInstant) -> Action {
         pendingRequests.append(request)
         for event in events { eventQueue.add(event) }
+        // The request itself needs a session, whether or not its events were already queued.
+        newEventRaised()
         return evaluate(now: now)
     }
 
@@ -126,6 +132,8 @@ public struct AgentStateMachine: Sendable {
     public mutating func acsURLChanged(now: CWMPInstant) -> Action {
         eventQueue.acsURLChanged()
         scheduledInforms.discardAll()
+        // The wait was for the old ACS; BOOTSTRAP is a new event for the new one.
+        newEventRaised()
         return evaluate(now: now)
     }
 
@@ -144,6 +152,8 @@ public struct AgentStateMachine: Sendable {
             if let index = pendingRequests.firstIndex(of: request) { pendingRequests.remove(at: index) }
         }
         phase = .idle
+        waitingToRetry = false
+        retryAfterUntil = nil
         if outcome.succeeded {
             retryPolicy.sessionSucceeded()
             notBefore = nil
@@ -154,6 +164,8 @@ public struct AgentStateMachine: Sendable {
         } else {
             let wait = retryPolicy.sessionFailed(retryAfter: outcome.retryAfter, using: &generator)
             notBefore = now.advanced(by: wait)
+            waitingToRetry = true
+            retryAfterUntil = outcome.retryAfter.map { now.advanced(by: $0) }
         }
         return evaluate(now: now)
     }
@@ -177,15 +189,28 @@ public struct AgentStateMachine: Sendable {
 
     // MARK: - Decision
 
-    /// The one decision point. A retry wait is honoured by every event except a Connection Request (QAC says a
-    /// new event may cut the wait short — unverified against A6 §3.2.1.1; waiting protects an ACS that is
-    /// failing under the load of thousands of agents, which is the case that matters for a proxier).
+    /// A new event needs a session: it ends a retry wait. QAC (qacafe.com/tr-069-training/session-retry-mechanism,
+    /// on TR-069 §3.2.1.1): "If a new event requiring a session occurs during this period, the connection is retried
+    /// immediately"; RetryCount still counts the failures. "New" is read as an event that was not pending already:
+    /// an event merged into one that waits for the retry (a parameter that changes again, a second Connection
+    /// Request) ends nothing, so a flapping parameter cannot turn the back-off into a loop against a failing ACS
+    /// (docs/agent-events.md). The ACS's own Retry-After (503) is still waited out, and so is the start-up slot.
+    private mutating func newEventRaised() {
+        guard waitingToRetry, phase == .idle else { return }
+        waitingToRetry = false
+        notBefore = retryAfterUntil
+        retryAfterUntil = nil
+    }
+
+    /// The one decision point.
     private mutating func evaluate(now: CWMPInstant) -> Action {
         guard phase == .idle else { return .none }
         raiseDueEvents(now: now)
 
         if let notBefore, now < notBefore { return .armTimer(deadline: earliest([notBefore, nextDeadline])!) }
         notBefore = nil
+        waitingToRetry = false
+        retryAfterUntil = nil
 
         if let heartbeatEvents = eventQueue.beginHeartbeatInform() {
             phase = .inSession
@@ -204,14 +229,14 @@ public struct AgentStateMachine: Sendable {
     /// Periodic, heartbeat and scheduled instants that have passed become events.
     private mutating func raiseDueEvents(now: CWMPInstant) {
         if let due = nextPeriodic, due <= now {
-            eventQueue.add(EventStruct(eventCode: EventCode.periodic))
+            if eventQueue.add(EventStruct(eventCode: EventCode.periodic)) { newEventRaised() }
             nextPeriodic = periodicInform?.nextInform(after: now)
         }
         if let due = nextHeartbeat, due <= now {
-            eventQueue.add(EventStruct(eventCode: EventCode.heartbeat))
+            if eventQueue.add(EventStruct(eventCode: EventCode.heartbeat)) { newEventRaised() }
             nextHeartbeat = heartbeat?.nextHeartbeat(after: now)
         }
-        for event in scheduledInforms.takeDue(now: now) { eventQueue.add(event) }
+        for event in scheduledInforms.takeDue(now: now) where eventQueue.add(event) { newEventRaised() }
     }
 
     private var nextDeadline: CWMPInstant? {
