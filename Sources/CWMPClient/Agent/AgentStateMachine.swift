@@ -161,6 +161,16 @@ public struct AgentStateMachine: Sendable {
                 phase = .awaitingPostSessionAction
                 return .runPostSessionAction(action)
             }
+            if !outcome.undeliveredRequests.isEmpty {
+                // The ACS held the requests (HoldRequests) or kept answering 8005 "Retry request": they go in a
+                // later session (cwmp.md §6 rule 10), not in one opened at once, which against an ACS that always
+                // answers 8005 would be a loop. The wait is the first retry window; a new event ends it.
+                let window = retryPolicy.waitWindow(forRetry: 1)
+                let lower = window.lowerBound.totalNanoseconds / 1_000_000
+                let upper = window.upperBound.totalNanoseconds / 1_000_000
+                notBefore = now.advanced(by: .milliseconds(Int64.random(in: lower...upper, using: &generator)))
+                waitingToRetry = true
+            }
         } else {
             let wait = retryPolicy.sessionFailed(retryAfter: outcome.retryAfter, using: &generator)
             notBefore = now.advanced(by: wait)
