@@ -100,6 +100,7 @@ let package = Package(
                 "Proxier",
                 "CWMPClient",
                 "UPnPDM",
+                "SNMPBridge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -129,7 +130,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CWMPProxyTests",
-            dependencies: ["cwmp-proxy", "CWMPClient", "Proxier", "CWMPTestSupport"],
+            dependencies: ["cwmp-proxy", "CWMPClient", "Proxier", "UPnPDM", "SNMPBridge", "CWMPTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

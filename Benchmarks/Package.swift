@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -61,6 +62,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/AgentCapacity",
+            swiftSettings: [.treatAllWarnings(as: .error)]
+        ),
+        // UPnP GetValues client CPU per action against dm_device.py on loopback, as a ratio to async-upnp-client's
+        // client (bench_client.py) in the same run: `swift run -c release UPnPControlBenchmark --calls 2000`.
+        .executableTarget(
+            name: "UPnPControlBenchmark",
+            dependencies: [
+                .product(name: "UPnPDM", package: proxyPackage),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/UPnPControlBenchmark",
             swiftSettings: [.treatAllWarnings(as: .error)]
         ),
     ]

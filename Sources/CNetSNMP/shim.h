@@ -9,6 +9,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 /* Order matters: the configuration header first, then the umbrella include. */
@@ -75,5 +76,74 @@ static inline void cns_usm_remove_user(const unsigned char *engineID, size_t eng
         usm_free_user(existing);
     }
 }
+
+
+/* --- Notification receiver (Sources/SNMPBridge/Traps) --- */
+static const int CNS_MSG_TRAP = SNMP_MSG_TRAP;
+static const int CNS_MSG_TRAP2 = SNMP_MSG_TRAP2;
+static const int CNS_MSG_INFORM = SNMP_MSG_INFORM;
+
+/* Opens a server transport on `endpoint` ("udp:ADDR:PORT") and a single-session handle over it whose callback sees
+ * every unsolicited PDU, as snmptrapd does: any version, authoritative or not as the PDU demands (a v3 inform makes
+ * us the authoritative engine; a v3 trap's sender is). Returns the handle (NULL on failure, the transport freed by
+ * net-snmp) and its socket in *sock. */
+static inline void *cns_notification_session_open(const char *endpoint, netsnmp_callback callback, void *magic,
+                                                   int *sock) {
+    netsnmp_transport *transport = netsnmp_transport_open_server("snmptrap", endpoint);
+    if (transport == NULL) return NULL;
+    netsnmp_session session;
+    snmp_sess_init(&session);
+    session.peername = SNMP_DEFAULT_PEERNAME;
+    session.version = SNMP_DEFAULT_VERSION;
+    session.community_len = SNMP_DEFAULT_COMMUNITY_LEN;
+    session.retries = SNMP_DEFAULT_RETRIES;
+    session.timeout = SNMP_DEFAULT_TIMEOUT;
+    session.callback = callback;
+    session.callback_magic = magic;
+    session.isAuthoritative = SNMP_SESS_UNKNOWNAUTH;
+    *sock = transport->sock;
+    return snmp_sess_add(&session, transport, NULL, NULL);
+}
+
+/* Answers an InformRequest with a Response carrying the same request-id and varbinds (RFC 3416 §4.2.7), back to
+ * the transport address it came from (the clone keeps the PDU's transport data). Returns 1 when sent. */
+static inline int cns_send_inform_response(void *sessp, netsnmp_pdu *pdu) {
+    netsnmp_pdu *reply = snmp_clone_pdu(pdu);
+    if (reply == NULL) return 0;
+    reply->command = SNMP_MSG_RESPONSE;
+    reply->errstat = 0;
+    reply->errindex = 0;
+    if (snmp_sess_send(sessp, reply) == 0) {
+        snmp_free_pdu(reply);
+        return 0;
+    }
+    return 1;
+}
+
+/* The source address of a received PDU: the UDP transports keep a netsnmp_indexed_addr_pair whose first member is
+ * the remote sockaddr. Writes the numeric address into `buffer` and returns the port, or -1 when unknown. */
+static inline int cns_pdu_source(const netsnmp_pdu *pdu, char *buffer, socklen_t size) {
+    if (pdu->transport_data == NULL || pdu->transport_data_length < (int)sizeof(struct sockaddr_in)) return -1;
+    const struct sockaddr *address = (const struct sockaddr *)pdu->transport_data;
+    if (address->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+        if (inet_ntop(AF_INET, &v4->sin_addr, buffer, size) == NULL) return -1;
+        return ntohs(v4->sin_port);
+    }
+    if (address->sa_family == AF_INET6 && pdu->transport_data_length >= (int)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
+        if (inet_ntop(AF_INET6, &v6->sin6_addr, buffer, size) == NULL) return -1;
+        return ntohs(v6->sin6_port);
+    }
+    return -1;
+}
+
+/* Adds an SNMPv3 USM user for receiving notifications through net-snmp's own `createUser` parser (key derivation and
+ * localization to the engine ID after -e, or to our local engine for informs). `line` holds passwords: callers wipe
+ * it; it is never logged. */
+static inline void cns_usm_create_user_line(char *line) { usm_parse_create_usmUser("createUser", line); }
+
+/* How many received messages net-snmp could not parse (snmpInASNParseErrs), process-wide. */
+static inline unsigned int cns_stat_parse_errors(void) { return snmp_get_statistic(STAT_SNMPINASNPARSEERRS); }
 
 #endif /* CNETSNMP_SHIM_H */

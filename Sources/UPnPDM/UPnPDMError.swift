@@ -29,6 +29,8 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
             case malformedSSDPMessage
             case interfaceUnavailable
             case socketFailure
+            case subscriptionFailed
+            case malformedEvent
         }
 
         let backingCode: BackingCode
@@ -83,6 +85,13 @@ public struct UPnPDMError: Error, Hashable, CustomStringConvertible, @unchecked 
         public static let interfaceUnavailable = ErrorCode(backingCode: .interfaceUnavailable)
         /// Binding an SSDP socket, setting its multicast options or joining the group failed.
         public static let socketFailure = ErrorCode(backingCode: .socketFailure)
+
+        // GENA eventing (GENASubscription, GENANotifyListener).
+        /// SUBSCRIBE kept failing (refused, unreachable, no SID) for the configured number of attempts.
+        public static let subscriptionFailed = ErrorCode(backingCode: .subscriptionFailed)
+        /// A NOTIFY that cannot be used: wrong NT/NTS, no SID, a SEQ that is not a ui4, a body that is not an
+        /// `e:propertyset`, or an evented value that does not read as its variable's type.
+        public static let malformedEvent = ErrorCode(backingCode: .malformedEvent)
 
         // DM service clients (ConfigurationManagementClient, …).
         /// The device answered, but not as the action defines: an out-argument is missing or not of its type, an XML
@@ -147,8 +156,8 @@ extension UPnPDMError: CWMPFaultConvertible {
              .forbiddenDocumentType, .documentTooLarge, .documentTooDeep, .invalidDescription,
              .malformedSOAPResponse, .invalidResponse:
             CWMPFault(.internalError, reason)
-        // Discovery problems are the proxier's own, never the ACS's: internal error.
-        case .malformedSSDPMessage, .interfaceUnavailable, .socketFailure:
+        // Discovery and eventing problems are the proxier's own, never the ACS's: internal error.
+        case .malformedSSDPMessage, .interfaceUnavailable, .socketFailure, .subscriptionFailed, .malformedEvent:
             CWMPFault(.internalError, reason)
         }
     }

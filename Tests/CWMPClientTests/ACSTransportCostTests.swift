@@ -53,6 +53,60 @@ import Testing
     }
 }
 
+/// https sessions: a client (and so a NIOSSLContext) per session on AHC (`openHTTPSession`), against the shared
+/// context of the protocol path (`openSession`), in one run against one TLS server. Printed as a ratio, not asserted.
+@Suite(.serialized) struct ACSTransportTLSCostTests {
+    @Test func sharedTLSContextAgainstAContextPerSession() async throws {
+        let pki = try ACSTransportTLSTests.PKI()
+        defer { pki.remove() }
+        let server = try await TestHTTPServer(tls: try pki.serverContext()) { request in
+            request.body.isEmpty ? TestHTTPServer.Reply(.noContent) : .ok("<r/>")
+        }
+        let url = "https://127.0.0.1:\(server.port)/acs"
+        let transport = try ACSHTTPTransport(configuration: .init(trustRoots: .caBundle(path: pki.caBundle)))
+        let inform = try TransportSamples.inform()
+        let clock = ContinuousClock()
+        let sessions = 100
+        var statuses: [Int] = []
+
+        func perSessionContext() async throws -> Duration {
+            try await clock.measure {
+                for _ in 0..<sessions {
+                    let session = try transport.openHTTPSession(url: url, credentials: nil)
+                    statuses.append(try await session.exchange(body: inform).status)
+                    statuses.append(try await session.exchange(body: nil).status)
+                    await session.close()
+                }
+            }
+        }
+        func sharedContext() async throws -> Duration {
+            try await clock.measure {
+                for _ in 0..<sessions {
+                    let session = try await transport.openSession(url: url, credentials: nil)
+                    statuses.append(try await session.post(body: inform, timeout: .seconds(10)).status)
+                    statuses.append(try await session.post(body: nil, timeout: .seconds(10)).status)
+                    await session.close()
+                }
+            }
+        }
+        // Interleaved halves, so that a load change on the shared machine hits both alike.
+        var before = Duration.zero
+        var after = Duration.zero
+        for _ in 0..<2 {
+            before += try await perSessionContext()
+            after += try await sharedContext()
+        }
+        #expect(statuses.count == 8 * sessions)
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 204 })
+        #expect(server.connections == 4 * sessions)
+        let ratio = Double(before.components.attoseconds / 1_000_000_000 + before.components.seconds * 1_000_000_000)
+            / Double(after.components.attoseconds / 1_000_000_000 + after.components.seconds * 1_000_000_000)
+        print("ACS https cost: \(before / (2 * sessions)) per session with a context per session (AHC), "
+              + "\(after / (2 * sessions)) on the shared context; ratio \(ratio)")
+        await server.stop()
+    }
+}
+
 @Suite struct ACSTransportValueTests {
     @Test func cookieJarKeepsNameValueReplacesAndRemoves() {
         var jar = ACSCookieJar()

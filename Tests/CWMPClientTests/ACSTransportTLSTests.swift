@@ -83,6 +83,48 @@ import Testing
         await server.stop()
     }
 
+    /// The agents' path (`ACSTransport.openSession`) runs https on one shared context: the same trust roots and
+    /// verification as the AHC path, one connection per session, Digest-free Basic allowed because of TLS.
+    @Test func httpsThroughTheProtocolValidatesTheChainOnTheSharedContext() async throws {
+        let pki = try PKI()
+        defer { pki.remove() }
+        let server = try await TestHTTPServer(tls: try pki.serverContext()) { request in
+            request.header("Authorization") == nil
+                ? TestHTTPServer.Reply(.unauthorized, headers: [("WWW-Authenticate", "Basic realm=\"acs\"")])
+                : request.body.isEmpty ? TestHTTPServer.Reply(.noContent) : .ok("secure")
+        }
+        let url = "https://127.0.0.1:\(server.port)/acs"
+        let credentials = HTTPCredentials(username: "cpe", password: "tls-pw")
+
+        let trusted = try ACSHTTPTransport(configuration: .init(trustRoots: .caBundle(path: pki.caBundle)))
+        for _ in 0..<2 {
+            let session = try await trusted.openSession(url: url, credentials: credentials)
+            #expect(session is NIOACSSession)
+            let answer = try await session.post(body: try TransportSamples.inform(), timeout: .seconds(10))
+            #expect(answer.status == 200)
+            #expect(answer.body == Array("secure".utf8))
+            #expect(try await session.post(body: nil, timeout: .seconds(10)).status == 204)
+            await session.close()
+        }
+        // Per session: the 401, the Inform with Basic, the empty POST, all on one connection of its own.
+        #expect(server.requests.count == 6)
+        #expect(Set(server.requests.map(\.connection)).count == 2)
+        #expect(server.requests.last?.header("Authorization")?.hasPrefix("Basic ") == true)
+
+        for trustRoots in [ACSHTTPTransport.Configuration.TrustRoots.system, .caBundle(path: pki.otherCABundle)] {
+            let untrusted = try ACSHTTPTransport(configuration: .init(trustRoots: trustRoots))
+            let refused = try await untrusted.openSession(url: url, credentials: credentials)
+            let error = await #expect(throws: (any Error).self) {
+                try await refused.post(body: nil, timeout: .seconds(10))
+            }
+            #expect(error != nil)
+            await refused.close()
+        }
+        // A refused handshake never reached HTTP.
+        #expect(server.requests.count == 6)
+        await server.stop()
+    }
+
     @Test func anUnreadableCABundleIsAConfigurationError() throws {
         #expect(throws: CWMPError(.transportFailed, "")) {
             try ACSHTTPTransport(configuration: .init(trustRoots: .caBundle(path: "/nonexistent/ca.pem")))

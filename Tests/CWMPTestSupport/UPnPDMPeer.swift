@@ -143,6 +143,13 @@ public final class UPnPDMPeer: @unchecked Sendable {
     /// Sends the ssdp:byebye set and stops announcing and answering searches (HTTP stays up).
     public func byebye(device: Int = 0) throws { try command("byebye \(device)") }
 
+    /// BMS tests and SMS operations (running or started later) stay InProgress until `release`: lets a test act on
+    /// one that is still running however slowly a loaded machine runs the peer's timers.
+    public func hold(device: Int = 0) throws { try command("hold \(device)") }
+
+    /// Held BMS tests and SMS operations complete (at once, or when their delay ends).
+    public func release(device: Int = 0) throws { try command("release \(device)") }
+
     /// Stops announcing and answering searches without a byebye: the lease expires at the control point.
     public func silence(device: Int = 0) throws { try command("silence \(device)") }
 

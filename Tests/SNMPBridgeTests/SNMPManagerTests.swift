@@ -52,21 +52,17 @@ struct SNMPManagerTests {
         let agent = v1 ? peer.v1Public : peer.agent(.v2c(community: "public"), maxRepetitions: 7)
         let session = manager.session(for: agent)
         let arguments = v1 ? ["-v1", "-c", "public"] : ["-v2c", "-c", "public"]
-        let system = try await session.walk(MIB2.system)
-        expectSameWalk(system, try peer.walkLines(MIB2.system.description, arguments: arguments))
+        let system = try await expectWalkMatchesSnmpwalk(session, MIB2.system, peer: peer, arguments: arguments)
         #expect(system.count >= 8)
-        let ifTable = try await session.walk(MIB2.ifTable)
-        expectSameWalk(ifTable, try peer.walkLines(MIB2.ifTable.description, arguments: arguments))
+        let ifTable = try await expectWalkMatchesSnmpwalk(session, MIB2.ifTable, peer: peer, arguments: arguments)
         #expect(ifTable.count >= 22)  // at least lo, 22 columns
         // IpAddress values (ipAddrTable) and, over v2c, Counter64 (ifXTable's HC counters).
-        let ipAddrTable = oid("1.3.6.1.2.1.4.20")
-        let addresses = try await session.walk(ipAddrTable)
-        expectSameWalk(addresses, try peer.walkLines(ipAddrTable.description, arguments: arguments))
+        let addresses = try await expectWalkMatchesSnmpwalk(session, oid("1.3.6.1.2.1.4.20"), peer: peer,
+                                                            arguments: arguments)
         #expect(addresses.contains { $0.value == .ipAddress([127, 0, 0, 1]) })
         if !v1 {
-            let ifXTable = oid("1.3.6.1.2.1.31.1.1")
-            let extended = try await session.walk(ifXTable)
-            expectSameWalk(extended, try peer.walkLines(ifXTable.description, arguments: arguments))
+            let extended = try await expectWalkMatchesSnmpwalk(session, oid("1.3.6.1.2.1.31.1.1"), peer: peer,
+                                                               arguments: arguments)
             #expect(extended.contains { if case .counter64 = $0.value { true } else { false } })
         }
     }
@@ -209,7 +205,8 @@ struct SNMPManagerTests {
         defer { peer.stop() }
         let manager = SNMPManager()
         defer { manager.shutdown() }
-        let silent = manager.session(for: peer.agent(.v2c(community: "silent"), timeout: .milliseconds(300), retries: 1))
+        // Long enough that the cancellation surely lands first, even on a loaded machine.
+        let silent = manager.session(for: peer.agent(.v2c(community: "silent"), timeout: .seconds(3), retries: 1))
         let waiting = Task { try await silent.get([MIB2.sysName]) }
         // Wait until net-snmp holds the request, then cancel.
         let sent = await eventually(10) {
@@ -222,7 +219,7 @@ struct SNMPManagerTests {
         #expect(abandoned?.inFlight == 0)
         #expect(abandoned?.abandoned == 1)
         // net-snmp times it out (timeout × (retries + 1)) and frees it, though nobody waits for it any more.
-        let freed = await eventually(10) {
+        let freed = await eventually(30) {
             await SNMPIOThread.shared.inspect { state in
                 guard let outstanding = state.outstanding(silent.sessionID) else { return false }
                 return !outstanding.netSNMP && outstanding.abandoned == 0

@@ -27,6 +27,12 @@ final class SSDPTestDevices: Sendable {
         var searches: [(target: String, mx: String, conformant: Bool)] = []
         /// When the first M-SEARCH arrived: where "discovery within MX + 1 s" is measured from.
         var firstSearch: ContinuousClock.Instant?
+        /// Devices whose last NOTIFY was a byebye: like real devices they answer no M-SEARCH until their next alive.
+        var departed: Set<String> = []
+        /// Byebyes sent per device. A search response scheduled before a byebye is dropped if it is not sent by
+        /// then: otherwise its random delay (up to MX) could put it after the byebye on a loaded machine, and the
+        /// control point would rightly find the device again (the race behind byebyeRemovesTheDevice's flakiness).
+        var byebyes: [String: Int] = [:]
     }
 
     let uuids: [String]
@@ -146,12 +152,14 @@ final class SSDPTestDevices: Sendable {
         }
         guard current.answering, let target = search.headers["ST"] else { return }
         let mx = min(max(Int(search.headers["MX"] ?? "1") ?? 1, 1), 5)
-        for uuid in uuids {
+        for uuid in uuids where !current.departed.contains(uuid) {
+            let byebyes = current.byebyes[uuid, default: 0]
             for suffix in Self.suffixes where target == "ssdp:all" || target == (suffix ?? "uuid:\(uuid)") {
                 let message = SSDPMessage(.response(statusCode: 200), headers: SSDPHeaders(
                     [("EXT", ""), ("ST", target)] + headers(uuid: uuid, suffix: suffix, state: current)))
                 let delay = TimeAmount.milliseconds(Int64.random(in: 0..<Int64(mx * 1000 - 100)))
                 sender.eventLoop.scheduleTask(in: delay) {
+                    guard self.state.withLockedValue({ $0.byebyes[uuid, default: 0] }) == byebyes else { return }
                     self.sender.writeAndFlush(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(bytes: message.serialized())),
                                               promise: nil)
                 }
@@ -161,7 +169,19 @@ final class SSDPTestDevices: Sendable {
 
     /// Multicasts a NOTIFY of every USN of the given devices.
     func notify(_ nts: String, devices: [String]? = nil) async throws {
-        let current = state.withLockedValue { $0 }
+        // Recorded before the first NOTIFY is written, so no search response can follow a byebye.
+        let current = state.withLockedValue { state in
+            for uuid in devices ?? uuids {
+                switch nts {
+                case "ssdp:byebye":
+                    state.departed.insert(uuid)
+                    state.byebyes[uuid, default: 0] += 1
+                case "ssdp:alive": state.departed.remove(uuid)
+                default: break
+                }
+            }
+            return state
+        }
         for uuid in devices ?? uuids {
             for suffix in Self.suffixes {
                 var fields: [(String, String)] = [("HOST", hostHeader), ("NT", suffix ?? "uuid:\(uuid)"), ("NTS", nts)]

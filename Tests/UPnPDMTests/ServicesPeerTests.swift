@@ -96,22 +96,22 @@ struct ServicesPeerTests {
         #expect(try await bms.getDeviceStatus().hasPrefix("OK,"))
 
         let ping = try await bms.ping(host: "192.0.2.1", numberOfRepetitions: 3, timeout: 1000, dataBlockSize: 64, dscp: 0)
-        #expect(try await bms.waitForTest(testID: ping, interval: .milliseconds(100), maximumPolls: 50, sleep: poll) == .completed)
+        #expect(try await bms.waitForTest(testID: ping, interval: .milliseconds(100), maximumPolls: 300, sleep: poll) == .completed)
         let pingResult = try await bms.getPingResult(testID: ping)
         #expect(pingResult.status == .success && pingResult.successCount == 3 && pingResult.failureCount == 0)
 
         let unresolved = try await bms.ping(host: "nowhere.invalid", numberOfRepetitions: 1, timeout: 1000, dataBlockSize: 64, dscp: 0)
-        _ = try await bms.waitForTest(testID: unresolved, interval: .milliseconds(100), maximumPolls: 50, sleep: poll)
+        _ = try await bms.waitForTest(testID: unresolved, interval: .milliseconds(100), maximumPolls: 300, sleep: poll)
         #expect(try await bms.getPingResult(testID: unresolved).status == .errorCannotResolveHostName)
 
         let trace = try await bms.traceroute(host: "203.0.113.9", timeout: 2000, dataBlockSize: 38, maxHopCount: 2, dscp: 0)
         #expect(try await bms.getTestInfo(testID: trace).type == .traceroute)
-        _ = try await bms.waitForTest(testID: trace, interval: .milliseconds(100), maximumPolls: 50, sleep: poll)
+        _ = try await bms.waitForTest(testID: trace, interval: .milliseconds(100), maximumPolls: 300, sleep: poll)
         #expect(try await bms.getTracerouteResult(testID: trace)
                 == BMSTracerouteResult(status: .errorMaxHopCountExceeded, additionalInfo: "", responseTime: 0, hopHosts: ["10.77.0.1", "198.51.100.1"]))
 
         let lookup = try await bms.nsLookup(hostName: "example.org", dnsServer: "192.0.2.53", numberOfRepetitions: 2, timeout: 1000)
-        _ = try await bms.waitForTest(testID: lookup, interval: .milliseconds(100), maximumPolls: 50, sleep: poll)
+        _ = try await bms.waitForTest(testID: lookup, interval: .milliseconds(100), maximumPolls: 300, sleep: poll)
         let lookupResult = try await bms.getNSLookupResult(testID: lookup)
         #expect(lookupResult.successCount == 2)
         #expect(lookupResult.result.count == 2)
@@ -122,9 +122,12 @@ struct ServicesPeerTests {
         #expect(try await bms.getActiveTestIDs().isEmpty)
 
         // Cancel a running test; a finished one cannot be canceled (709), an unknown one does not exist (706).
+        // Held by the peer, so the test is still running when CancelTest arrives however loaded the machine is.
+        try fixture.peer.hold()
         let running = try await bms.ping(host: "192.0.2.1", numberOfRepetitions: 1, timeout: 1000, dataBlockSize: 64, dscp: 0)
         try await bms.cancelTest(testID: running)
         #expect(try await bms.getTestInfo(testID: running).state == .canceled)
+        try fixture.peer.release()
         let finished = await #expect(throws: UPnPDMError.self) { try await bms.cancelTest(testID: ping) }
         #expect(finished?.upnpErrorCode == 709)
         let unknown = await #expect(throws: UPnPDMError.self) { try await bms.getTestInfo(testID: 999_999) }
@@ -141,7 +144,7 @@ struct ServicesPeerTests {
         let before = try await sms.getDUIDs()
 
         let install = try await sms.install(url: "http://192.0.2.5/weather-1.2.tgz", duType: .application)
-        let installed = try await sms.waitForOperation(operationID: install, interval: .milliseconds(100), maximumPolls: 50, sleep: poll)
+        let installed = try await sms.waitForOperation(operationID: install, interval: .milliseconds(100), maximumPolls: 300, sleep: poll)
         #expect(installed.operationState == .completed && installed.action == .install && installed.errorDescription == .none)
         let duID = try #require(installed.targetedIDs.first)
         #expect(Set(try await sms.getDUIDs()) == Set(before + [duID]))
@@ -151,37 +154,40 @@ struct ServicesPeerTests {
         #expect(!(try await sms.getOperationIDs().contains(install)))
 
         let euID = try #require(try await sms.getEUIDs().last)
-        _ = try await sms.waitForOperation(operationID: try await sms.start(euID: euID), interval: .milliseconds(100), maximumPolls: 50, sleep: poll)
+        _ = try await sms.waitForOperation(operationID: try await sms.start(euID: euID), interval: .milliseconds(100), maximumPolls: 300, sleep: poll)
         #expect(try await sms.getEUInfo(euID: euID).requestedState == "Active")
         #expect(try await sms.getActiveEUIDs().contains(euID))
         _ = try await sms.getRunningEUIDs()
         _ = try await sms.getErrorEUIDs()
-        _ = try await sms.waitForOperation(operationID: try await sms.stop(euID: euID), interval: .milliseconds(100), maximumPolls: 50, sleep: poll)
+        _ = try await sms.waitForOperation(operationID: try await sms.stop(euID: euID), interval: .milliseconds(100), maximumPolls: 300, sleep: poll)
         #expect(try await sms.getEUInfo(euID: euID).requestedState == "Inactive")
 
         let update = try await sms.update(duID: duID, newURL: "http://192.0.2.5/weather-1.3.tgz")
-        #expect(try await sms.waitForOperation(operationID: update, interval: .milliseconds(100), maximumPolls: 50, sleep: poll).operationState == .completed)
+        #expect(try await sms.waitForOperation(operationID: update, interval: .milliseconds(100), maximumPolls: 300, sleep: poll).operationState == .completed)
         #expect(try await sms.getDUInfo(duID: duID).version == "1.3")
 
         let broken = try await sms.install(url: "http://192.0.2.5/corrupt-2.0.tgz", duType: .application)
-        let failed = try await sms.waitForOperation(operationID: broken, interval: .milliseconds(100), maximumPolls: 50, sleep: poll)
+        let failed = try await sms.waitForOperation(operationID: broken, interval: .milliseconds(100), maximumPolls: 300, sleep: poll)
         #expect(failed.operationState == .error && failed.errorDescription == .corruptedFile)
 
         let uninstall = try await sms.uninstall(duID: duID)
-        #expect(try await sms.waitForOperation(operationID: uninstall, interval: .milliseconds(100), maximumPolls: 50, sleep: poll).action == .uninstall)
+        #expect(try await sms.waitForOperation(operationID: uninstall, interval: .milliseconds(100), maximumPolls: 300, sleep: poll).action == .uninstall)
 
         // DUType Firmware replaces DU 1 and the device restarts into it (byebye, HTTP down, BOOTID + 1).
         let bootID = try #require(try fixture.peer.status()["boot_id"] as? Int)
+        // Held by the peer until checked, so the operation is still listed however loaded the machine is.
+        try fixture.peer.hold()
         let firmware = try await sms.install(url: "http://192.0.2.5/firmware-2.0.bin", duType: .firmware, handleDependencies: false)
         #expect(try await sms.getOperationIDs().contains(firmware))
+        try fixture.peer.release()
         var rebooted = false
-        for _ in 0..<100 where !rebooted {
+        for _ in 0..<300 where !rebooted {
             try await Task.sleep(for: .milliseconds(100))
             rebooted = (try fixture.peer.status()["boot_id"] as? Int) == bootID + 1
         }
         #expect(rebooted)
         var firmwareDU: SMSDUInfo?
-        for _ in 0..<50 where firmwareDU == nil {
+        for _ in 0..<300 where firmwareDU == nil {
             do { firmwareDU = try await sms.getDUInfo(duID: 1) } catch let error as UPnPDMError where error.code == .connectFailed {
                 try await Task.sleep(for: .milliseconds(100))  // HTTP comes back just after the new BOOTID
             }

@@ -15,7 +15,13 @@
 // TLS: AHC caches SSL contexts per client, so per session it builds one NIOSSLContext from the configuration.
 // With NIOSSL's default roots that re-reads the system bundle (≈ 17 ms measured), so the bundle (system or
 // configured) is parsed once, here, and each context only adds the parsed roots (≈ 5 ms measured, still the
-// dominant per-session cost over https; see the branch report).
+// dominant per-session cost over https).
+// AHC 1.37.0 takes no pre-built NIOSSLContext: `HTTPClient.Configuration` holds a `TLSConfiguration`, and the
+// `SSLContextCache` that turns it into a context is internal and created per client (HTTPConnectionPool.Manager).
+// So https sessions opened through the `ACSTransport` protocol (the agents' path) run on `NIOACSTransport` instead,
+// which builds ONE context from the same TLSConfiguration (same trust roots, full verification) and shares it across
+// sessions; plain http stays on AHC. That path sends no Accept-Encoding (the ACS then answers uncompressed) and keeps
+// name=value cookies. `openHTTPSession` is still AHC for both schemes (its tests, and the cost comparison).
 import AsyncHTTPClient
 import Logging
 import NIOCore
@@ -67,6 +73,8 @@ public struct ACSHTTPTransport: ACSTransport {
     let group: any EventLoopGroup
     let logger: Logger
     let clientConfiguration: HTTPClient.Configuration
+    /// The https path of `openSession`: one NIOSSLContext for every session.
+    let tlsTransport: NIOACSTransport
 
     /// Throws `CWMPError.transportFailed` when the CA bundle cannot be read or holds no certificate.
     public init(configuration: Configuration = Configuration(),
@@ -111,6 +119,20 @@ public struct ACSHTTPTransport: ACSTransport {
         client.connectionPool.retryConnectionEstablishment = false
         client.httpVersion = .http1Only
         self.clientConfiguration = client
+        // Built here, once: a context that cannot be built is a configuration error, reported now, not per session.
+        let tlsContext: NIOSSLContext
+        do {
+            tlsContext = try NIOSSLContext(configuration: tls)
+        } catch {
+            throw CWMPError(.transportFailed, "the TLS configuration cannot be used", underlying: error)
+        }
+        self.tlsTransport = NIOACSTransport(
+            configuration: .init(connectTimeout: configuration.connectTimeout,
+                                 maximumResponseBytes: configuration.maximumResponseBytes,
+                                 maximumRedirects: configuration.maximumRedirects,
+                                 allowsBasicOverPlainHTTP: configuration.allowsBasicOverPlainHTTP,
+                                 userAgent: configuration.userAgent),
+            group: group, tlsContext: tlsContext, logger: logger)
     }
 
     /// The system CA bundle of Debian-family systems (the gateway's base).
@@ -124,7 +146,11 @@ public struct ACSHTTPTransport: ACSTransport {
         return ACSHTTPSession(url: parsed, credentials: credentials, client: client, transport: self)
     }
 
+    /// https: on the shared TLS context (`NIOACSTransport`); http: AHC, as `openHTTPSession`.
     public func openSession(url: String, credentials: HTTPCredentials?) async throws -> any ACSSession {
+        if let parsed = ACSURL(url), parsed.isTLS {
+            return try await tlsTransport.openSession(url: url, credentials: credentials)
+        }
         do {
             return try openHTTPSession(url: url, credentials: credentials)
         } catch let error as CWMPError {

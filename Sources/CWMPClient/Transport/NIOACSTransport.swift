@@ -48,6 +48,14 @@ public struct NIOACSTransport: ACSTransport {
         self.logger = logger
     }
 
+    /// With a context built by the caller (ACSHTTPTransport's https path), shared by every session.
+    init(configuration: Configuration, group: any EventLoopGroup, tlsContext: NIOSSLContext, logger: Logger) {
+        self.configuration = configuration
+        self.group = group
+        self.tlsContext = tlsContext
+        self.logger = logger
+    }
+
     public func openSession(url: String, credentials: HTTPCredentials?) async throws -> any ACSSession {
         guard let parsed = ACSURL(url) else { throw ACSTransportError(.invalidURL, "not an absolute http(s) URL") }
         if parsed.isTLS, tlsContext == nil { throw ACSTransportError(.invalidURL, "TLS is not configured") }
@@ -279,7 +287,14 @@ final class NIOACSSession: ACSSession {
         let promise = channel.eventLoop.makePromise(of: ACSRawResponse.self)
         let exchange = ACSExchange(head: head, body: buffer, timeout: .nanoseconds(timeout.totalNanoseconds),
                                    promise: promise)
-        channel.writeAndFlush(exchange, promise: nil)
+        // A channel that closed before the write (a TLS handshake the peer refused) never passes the exchange to
+        // ACSExchangeHandler, so nothing would ever complete its promise: the failed write completes it instead
+        // (a promise already completed by the handler ignores the second completion).
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { _ in
+            promise.fail(ACSTransportError(.connectionFailed, "the request could not be written"))
+        }
+        channel.writeAndFlush(exchange, promise: written)
         let raw = try await promise.futureResult.get()
         if !raw.head.isKeepAlive {
             state.withLock { if $0.channel === channel { $0.channel = nil } }

@@ -87,6 +87,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// A stored parameter value under which the agent keeps its Connection Request path, so the URL the ACS
     /// learnt stays valid across restarts.
     static let connectionRequestPathKey = "Device.ManagementServer.X_CWMPPROXY_ConnectionRequestPath"
+    /// A stored parameter value: the ConnectionRequestURL the ACS last acknowledged in an Inform. Only a URL that
+    /// differs from it is a value change at start; without it (first contact) the BOOTSTRAP Inform carries the
+    /// URL as a forced-inform parameter and nothing changed from the ACS's point of view.
+    static let reportedConnectionRequestURLKey = "Device.ManagementServer.X_CWMPPROXY_ReportedConnectionRequestURL"
 
     public let configuration: Configuration
     public nonisolated let agentID: String
@@ -104,7 +108,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// The store's RetryCount as last written or read: a session that leaves it unchanged writes nothing for it.
     private var persistedRetryCount = 0
     /// Value changes taken from the data model and not yet in an acknowledged Inform.
-    private var pendingValueChanges: [DataModel.ValueChange] = []
+    private(set) var pendingValueChanges: [DataModel.ValueChange] = []
     /// Per pending change, the merge that last recorded it: a parameter that changes again after an Inform read its
     /// value stays pending when that Inform is acknowledged (the ACS has not seen the newer value).
     private var valueChangeGenerations: [String: UInt64] = [:]
@@ -125,6 +129,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
     private var eventRemovals: UInt64 = 0
     private var syncWaiters: [CheckedContinuation<Void, Never>] = []
     private var settingsTask: Task<Void, Never>?
+    private var valueChangeTask: Task<Void, Never>?
+    /// The ConnectionRequestURL in the last Inform the ACS acknowledged (as stored under
+    /// `reportedConnectionRequestURLKey`).
+    private var reportedConnectionRequestURL: String?
     private var connectionRequestPath: String?
     private var sessionCounter: UInt64 = 0
     private var started = false
@@ -222,7 +230,21 @@ public actor CWMPAgent: ConnectionRequestAgent {
                                     pendingRequests: persistedRequests.map(\.request))
 
         updateConnectionRequestCredentials(settings)
+        reportedConnectionRequestURL = restored.parameterValues[Self.reportedConnectionRequestURLKey]?.value
         await registerForConnectionRequests(stored: restored.parameterValues[Self.connectionRequestPathKey]?.value)
+
+        // Changes the data model records from now on reach `valueChangesRecorded`. Those recorded before (a new
+        // ConnectionRequestURL, a provider's change during start-up) go into the first Inform as pending changes
+        // (with `4 VALUE CHANGE`), never into a session of their own: subscribed first, then drained, so none
+        // falls between; a signal for what was drained here finds nothing and does nothing.
+        let signals = await dataModel.valueChangeSignals()
+        mergeValueChanges(await dataModel.takeValueChanges())
+        valueChangeTask = Task { [weak self] in
+            for await _ in signals {
+                guard let self else { return }
+                await self.valueChangesRecorded()
+            }
+        }
 
         let stream = managementServer.changes()
         settingsTask = Task { [weak self] in
@@ -255,6 +277,8 @@ public actor CWMPAgent: ConnectionRequestAgent {
         connectionRequest.withLock { $0.serving = false }
         settingsTask?.cancel()
         settingsTask = nil
+        valueChangeTask?.cancel()
+        valueChangeTask = nil
         environment.timer.disarm(owner: ObjectIdentifier(self))
         if let path = connectionRequestPath { environment.connectionRequestServer?.unregister(path: path) }
         // What is left (a settings change made just before): in a task of its own, so a stop from a cancelled
@@ -335,10 +359,13 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
         connectionRequestPath = path
         guard let url = connectionRequestURL else { return }
-        let old = await managementServer.connectionRequestURL
         await managementServer.setConnectionRequestURL(url)
-        // ConnectionRequestURL has active notification by default: a new URL is reported to the ACS.
-        if old != url { await dataModel.recordValueChanges(["Device.ManagementServer.ConnectionRequestURL"]) }
+        // ConnectionRequestURL has active notification by default: a URL other than the one the ACS last
+        // acknowledged is a value change, reported in the first Inform (see `start`). None acknowledged yet: the
+        // ACS learns it from the BOOTSTRAP Inform, where it is a forced-inform parameter.
+        if let reported = reportedConnectionRequestURL, reported != url {
+            await dataModel.recordValueChanges(["Device.ManagementServer.ConnectionRequestURL"])
+        }
     }
 
     private func updateConnectionRequestCredentials(_ settings: ManagementServerSettings) {
@@ -432,6 +459,8 @@ public actor CWMPAgent: ConnectionRequestAgent {
         var readVariableParameters = false
         /// The session ran at least one ACS request (RPC).
         var ranACSRequests = false
+        /// The ConnectionRequestURL the Inform carried (a forced-inform parameter).
+        var connectionRequestURL: String?
     }
 
     private func runSessionTask(events: [EventStruct], retryCount: UInt32, pendingRequests: [CPERequest]) async {
@@ -504,6 +533,8 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
         let parameterList = await informParameters(settings: settings, events: events,
                                                    includeValueChanges: !heartbeatOnly, record: &record)
+        record.connectionRequestURL = parameterList
+            .first { $0.name == "Device.ManagementServer.ConnectionRequestURL" }?.value
         // Reading the Inform's parameters may have numbered instances (an InformParameter naming a new row): the
         // ACS must never see a number the store does not hold. The forced-inform parameters alone are outside
         // every table and number nothing, so the save (two actor hops and a copy of the data model's state) is
@@ -706,6 +737,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
                 acknowledged = highest
             }
             if record.carriedBootstrap { changes.append(.setBootstrappedACSURL(record.acsURL)) }
+            if let url = record.connectionRequestURL, url != reportedConnectionRequestURL {
+                changes.append(.setValue(path: Self.reportedConnectionRequestURLKey, StoredParameterValue(value: url)))
+                reportedConnectionRequestURL = url
+            }
             valueChangesDelivered(record.reportedValueChanges)
         }
         let retryCount = Int(machine.retryPolicy.retryCount)

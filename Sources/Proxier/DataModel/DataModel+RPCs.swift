@@ -409,6 +409,25 @@ extension DataModel {
     private func record(_ name: String, _ parameter: ParameterSchema) {
         guard notification(of: parameter, named: name) != .off, valueChangeNames.insert(name).inserted else { return }
         valueChanges.append(name)
+        for observer in valueChangeObservers.values { observer.yield() }
+    }
+
+    /// A signal whenever a change is kept for reporting (`recordValueChanges`), however it came: a provider, the
+    /// gateway, a local SetParameterValues. Signals coalesce (one pending at most): they only say "look", and the
+    /// changes themselves come from `takeValueChanges`. The stream ends when its consumer stops iterating.
+    public func valueChangeSignals() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        nextValueChangeObserver += 1
+        let id = nextValueChangeObserver
+        valueChangeObservers[id] = continuation
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.removeValueChangeObserver(id) }
+        }
+        return stream
+    }
+
+    private func removeValueChangeObserver(_ id: UInt64) {
+        valueChangeObservers[id] = nil
     }
 
     /// The CWMP name of a provider path: numbers above the mount point are taken as they are, native keys below it

@@ -60,6 +60,10 @@ public actor DataModel {
     /// Names of changed parameters in the order they first changed (a set keeps it duplicate-free).
     var valueChanges: [String] = []
     var valueChangeNames: Set<String> = []
+    /// Who hears that a change was recorded (`valueChangeSignals`): the agent, so that an active notification
+    /// opens a session without anyone polling. Keyed for removal when the listener goes.
+    var valueChangeObservers: [UInt64: AsyncStream<Void>.Continuation] = [:]
+    var nextValueChangeObserver: UInt64 = 0
 
     public init(schema: SchemaTree, configuration: Configuration = Configuration(), state: DataModelState = DataModelState()) {
         self.tree = schema

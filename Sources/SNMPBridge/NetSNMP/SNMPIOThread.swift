@@ -103,6 +103,8 @@ final class SNMPInbox: Sendable {
 final class SNMPIOLoopState: @unchecked Sendable {
     private let inbox: SNMPInbox
     private var sessions: [UInt64: NetSNMPSession] = [:]
+    /// Trap/inform receivers (Traps/): their sockets are polled whenever they are open.
+    var listeners: [UInt64: NetSNMPNotificationListener] = [:]
     /// Which session's credentials net-snmp's USM list currently holds for (engine ID, user name).
     private var usmOwners: [NetSNMPSession.USMKey: UInt64] = [:]
     private var readSet = netsnmp_large_fd_set()
@@ -127,6 +129,10 @@ final class SNMPIOLoopState: @unchecked Sendable {
                 pollFDs.append(pollfd(fd: session.socket, events: Int16(POLLIN), revents: 0))
                 polled.append(session)
             }
+            let listening = Array(listeners.values)
+            for listener in listening where listener.socket >= 0 {
+                pollFDs.append(pollfd(fd: listener.socket, events: Int16(POLLIN), revents: 0))
+            }
             let timeout: Int32 = polled.isEmpty ? -1 : Int32(Self.sweepInterval.components.attoseconds / 1_000_000_000_000_000)
             let ready = poll(&pollFDs, nfds_t(pollFDs.count), timeout)
             if ready > 0 {
@@ -140,6 +146,11 @@ final class SNMPIOLoopState: @unchecked Sendable {
                     _ = snmp_sess_read2(handle, &readSet)
                     netsnmp_large_fd_clr(session.socket, &readSet)
                     process(session)
+                }
+                var listenerIndex = 1 + polled.count
+                for listener in listening where listener.socket >= 0 {
+                    defer { listenerIndex += 1 }
+                    if pollFDs[listenerIndex].revents != 0 { listener.read(&readSet) }
                 }
             }
             let now = ContinuousClock.now

@@ -209,6 +209,23 @@ public actor SNMPProfileProvider: DataModelProvider {
         return values
     }
 
+    /// Every parameter of the rows with index `rowIndex` of the top-level tables indexed under one of `prefixes`
+    /// (IF-MIB's ifEntry for a linkUp/linkDown of ifIndex N): what a notification about that row makes worth
+    /// re-reading (Traps/SNMPTrapReaction).
+    func parameters(ofRow rowIndex: [UInt32], indexedUnder prefixes: [SNMPObjectIdentifier]) async throws -> [ProviderPath] {
+        var cache = WalkCache()
+        var result: [ProviderPath] = []
+        for table in tables.values.sorted(by: { $0.object < $1.object })
+        where table.parent == nil && prefixes.contains(where: { $0.isPrefix(of: table.indexColumn) }) {
+            guard let row = try await rows(of: table, parentKeys: [], cache: &cache).first(where: { $0.index == rowIndex })
+            else { continue }
+            let templates = table.columns.map(\.parameter) + table.computed.map(\.parameter)
+            result += templates.filter { columns[$0]?.table == table.object || computedColumns[$0]?.table == table.object }
+                .map { ProviderPath(template: $0, instanceKeys: [row.key]) }
+        }
+        return result
+    }
+
     public func setValues(_ values: [ProviderParameterValue]) async throws -> ApplyStatus {
         var cache = WalkCache()
         var varBinds: [SNMPVarBind] = []

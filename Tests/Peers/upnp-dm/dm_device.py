@@ -124,6 +124,9 @@ class DeviceState:
         }
         self.reboot_pending = False
         self.rebooting = False
+        # Control `hold`/`release`: while held, BMS tests and SMS operations stay InProgress (their timers end but
+        # they do not complete), so a test can act on one "still running" however slowly a loaded machine runs it.
+        self.held = False
 
     @property
     def location(self) -> str:
@@ -487,6 +490,8 @@ class BasicManagementService(DMService):
             if test["state"] == "Requested":
                 test["state"] = "InProgress"
             await asyncio.sleep(delay * 3 / 4)
+            while state.held:
+                await asyncio.sleep(0.01)
             if test["state"] == "InProgress":
                 test["state"] = "Completed"
             service = state.service(BMS_TYPE)
@@ -802,6 +807,8 @@ class SoftwareManagementService(DMService):
             await asyncio.sleep(delay / 4)
             op["state"] = "InProgress"
             await asyncio.sleep(delay * 3 / 4)
+            while state.held:
+                await asyncio.sleep(0.01)
             error = "Error_ConcurrentAccess" if busy else work(op)
             op["state"] = "Error" if error else "Completed"
             op["error"] = error or "Error_None"
@@ -1287,6 +1294,10 @@ class Runtime:
                 if state.server:
                     state.server.send_byebyes()
                 state.silenced = True
+            elif name == "hold":  # tests and operations (running or started later) stay InProgress until `release`
+                state.held = True
+            elif name == "release":  # held tests and operations complete now (or when their delay ends)
+                state.held = False
             elif name == "silence":  # no byebye: the CP must notice the lease expiring
                 state.silenced = True
             elif name == "resume":
