@@ -259,7 +259,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
         let now = environment.clock.now()
         // Everything before `start`: while stopped the machine only records, so BOOTSTRAP and the schedules are in
         // place when `start` picks the first Inform's events (after it, BOOTSTRAP would miss that Inform).
-        if !settings.url.isEmpty, restored.bootstrappedACSURL != settings.url { _ = machine.acsURLChanged(now: now) }
+        if !settings.url.isEmpty, restored.bootstrappedACSURL != settings.url {
+            _ = machine.acsURLChanged(now: now)
+            discardValueChanges()
+        }
         _ = machine.setPeriodicInform(Self.periodicSchedule(settings, now: now), now: now)
         _ = machine.setHeartbeatPolicy(Self.heartbeat(settings, now: now), now: now)
         let actions = [machine.start(now: now, booted: true)]
@@ -389,6 +392,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
         if change.acsURLChanged, !change.current.url.isEmpty {
             logger.info("cwmp.agent.acs-url-changed")
             actions.append(machine.acsURLChanged(now: now))
+            discardValueChanges()
         }
         if change.periodicInformChanged {
             actions.append(machine.setPeriodicInform(Self.periodicSchedule(change.current, now: now), now: now))
@@ -708,7 +712,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
         for name in reported.keys where !pending.contains(name) { valueChangeGenerations[name] = nil }
     }
 
-    /// A reboot or factory reset: the changes are void (TR-069 discards `4 VALUE CHANGE` on reboot, cwmp.md §5).
+    /// A reboot, a factory reset or a new ACS URL: the changes are void. TR-069 discards `4 VALUE CHANGE` on a
+    /// reboot and at BOOTSTRAP (cwmp.md §5, `EventQueue.rebooted` / `acsURLChanged`), and Table 7 says of that
+    /// event that when it is discarded the changed parameters go with it (docs/agent-events.md).
     private func discardValueChanges() {
         pendingValueChanges = []
         valueChangeGenerations = [:]

@@ -1,0 +1,253 @@
+// Issue 3's remaining agent gaps, against the real ACS peer and the real store: pending value changes survive a
+// SIGKILL and are reported exactly once (schema version 6), and an RPC whose changes the store refuses answers
+// 9002 and is rolled back (TR-181 ParameterKey: "if and only if the method completes successfully").
+import Foundation
+import CWMPClient
+import CWMPTestSupport
+import Logging
+import Synchronization
+import Testing
+@testable import Proxier
+
+/// A transport that never reaches an ACS: every session fails at once (the crash child's sessions).
+struct UnreachableTransport: ACSTransport {
+    struct Refused: Error {}
+    func openSession(url: String, credentials: HTTPCredentials?) async throws -> any ACSSession { throw Refused() }
+}
+
+@Suite("Agent gaps: persisted value changes, store failures")
+struct AgentGapsTests {
+    static let localTimeZone = "Device.Time.LocalTimeZone"
+    static let upTime = "Device.DeviceInfo.UpTime"
+
+    private func startPeer() throws -> ACSPeer? {
+        do {
+            return try ACSPeer(arguments: ["--max-sessions", "1000"])
+        } catch PeerUnavailable.python3Missing {
+            print("SKIPPED: python3 is missing, the ACS peer cannot run")
+            return nil
+        }
+    }
+
+    private func parameters(_ inform: [String: Any]?) -> [String: Any] { inform?["parameters"] as? [String: Any] ?? [:] }
+
+    private func responses(_ peer: ACSPeer) throws -> [[String: Any]] {
+        try peer.control("GET", "/devices/\(AgentHarness.deviceID)/responses") as? [[String: Any]] ?? []
+    }
+
+    // MARK: Store (schema version 6)
+
+    @Test func pendingValueChangesAreStoredReplacedRemovedAndCascaded() async throws {
+        try await withTemporaryStateDirectory { directory in
+            try await withStore(in: directory) { store throws in
+                try await store.createAgent("gw")
+                try await store.apply([.setValueChange(path: "Device.A", notification: 1),
+                                       .setValueChange(path: "Device.B", notification: 2)], to: "gw")
+                try await store.apply([.setValueChange(path: "Device.A", notification: 2),
+                                       .removeValueChange(path: "Device.B")], to: "gw")
+                #expect(try await store.load("gw")?.pendingValueChanges == ["Device.A": 2])
+                await expectProxierError(.invalidValue) {
+                    try await store.apply([.setValueChange(path: "Device.C", notification: 0)], to: "gw")
+                }
+                try await store.removeAgent("gw")
+                #expect(try await store.rawQuery("SELECT count(*) AS n FROM pending_value_changes").first?["n"] == "0")
+            }
+        }
+    }
+
+    @Test func aVersion5DatabaseIsMigratedTo6AndKeepsItsData() async throws {
+        try await withTemporaryStateDirectory { directory in
+            let store = try await AgentStore.open(directory: directory, durability: .processCrash, logger: .init(label: "test"),
+                                                  migrations: Array(AgentStoreSchema.migrations.prefix(5)))
+            try await store.createAgent("gw")
+            try await store.apply([.setParameterKey("pk-5"), .appendEvent(code: "M Reboot", commandKey: "r")], to: "gw")
+            await expectProxierError(.storeFailure) { try await store.rawQuery("SELECT count(*) FROM pending_value_changes") }
+            try await store.close()
+            try await withStore(in: directory) { store throws in
+                #expect(try await store.recordedSchemaVersions() == [1, 2, 3, 4, 5, 6])
+                try await store.apply([.setValueChange(path: "Device.A", notification: 1)], to: "gw")
+                let snapshot = try #require(try await store.load("gw"))
+                #expect(snapshot.parameterKey == "pk-5" && snapshot.pendingEvents.map(\.code) == ["M Reboot"])
+                #expect(snapshot.pendingValueChanges == ["Device.A": 1])
+            }
+        }
+    }
+
+    // MARK: kill -9
+
+    /// The child records an active change (LocalTimeZone, Notification 2) and a passive one (UpTime, 1) while its
+    /// ACS is unreachable, and is killed once they are in the store. The next start reports them, with the values
+    /// the parameters have then, in its first Inform (`1 BOOT` + `4 VALUE CHANGE`), and never again.
+    @Test("value changes not yet in an acknowledged Inform survive a SIGKILL and are reported exactly once")
+    func valueChangesSurviveSIGKILL() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        try await withTemporaryStateDirectory { directory in
+            // The child informs the peer's URL (so the restart is no BOOTSTRAP) through a transport that never gets there.
+            let urlFile = directory + ".acs-url"
+            try peer.acsURL.write(toFile: urlFile, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: urlFile) }
+            let lines = try await CrashChild.run(mode: .valueChangesThenHang, directory: directory) { lines in
+                lines.contains("RECORDED")
+            }
+            #expect(lines.contains("RECORDED"))
+            try await withStore(in: directory) { store in
+                let snapshot = try #require(try await store.load(AgentHarness.agentID))
+                #expect(snapshot.pendingValueChanges == [Self.localTimeZone: 2, Self.upTime: 1])
+                #expect(snapshot.bootstrappedACSURL == peer.acsURL)
+            }
+
+            let second = try await AgentHarness.make(peer: peer, directory: directory)
+            try await second.agent.start()
+            #expect(await second.sessions(1))
+            #expect(await second.agent.lastOutcome?.succeeded == true)
+            let inform = peer.lastInform(AgentHarness.deviceID)
+            #expect(peer.eventCodes(inform) == ["1 BOOT", "4 VALUE CHANGE"])
+            // Their values now (this process never changed them: only the store said they are owed).
+            let now = try await second.gateway.model.getParameterValues([Self.localTimeZone])
+            #expect(parameters(inform)[Self.localTimeZone] as? String == now.first?.value)
+            #expect(parameters(inform)[Self.upTime] != nil)
+            #expect(await second.agent.pendingValueChanges.isEmpty)
+            #expect(try await second.store.load(AgentHarness.agentID)?.pendingValueChanges == [:])
+
+            // Exactly once: not in the next session, not after another restart.
+            #expect(try second.connectionRequest()["status"] as? Int == 200)
+            #expect(await second.sessions(2))
+            let next = peer.lastInform(AgentHarness.deviceID)
+            #expect(peer.eventCodes(next) == ["6 CONNECTION REQUEST"])
+            #expect(parameters(next)[Self.upTime] == nil)
+            await second.stopKeepingPeer()
+
+            let third = try await AgentHarness.make(peer: peer, directory: directory)
+            try await third.agent.start()
+            #expect(await third.sessions(1))
+            // This harness listens for Connection Requests on a new port: its new ConnectionRequestURL is a value
+            // change of its own (AgentValueChangeTests); the two changes from before the kill are not reported again.
+            let last = peer.lastInform(AgentHarness.deviceID)
+            #expect(parameters(last)[Self.upTime] == nil)
+            #expect(parameters(last)[Self.localTimeZone] == nil)
+            #expect(!peer.eventCodes(last).contains("0 BOOTSTRAP"))
+            #expect(peer.informCount(AgentHarness.deviceID) == 3)
+            await third.stopKeepingPeer()
+        }
+    }
+
+    // MARK: Store failures
+
+    /// The store refuses the ParameterKey (a trigger makes SQLite abort the UPDATE, as a full or broken database
+    /// would): the SetParameterValues is answered with 9002, ParameterKey and the value are as before in memory
+    /// and in the store; once the store works again the same RPC succeeds.
+    @Test("a SetParameterValues whose changes cannot be stored answers 9002 and changes nothing")
+    func setParameterValuesRolledBackWhenTheStoreFails() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        let harness = try await AgentHarness.make(peer: peer)
+        try await harness.agent.start()
+        #expect(await harness.sessions(1))
+        let before = await harness.gateway.managementServer.settings.periodicInformInterval
+        #expect(before == 3600)
+
+        try await harness.store.rawQuery("""
+            CREATE TRIGGER inject_store_failure BEFORE UPDATE OF parameter_key ON agents
+            BEGIN SELECT RAISE(ABORT, 'injected store failure'); END
+            """)
+        let spv: [String: Any] = ["method": "SetParameterValues", "parameter_key": "pk-77",
+                                  "values": [["name": "Device.ManagementServer.PeriodicInformInterval", "value": 77,
+                                              "type": "unsignedInt"]]]
+        try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs", spv)
+        #expect(try harness.connectionRequest()["status"] as? Int == 200)
+        #expect(await harness.sessions(2))
+        let refused = try #require(try responses(peer).last)
+        #expect(refused["response_method"] as? String == "Fault")
+        #expect((refused["fault"] as? [String: Any])?["code"] as? Int == 9002)
+        #expect(await harness.gateway.model.parameterKey == "")
+        #expect(await harness.gateway.managementServer.settings.periodicInformInterval == before)
+        let stored = try #require(try await harness.store.load(AgentHarness.agentID))
+        #expect(stored.parameterKey == "")
+        #expect(stored.parameterValues["Device.ManagementServer.PeriodicInformInterval"] == nil)
+
+        try await harness.store.rawQuery("DROP TRIGGER inject_store_failure")
+        try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs", spv)
+        #expect(try harness.connectionRequest()["status"] as? Int == 200)
+        #expect(await harness.sessions(3))
+        let accepted = try #require(try responses(peer).last)
+        #expect(accepted["response_method"] as? String == "SetParameterValuesResponse")
+        #expect(await harness.gateway.model.parameterKey == "pk-77")
+        #expect(await harness.gateway.managementServer.settings.periodicInformInterval == 77)
+        let after = try #require(try await harness.store.load(AgentHarness.agentID))
+        #expect(after.parameterKey == "pk-77")
+        #expect(after.parameterValues["Device.ManagementServer.PeriodicInformInterval"]?.value == "77")
+        await harness.shutdown()
+    }
+
+    /// An AddObject (an InformParameter row) whose instance number cannot be stored: 9002, and neither the row nor
+    /// the number exists afterwards, in memory or in the store.
+    @Test("an AddObject whose instance cannot be stored answers 9002 and leaves no instance behind")
+    func addObjectRolledBackWhenTheStoreFails() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        let harness = try await AgentHarness.make(peer: peer)
+        try await harness.agent.start()
+        #expect(await harness.sessions(1))
+        try await harness.store.rawQuery("""
+            CREATE TRIGGER inject_store_failure BEFORE INSERT ON instance_counters
+            BEGIN SELECT RAISE(ABORT, 'injected store failure'); END
+            """)
+        try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs",
+                         ["method": "AddObject", "object": "Device.ManagementServer.InformParameter.",
+                          "parameter_key": "pk-add"])
+        #expect(try harness.connectionRequest()["status"] as? Int == 200)
+        #expect(await harness.sessions(2))
+        let refused = try #require(try responses(peer).last)
+        #expect((refused["fault"] as? [String: Any])?["code"] as? Int == 9002)
+        #expect(await harness.gateway.model.parameterKey == "")
+        #expect(await harness.gateway.managementServer.settings.informParameters.isEmpty)
+        let names = try await harness.gateway.model.getParameterNames(path: "Device.ManagementServer.InformParameter.",
+                                                                      nextLevel: true)
+        #expect(names.isEmpty)
+        await harness.shutdown()
+    }
+}
+
+/// The crash child of `valueChangesSurviveSIGKILL` (run through `CrashChild`, PersistenceCrashTests.swift).
+enum ValueChangeCrashChild {
+    static func recordValueChangesThenHang(directory: String) async throws {
+        let url = try String(contentsOfFile: directory + ".acs-url", encoding: .utf8)
+        let store = try await AgentStore.open(directory: directory)
+        // Bootstrapped with that ACS before (so the restart is a plain BOOT), and unable to reach it now.
+        try await store.createAgent(AgentHarness.agentID)
+        try await store.apply([.setBootstrappedACSURL(url)], to: AgentHarness.agentID)
+        let settings = ManagementServerSettings(url: url, connectionRequestUsername: "cr-user",
+                                                connectionRequestPassword: "cr-s3cret")
+        let gateway = try await makeGatewayDataModel(identity: AgentHarness.identity, settings: settings)
+        let environment = AgentEnvironment(store: store, transport: UnreachableTransport(), clock: ManualAgentClock())
+        let identity = AgentHarness.identity
+        let agent = CWMPAgent(configuration: .init(agentID: AgentHarness.agentID,
+                                                   deviceId: DeviceId(manufacturer: identity.manufacturer,
+                                                                      oui: identity.manufacturerOUI,
+                                                                      productClass: identity.productClass,
+                                                                      serialNumber: identity.serialNumber),
+                                                   startupJitterWindow: .zero),
+                              gateway: gateway, environment: environment)
+        try await agent.start()
+        try await gateway.model.setParameterAttributes([
+            SetParameterAttributesStruct(name: AgentGapsTests.localTimeZone, notificationChange: true, notification: .active,
+                                         accessListChange: false, accessList: []),
+            SetParameterAttributesStruct(name: AgentGapsTests.upTime, notificationChange: true, notification: .passive,
+                                         accessListChange: false, accessList: []),
+        ])
+        _ = try await gateway.model.setParameterValues(
+            [ParameterValueStruct(name: AgentGapsTests.localTimeZone, value: "CET-1CEST,M3.5.0,M10.5.0/3")],
+            parameterKey: "", origin: .cpe)
+        await gateway.model.recordValueChanges([AgentGapsTests.upTime])
+        await agent.valueChangesRecorded()
+        // The agent's own subscription may have taken them first: wait until the store holds both.
+        for _ in 0..<2000 {
+            if try await store.load(AgentHarness.agentID)?.pendingValueChanges.count == 2 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        CrashChild.report("RECORDED")
+        // The parent kills us here.
+        while true { try await Task.sleep(for: .seconds(1)) }
+    }
+}
