@@ -132,6 +132,45 @@ struct AgentGapsTests {
         }
     }
 
+    /// The parameter changes again after the Inform read its value and before the InformResponse: the ACS has seen
+    /// the older value only, so the change stays pending and the next Inform reports the newer one.
+    @Test("a change made while its Inform is in flight is reported again with the newer value")
+    func aChangeDuringTheInformIsNotAcknowledgedByIt() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        let first = "CET-1CEST,M3.5.0,M10.5.0/3", second = "EST+5EDT,M3.2.0/2,M11.1.0/2"
+        let gatewayBox = Mutex<GatewayDataModel?>(nil)
+        let informs = Mutex<[String]>([])
+        let transport = ObservingTransport(inner: NIOACSTransport()) { body in
+            let text = String(decoding: body, as: UTF8.self)
+            guard text.contains("4 VALUE CHANGE") else { return }
+            let count = informs.withLock { $0.append(text); return $0.count }
+            // The Inform is built (its values read); change the parameter before it goes out.
+            if count == 1, let gateway = gatewayBox.withLock({ $0 }) {
+                _ = try? await gateway.model.setParameterValues(
+                    [ParameterValueStruct(name: Self.localTimeZone, value: second)], parameterKey: "", origin: .cpe)
+            }
+        }
+        let harness = try await AgentHarness.make(peer: peer, transport: transport)
+        gatewayBox.withLock { $0 = harness.gateway }
+        try await harness.agent.start()
+        #expect(await harness.sessions(1))
+        try await harness.gateway.model.setParameterAttributes([
+            SetParameterAttributesStruct(name: Self.localTimeZone, notificationChange: true, notification: .active,
+                                         accessListChange: false, accessList: []),
+        ])
+        _ = try await harness.gateway.model.setParameterValues(
+            [ParameterValueStruct(name: Self.localTimeZone, value: first)], parameterKey: "", origin: .cpe)
+        #expect(await harness.sessions(3))
+        let sent = informs.withLock { $0 }
+        #expect(sent.count == 2)
+        #expect(sent.first?.contains(first) == true)
+        #expect(parameters(peer.lastInform(AgentHarness.deviceID))[Self.localTimeZone] as? String == second)
+        #expect(await eventually(30) { await harness.agent.pendingValueChanges.isEmpty })
+        #expect(try await harness.store.load(AgentHarness.agentID)?.pendingValueChanges == [:])
+        await harness.shutdown()
+    }
+
     // MARK: Store failures
 
     /// The store refuses the ParameterKey (a trigger makes SQLite abort the UPDATE, as a full or broken database
