@@ -73,6 +73,21 @@ struct AgentGapsTests {
         }
     }
 
+    /// The Inform's events as the agent builds them from one store read: `M` codes once per CommandKey, single codes
+    /// once, BOOTSTRAP and BOOT first, and the acknowledgment covering every row read (duplicates included).
+    @Test func theInformFromTheStoreKeepsEachCommandKeyAndMergesSingleCodes() {
+        let rows = [PendingEvent(sequence: 3, code: "7 TRANSFER COMPLETE"), PendingEvent(sequence: 4, code: "M Download", commandKey: "dl-a"),
+                    PendingEvent(sequence: 5, code: "1 BOOT"), PendingEvent(sequence: 6, code: "7 TRANSFER COMPLETE"),
+                    PendingEvent(sequence: 7, code: "M Download", commandKey: "dl-b"),
+                    PendingEvent(sequence: 8, code: "M Download", commandKey: "dl-a")]
+        var record = CWMPAgent.InformRecord()
+        let events = CWMPAgent.informEvents(from: rows, heartbeatOnly: false, record: &record)
+        #expect(events == [EventStruct(eventCode: "1 BOOT"), EventStruct(eventCode: "7 TRANSFER COMPLETE"),
+                           EventStruct(eventCode: "M Download", commandKey: "dl-a"),
+                           EventStruct(eventCode: "M Download", commandKey: "dl-b")])
+        #expect(record.highestSequence == 8)
+    }
+
     // MARK: kill -9
 
     /// The child records an active change (LocalTimeZone, Notification 2) and a passive one (UpTime, 1) while its
@@ -168,6 +183,35 @@ struct AgentGapsTests {
         #expect(parameters(peer.lastInform(AgentHarness.deviceID))[Self.localTimeZone] as? String == second)
         #expect(await eventually(30) { await harness.agent.pendingValueChanges.isEmpty })
         #expect(try await harness.store.load(AgentHarness.agentID)?.pendingValueChanges == [:])
+        await harness.shutdown()
+    }
+
+    /// A new ACS URL: BOOTSTRAP discards `4 VALUE CHANGE`, and with the event its parameters (docs/agent-events.md),
+    /// in memory and in the store.
+    @Test("a new ACS URL voids the pending value changes")
+    func aNewACSURLVoidsPendingValueChanges() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        let harness = try await AgentHarness.make(peer: peer)
+        try await harness.agent.start()
+        #expect(await harness.sessions(1))
+        try await harness.gateway.model.setParameterAttributes([
+            SetParameterAttributesStruct(name: Self.localTimeZone, notificationChange: true, notification: .passive,
+                                         accessListChange: false, accessList: []),
+        ])
+        _ = try await harness.gateway.model.setParameterValues(
+            [ParameterValueStruct(name: Self.localTimeZone, value: "CET-1CEST,M3.5.0,M10.5.0/3")], parameterKey: "",
+            origin: .cpe)
+        #expect(await eventually(30) {
+            (try? await harness.store.load(AgentHarness.agentID)?.pendingValueChanges) == [Self.localTimeZone: 1]
+        })
+        // Nothing listens there: the BOOTSTRAP session fails and waits, which does not matter here.
+        try await harness.gateway.managementServer.update { $0.url = "http://127.0.0.1:9/acs" }
+        #expect(await eventually(30) {
+            let stored = try? await harness.store.load(AgentHarness.agentID)
+            return stored?.pendingValueChanges == [:] && stored?.pendingEvents.contains { $0.code == "0 BOOTSTRAP" } == true
+        })
+        #expect(await harness.agent.pendingValueChanges.isEmpty)
         await harness.shutdown()
     }
 
