@@ -238,4 +238,46 @@ struct AgentEventSpecTests {
         #expect(agent.start(now: .seconds(1000), booted: true) == .armTimer(deadline: slot))
         #expect(agent.eventOccurred(diagnostics, now: .seconds(1000)) == .armTimer(deadline: slot))
     }
+
+    // MARK: DefaultActiveNotificationThrottle (TR-181 ✔)
+
+    /// A successful session ended at 1000 s; throttle 60 s.
+    private func agentAfterASession(throttle: Duration = .seconds(60)) -> AgentStateMachine {
+        var agent = idleAgent()
+        _ = agent.setActiveNotificationThrottle(throttle, now: .seconds(1000))
+        _ = agent.eventOccurred(periodic, now: .seconds(990))
+        var generator = SeededGenerator(seed: 1)
+        _ = agent.sessionEnded(SessionOutcome(deliveredEvents: [periodic], informAcknowledged: true), now: .seconds(1000), using: &generator)
+        return agent
+    }
+
+    @Test func aSessionOnlyForAnActiveNotificationWaitsForTheThrottle() {
+        var agent = agentAfterASession()
+        #expect(agent.eventOccurred(valueChange, now: .seconds(1010)) == .armTimer(deadline: .seconds(1060)))
+        #expect(agent.timerFired(now: .seconds(1059)) == .armTimer(deadline: .seconds(1060)))
+        #expect(agent.timerFired(now: .seconds(1060)) == .startSession(events: [valueChange], retryCount: 0, pendingRequests: []))
+    }
+
+    @Test func anotherReasonForASessionIsNotThrottledAndCarriesTheNotification() {
+        var agent = agentAfterASession()
+        _ = agent.eventOccurred(valueChange, now: .seconds(1010))
+        #expect(agent.eventOccurred(diagnostics, now: .seconds(1011)) == .startSession(events: [valueChange, diagnostics], retryCount: 0, pendingRequests: []))
+    }
+
+    /// "including for the purpose of retrying a failed session, such connection MUST NOT be delayed".
+    @Test func aRetryOfAFailedSessionIsNotThrottled() {
+        var agent = agentAfterASession()
+        #expect(agent.eventOccurred(valueChange, now: .seconds(1060)) == .startSession(events: [valueChange], retryCount: 0, pendingRequests: []))
+        var low = LowestGenerator()
+        #expect(agent.sessionEnded(SessionOutcome(failure: .timedOut), now: .seconds(1061), using: &low) == .armTimer(deadline: .seconds(1066)))
+        #expect(agent.timerFired(now: .seconds(1066)) == .startSession(events: [valueChange], retryCount: 1, pendingRequests: []))
+    }
+
+    @Test func noThrottleWhenZeroOrBeforeTheFirstSession() {
+        var off = agentAfterASession(throttle: .zero)
+        #expect(off.eventOccurred(valueChange, now: .seconds(1010)) == .startSession(events: [valueChange], retryCount: 0, pendingRequests: []))
+        var fresh = idleAgent()
+        _ = fresh.setActiveNotificationThrottle(.seconds(60), now: .seconds(1000))
+        #expect(fresh.eventOccurred(valueChange, now: .seconds(1001)) == .startSession(events: [valueChange], retryCount: 0, pendingRequests: []))
+    }
 }

@@ -52,6 +52,9 @@ public struct AgentStateMachine: Sendable {
     private var waitingToRetry = false
     /// The end of the ACS's Retry-After (HTTP 503) within the retry wait: a new event does not cut that part short.
     private var retryAfterUntil: CWMPInstant?
+    /// ManagementServer.DefaultActiveNotificationThrottle (zero: off) and the end of the last successful session.
+    public private(set) var activeNotificationThrottle: Duration = .zero
+    private var lastSuccessfulSessionEnd: CWMPInstant?
     private var nextPeriodic: CWMPInstant?
     private var nextHeartbeat: CWMPInstant?
 
@@ -128,6 +131,12 @@ public struct AgentStateMachine: Sendable {
         return evaluate(now: now)
     }
 
+    /// DefaultActiveNotificationThrottle changed (or was loaded).
+    public mutating func setActiveNotificationThrottle(_ throttle: Duration, now: CWMPInstant) -> Action {
+        activeNotificationThrottle = max(throttle, .zero)
+        return evaluate(now: now)
+    }
+
     /// ManagementServer.URL changed: BOOTSTRAP for the new ACS; scheduled informs of the old one are void.
     public mutating func acsURLChanged(now: CWMPInstant) -> Action {
         eventQueue.acsURLChanged()
@@ -157,6 +166,7 @@ public struct AgentStateMachine: Sendable {
         if outcome.succeeded {
             retryPolicy.sessionSucceeded()
             notBefore = nil
+            lastSuccessfulSessionEnd = now
             if let action = outcome.postSessionAction {
                 phase = .awaitingPostSessionAction
                 return .runPostSessionAction(action)
@@ -228,12 +238,28 @@ public struct AgentStateMachine: Sendable {
             return .startSession(events: heartbeatEvents, retryCount: retryPolicy.retryCount, pendingRequests: [])
         }
         if eventQueue.hasEventsToSend || !pendingRequests.isEmpty {
+            if let throttledUntil = activeNotificationThrottled(now: now) {
+                return .armTimer(deadline: earliest([throttledUntil, nextDeadline])!)
+            }
             phase = .inSession
             return .startSession(events: eventQueue.beginInform(), retryCount: retryPolicy.retryCount,
                                  pendingRequests: pendingRequests)
         }
         if let deadline = nextDeadline { return .armTimer(deadline: deadline) }
         return .none
+    }
+
+    /// TR-181 DefaultActiveNotificationThrottle (✔ DM): a session whose sole purpose is an active notification
+    /// (`4 VALUE CHANGE` is all there is to send) waits until that many seconds after the end of the last successful
+    /// session. A session with any other reason, a retry of a failed session included, is not delayed, and carries
+    /// the notification. The instant is not kept across restarts (the description allows that).
+    private func activeNotificationThrottled(now: CWMPInstant) -> CWMPInstant? {
+        guard activeNotificationThrottle > .zero, pendingRequests.isEmpty, retryPolicy.retryCount == 0,
+              let last = lastSuccessfulSessionEnd,
+              eventQueue.records.allSatisfy({ $0.eventCode == EventCode.valueChange || $0.eventCode == EventCode.heartbeat })
+        else { return nil }
+        let until = last.advanced(by: activeNotificationThrottle)
+        return now < until ? until : nil
     }
 
     /// Periodic, heartbeat and scheduled instants that have passed become events.

@@ -265,6 +265,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
         _ = machine.setPeriodicInform(Self.periodicSchedule(settings, now: now), now: now)
         _ = machine.setHeartbeatPolicy(Self.heartbeat(settings, now: now), now: now)
+        _ = machine.setActiveNotificationThrottle(.seconds(settings.defaultActiveNotificationThrottle), now: now)
         let actions = [machine.start(now: now, booted: true)]
         await syncEvents()
         // Settings changed before the start (a reload) and instances numbered before it.
@@ -399,6 +400,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
         if change.heartbeatPolicyChanged {
             actions.append(machine.setHeartbeatPolicy(Self.heartbeat(change.current, now: now), now: now))
+        }
+        if change.previous.defaultActiveNotificationThrottle != change.current.defaultActiveNotificationThrottle {
+            actions.append(machine.setActiveNotificationThrottle(
+                .seconds(change.current.defaultActiveNotificationThrottle), now: now))
         }
         if change.retryPolicyChanged {
             actions.append(machine.setRetryParameters(minimumWaitInterval: change.current.cwmpRetryMinimumWaitInterval,
