@@ -215,6 +215,34 @@ struct AgentGapsTests {
         await harness.shutdown()
     }
 
+    /// DefaultActiveNotificationThrottle set in the configuration reaches the agent: an active change right after a
+    /// session waits the throttle (the manual clock stands still, so the deadline is exact), then goes.
+    @Test("DefaultActiveNotificationThrottle delays a session whose only reason is an active notification")
+    func activeNotificationThrottle() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        let settings = ManagementServerSettings(url: peer.acsURL, periodicInformEnable: true, periodicInformInterval: 86_400,
+                                                connectionRequestUsername: "cr-user", connectionRequestPassword: "cr-s3cret",
+                                                defaultActiveNotificationThrottle: 1800)
+        let harness = try await AgentHarness.make(peer: peer, settings: settings)
+        try await harness.agent.start()
+        #expect(await harness.sessions(1))
+        try await harness.gateway.model.setParameterAttributes([
+            SetParameterAttributesStruct(name: Self.localTimeZone, notificationChange: true, notification: .active,
+                                         accessListChange: false, accessList: []),
+        ])
+        _ = try await harness.gateway.model.setParameterValues(
+            [ParameterValueStruct(name: Self.localTimeZone, value: "CET-1CEST,M3.5.0,M10.5.0/3")], parameterKey: "",
+            origin: .cpe)
+        let throttled = harness.clock.now().advanced(by: .seconds(1800))
+        #expect(await eventually(30) { harness.agent.armedDeadline == throttled })
+        #expect(await harness.agent.sessionsEnded == 1)
+        harness.clock.advance(by: .seconds(1800))
+        #expect(await harness.sessions(2))
+        #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)) == ["4 VALUE CHANGE"])
+        await harness.shutdown()
+    }
+
     // MARK: Store failures
 
     /// The store refuses the ParameterKey (a trigger makes SQLite abort the UPDATE, as a full or broken database
