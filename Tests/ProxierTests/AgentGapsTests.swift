@@ -307,6 +307,30 @@ struct AgentGapsTests {
         #expect(failures.isEmpty, "\(failures)")
     }
 
+    /// A SetParameterAttributes whose attribute cannot be stored: 9002, and the Notification stays as it was.
+    @Test("a SetParameterAttributes whose attribute cannot be stored answers 9002 and changes nothing")
+    func setParameterAttributesRolledBackWhenTheStoreFails() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        let harness = try await AgentHarness.make(peer: peer)
+        try await harness.agent.start()
+        #expect(await harness.sessions(1))
+        try await harness.store.rawQuery("""
+            CREATE TRIGGER inject_store_failure BEFORE INSERT ON parameter_attributes
+            BEGIN SELECT RAISE(ABORT, 'injected store failure'); END
+            """)
+        try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs",
+                         ["method": "SetParameterAttributes", "attributes": [["name": Self.localTimeZone, "notification": 2]]])
+        #expect(try harness.connectionRequest()["status"] as? Int == 200)
+        #expect(await harness.sessions(2))
+        let refused = try #require(try responses(peer).last)
+        #expect((refused["fault"] as? [String: Any])?["code"] as? Int == 9002)
+        let attributes = try await harness.gateway.model.getParameterAttributes([Self.localTimeZone])
+        #expect(attributes.first?.notification == .off)
+        #expect(try await harness.store.load(AgentHarness.agentID)?.attributes[Self.localTimeZone] == nil)
+        await harness.shutdown()
+    }
+
     /// An AddObject (an InformParameter row) whose instance number cannot be stored: 9002, and neither the row nor
     /// the number exists afterwards, in memory or in the store.
     @Test("an AddObject whose instance cannot be stored answers 9002 and leaves no instance behind")
