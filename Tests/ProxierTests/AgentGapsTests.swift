@@ -49,8 +49,16 @@ struct AgentGapsTests {
                 await expectProxierError(.invalidValue) {
                     try await store.apply([.setValueChange(path: "Device.C", notification: 0)], to: "gw")
                 }
+                let early = StoredScheduledInform(dueMilliseconds: 1_000, commandKey: "s")
+                try await store.apply([.addScheduledInform(early), .addScheduledInform(early),
+                                       .addScheduledInform(StoredScheduledInform(dueMilliseconds: 500, commandKey: "t"))],
+                                      to: "gw")
+                try await store.apply([.removeScheduledInform(early)], to: "gw")
+                #expect(try await store.load("gw")?.scheduledInforms
+                        == [early, StoredScheduledInform(dueMilliseconds: 500, commandKey: "t")])
                 try await store.removeAgent("gw")
                 #expect(try await store.rawQuery("SELECT count(*) AS n FROM pending_value_changes").first?["n"] == "0")
+                #expect(try await store.rawQuery("SELECT count(*) AS n FROM scheduled_informs").first?["n"] == "0")
             }
         }
     }
@@ -241,6 +249,40 @@ struct AgentGapsTests {
         #expect(await harness.sessions(2))
         #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)) == ["4 VALUE CHANGE"])
         await harness.shutdown()
+    }
+
+    /// A ScheduleInform accepted before a restart still fires after it: the agent stops (nothing more is written at
+    /// stop than a kill -9 would leave) and a new one on the same store reports `3 SCHEDULED` + `M ScheduleInform`
+    /// when the delay has passed, once.
+    @Test("a ScheduleInform not yet due survives a restart and fires once")
+    func scheduledInformSurvivesARestart() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        try await withTemporaryStateDirectory { directory in
+            let clock = ManualAgentClock()
+            let first = try await AgentHarness.make(peer: peer, directory: directory, clock: clock)
+            try await first.agent.start()
+            #expect(await first.sessions(1))
+            try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs",
+                             ["method": "ScheduleInform", "delay_seconds": 600, "command_key": "sched-1"])
+            #expect(try first.connectionRequest()["status"] as? Int == 200)
+            #expect(await first.sessions(2))
+            #expect(try await first.store.load(AgentHarness.agentID)?.scheduledInforms.map(\.commandKey) == ["sched-1"])
+            await first.stopKeepingPeer()
+
+            let second = try await AgentHarness.make(peer: peer, directory: directory, clock: clock)
+            try await second.agent.start()
+            #expect(await second.sessions(1))
+            #expect(!peer.eventCodes(peer.lastInform(AgentHarness.deviceID)).contains("3 SCHEDULED"))
+            clock.advance(by: .seconds(600))
+            #expect(await second.sessions(2))
+            let inform = peer.lastInform(AgentHarness.deviceID)
+            let events = inform?["events"] as? [[String: Any]] ?? []
+            #expect(peer.eventCodes(inform).contains("3 SCHEDULED"))
+            #expect(events.contains { $0["code"] as? String == "M ScheduleInform" && $0["command_key"] as? String == "sched-1" })
+            #expect(try await second.store.load(AgentHarness.agentID)?.scheduledInforms == [])
+            await second.stopKeepingPeer()
+        }
     }
 
     // MARK: Store failures

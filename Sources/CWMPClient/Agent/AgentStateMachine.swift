@@ -59,11 +59,13 @@ public struct AgentStateMachine: Sendable {
     private var nextHeartbeat: CWMPInstant?
 
     public init(configuration: Configuration, eventQueue: EventQueue = EventQueue(),
-                retryPolicy: SessionRetryPolicy = SessionRetryPolicy(), pendingRequests: [CPERequest] = []) {
+                retryPolicy: SessionRetryPolicy = SessionRetryPolicy(), pendingRequests: [CPERequest] = [],
+                scheduledInforms: ScheduledInforms = ScheduledInforms()) {
         self.configuration = configuration
         self.eventQueue = eventQueue
         self.retryPolicy = retryPolicy
         self.pendingRequests = pendingRequests
+        self.scheduledInforms = scheduledInforms
     }
 
     // MARK: - Inputs

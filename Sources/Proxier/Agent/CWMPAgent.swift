@@ -116,6 +116,8 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// The store's pending value changes (path → Notification) as last written or read: what `syncEvents` diffs
     /// `pendingValueChanges` against.
     private var persistedValueChanges: [String: Int] = [:]
+    /// The store's scheduled informs as last written or read: what `syncEvents` diffs the machine's against.
+    private var persistedScheduledInforms: [StoredScheduledInform] = []
     /// The data model's persistent state as the store holds it: what `saveState` diffs against.
     private var savedState = DataModelState()
     /// The CPE requests in the store (a subset of `machine.pendingRequests`, equal unless a write failed), with
@@ -227,7 +229,12 @@ public actor CWMPAgent: ConnectionRequestAgent {
         machine = AgentStateMachine(configuration: .init(agentID: agentID,
                                                          startupJitterWindow: configuration.startupJitterWindow),
                                     eventQueue: queue, retryPolicy: retry,
-                                    pendingRequests: persistedRequests.map(\.request))
+                                    pendingRequests: persistedRequests.map(\.request),
+                                    scheduledInforms: ScheduledInforms(items: restored.scheduledInforms.map {
+                                        let due = CWMPInstant(sinceUnixEpoch: .milliseconds($0.dueMilliseconds))
+                                        return ScheduledInforms.Item(due: due, commandKey: $0.commandKey)
+                                    }))
+        persistedScheduledInforms = restored.scheduledInforms
 
         updateConnectionRequestCredentials(settings)
         reportedConnectionRequestURL = restored.parameterValues[Self.reportedConnectionRequestURLKey]?.value
@@ -848,6 +855,20 @@ public actor CWMPAgent: ConnectionRequestAgent {
                 changes.append(.removeValueChange(path: path))
             }
         }
+        // Scheduled informs likewise: one that fell due leaves the store in the transaction that appends its events.
+        let wantedScheduledInforms = machine.scheduledInforms.items.map {
+            let (seconds, attoseconds) = $0.due.sinceUnixEpoch.components
+            return StoredScheduledInform(dueMilliseconds: seconds * 1000 + attoseconds / 1_000_000_000_000_000,
+                                         commandKey: $0.commandKey)
+        }
+        if wantedScheduledInforms != persistedScheduledInforms {
+            var stale = persistedScheduledInforms
+            var added: [StoredScheduledInform] = []
+            for item in wantedScheduledInforms {
+                if let index = stale.firstIndex(of: item) { stale.remove(at: index) } else { added.append(item) }
+            }
+            changes += stale.map { .removeScheduledInform($0) } + added.map { .addScheduledInform($0) }
+        }
         var requests = persistedRequests
         if removingAllRequests {
             changes += requests.map { .removeRequest(id: $0.id) }
@@ -906,6 +927,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
             }
             persistedEvents = persisted
             persistedValueChanges = wantedValueChanges
+            persistedScheduledInforms = wantedScheduledInforms
             if let addedRequest, let id = applied.requestIDs.first {
                 requests.append(PersistedRequest(id: id, request: addedRequest.0))
             }

@@ -372,7 +372,7 @@ public actor AgentStore {
             // AgentStore+InstanceKeys.swift.
             try await executeInstanceOrRequestChange(change, agent: agent, into: &applied)
 
-        case .setValueChange, .removeValueChange:
+        case .setValueChange, .removeValueChange, .addScheduledInform, .removeScheduledInform:
             // AgentStore+ValueChanges.swift.
             try await executeValueChange(change, agent: agent)
         }
@@ -634,7 +634,7 @@ public actor AgentStore {
             guard (1...6).contains(notification) else {
                 throw ProxierError(.invalidValue, "a pending value change of \(path) has Notification 1…6: \(notification)")
             }
-        case .removeValueChange:
+        case .removeValueChange, .addScheduledInform, .removeScheduledInform:
             break
         }
     }
