@@ -371,6 +371,10 @@ public actor AgentStore {
         case .setInstanceKey, .removeInstance, .addRequest, .removeRequest:
             // AgentStore+InstanceKeys.swift.
             try await executeInstanceOrRequestChange(change, agent: agent, into: &applied)
+
+        case .setValueChange, .removeValueChange, .addScheduledInform, .removeScheduledInform:
+            // AgentStore+ValueChanges.swift.
+            try await executeValueChange(change, agent: agent)
         }
     }
 
@@ -423,6 +427,7 @@ public actor AgentStore {
                 StoredParameterValue(value: try row.text("value"), type: try row.text("type"))
         }
         try await loadInstanceKeysAndRequests(into: &snapshots, filter: filter, binds: binds)
+        try await loadValueChanges(into: &snapshots, filter: filter, binds: binds)
         return snapshots
     }
 
@@ -625,6 +630,12 @@ public actor AgentStore {
             }
         case .setInstanceKey, .removeInstance, .addRequest, .removeRequest:
             try validateInstanceOrRequestChange(change)
+        case .setValueChange(let path, let notification):
+            guard (1...6).contains(notification) else {
+                throw ProxierError(.invalidValue, "a pending value change of \(path) has Notification 1…6: \(notification)")
+            }
+        case .removeValueChange, .addScheduledInform, .removeScheduledInform:
+            break
         }
     }
 
