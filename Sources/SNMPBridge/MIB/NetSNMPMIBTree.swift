@@ -190,6 +190,7 @@ final class NetSNMPMIBTree: @unchecked Sendable {
         return SNMPMIBNode(
             name: string(value.label) ?? "",
             module: module,
+            parent: value.parent.flatMap { string($0.pointee.label) },
             oid: SNMPObjectIdentifier(arcs.reversed()),
             syntax: SNMPMIBNode.Syntax(netSNMPType: value.type),
             access: SNMPMIBNode.Access(netSNMPAccess: value.access),

@@ -176,6 +176,8 @@ public struct SNMPMIBNode: Sendable, Hashable {
     public var name: String
     /// The module that defines it, `IF-MIB`.
     public var module: String
+    /// The parent node's descriptor (`ifEntry` for `ifDescr`, `system` for `sysDescr`), whichever module defines it.
+    public var parent: String?
     public var oid: SNMPObjectIdentifier
     public var syntax: Syntax
     public var access: Access
