@@ -31,7 +31,7 @@ struct Mib2ProfileCommand: AsyncParsableCommand {
     @Option(help: "Vendor-extension prefix of the drafted objects (TR-106 X_<vendor>_).")
     var prefix: String = "X_MIB_"
 
-    @Flag(help: "Numeric OIDs (symbol in label) instead of MIB symbols: the profile then needs no MIB files to load.")
+    @Flag(name: .customLong("numeric-oids"), help: "Numeric OIDs (symbol in label) instead of MIB symbols: the profile then needs no MIB files to load.")
     var numericOIDs = false
 
     func validate() throws {
