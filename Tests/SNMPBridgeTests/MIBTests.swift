@@ -109,6 +109,29 @@ struct MIBTests {
         }
     }
 
+    @Test(arguments: ["binary", "deep", "longToken", "unterminatedString"])
+    func hostileModuleFilesFailCleanly(kind: String) async throws {
+        let name = "HOSTILE-\(UUID().uuidString.prefix(8))-MIB"
+        let header = "\(name) DEFINITIONS ::= BEGIN\nIMPORTS OBJECT-TYPE, mib-2 FROM SNMPv2-SMI;\n"
+        let body: String
+        switch kind {
+        case "binary": body = String(decoding: (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7919 &+ 13) }, as: UTF8.self)
+        case "deep": body = "x OBJECT-TYPE SYNTAX INTEGER " + String(repeating: "{", count: 100_000)
+        case "longToken": body = String(repeating: "a", count: 1_000_000) + " OBJECT-TYPE SYNTAX INTEGER ::= { mib-2 1 }"
+        default: body = "x OBJECT-TYPE SYNTAX INTEGER MAX-ACCESS read-only STATUS current DESCRIPTION \"" + String(repeating: "d", count: 1_000_000)
+        }
+        let directory = try temporaryMIBDirectory(file: "\(name).txt", contents: header + body + "\nEND\n")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = SNMPMIBSearchPath(directories: [sharedMIBDirectory!, directory], required: [directory])
+        do {
+            _ = try await SNMPMIB.loadModules([name], searchPath: path)
+            Issue.record("a hostile module loaded")
+        } catch {
+            #expect(error.code == .mibParseError, "\(error)")
+            #expect(error.reason.contains(name), "\(error)")
+        }
+    }
+
     @Test func aMissingMIBDirectoryNamedExplicitlyIsAnError() async throws {
         let path = SNMPMIBSearchPath.standard(mibDirectories: ["/nonexistent/mibs-\(UUID().uuidString)"], environment: nil)
         await #expect(throws: SNMPBridgeError(.invalidArgument, "")) {
