@@ -56,6 +56,38 @@ struct Mib2ProfileCommandTests {
         #expect(lint.status == 0, "stdout: \(lint.standardOutput)")
     }
 
+    @Test func mibdirsIsTheSearchPathWithoutMibDir() async throws {
+        // The environment variable alone, as net-snmp's tools read it; stdout goes to a file the test reads.
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outPath = directory.appendingPathComponent("out.json").path
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
+        process.arguments = ["mib2profile", "SNMPv2-MIB"]
+        process.environment = ["MIBDIRS": mibDirectory!, "PATH": "/usr/bin:/bin"]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(90)
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let json = try String(contentsOfFile: outPath, encoding: .utf8)
+        #expect(json.contains(#""oid" : "SNMPv2-MIB::sysName.0""#), "\(json.prefix(300))")
+        // And without it (and no --mib-dir) the module is not found: Debian's default directories hold no IETF MIBs
+        // (unless snmp-mibs-downloader or the user put some there, or MIBDIRS is set for the whole test run).
+        let defaults = SNMPMIBSearchPath.standard(mibDirectories: [], environment: nil).directories
+        let elsewhere = defaults.contains { directory in
+            ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).contains { $0.hasPrefix("SNMPv2-MIB") }
+        }
+        guard !elsewhere, ProcessInfo.processInfo.environment["MIBDIRS"] == nil else { return }
+        let run = try await CLIRun.run(["mib2profile", "SNMPv2-MIB", "--mib-dir", directory.path])
+        #expect(run.status == 1, "\(run.standardOutput.prefix(200))")
+        #expect(run.standardError.contains("not found"), "\(run.standardError)")
+    }
+
     @Test func anUnknownModuleIsNamed() async throws {
         let run = try await CLIRun.run(["mib2profile", "NO-SUCH-MIB", "--mib-dir", mibDirectory!])
         #expect(run.status == 1)
