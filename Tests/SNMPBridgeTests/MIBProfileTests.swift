@@ -2,6 +2,7 @@
 // symbols compile to what the numeric OIDs compile to, and every drafted module compiles (what `profile lint` runs).
 // Vendor-extension parameters (`type`) need no MIB and are tested first.
 // Foundation is fine here: tests only.
+import CWMPTestSupport
 import Foundation
 import Proxier
 @testable import SNMPBridge
@@ -302,5 +303,61 @@ struct MIBProfileTests {
         // Several modules at once: objects several of them define (RFC1213-MIB's and IF-MIB's ifTable) once.
         let (_, compiled, _) = try await draft(["IF-MIB", "RFC1213-MIB", "SNMPv2-MIB"])
         #expect(compiled.tables.filter { $0.object == "Device.X_MIB_IfTable.{i}." }.count == 1)
+    }
+}
+
+/// A drafted profile is usable as is: served by the provider over the real client against snmpd.
+@Suite(.enabled(if: sharedMIBDirectory != nil && snmpdAvailable, "needs ../shared/data/mibs and snmpd"))
+struct DraftedProfileSnmpdTests {
+    func get(_ peer: SNMPDaemonPeer, _ oids: [String]) throws -> [String: String] {
+        let result = try peer.tool("snmpget", ["-v2c", "-c", "public", "-On"], oids)
+        var values: [String: String] = [:]
+        for line in result.output.split(separator: "\n") {
+            guard let separator = line.firstRange(of: " = ") else { continue }
+            values[String(line[line.index(after: line.startIndex)..<separator.lowerBound])] = String(line[separator.upperBound...])
+        }
+        return values
+    }
+
+    @Test func aDraftServesSnmpdThroughTheProvider() async throws {
+        let peer = try SNMPDaemonPeer()
+        defer { peer.stop() }
+        let manager = SNMPManager()
+        defer { manager.shutdown() }
+        let loaded = try await SNMPMIB.loadModules(["SNMPv2-MIB", "IF-MIB"], searchPath: sharedMIBPath)
+        let draft = try SNMPProfileDrafter().draft(loaded)
+        let compiled = try await SNMPProfileCompiler().compile(json: draft.json, mibSearchPath: sharedMIBPath)
+        let provider = SNMPProfileProvider(client: manager.session(for: peer.v2cPrivate), profiles: [compiled], agentID: peer.address)
+
+        let system = try await provider.values(of: ["SysDescr", "SysObjectID", "SysServices"].map {
+            ProviderPath(template: "Device.X_MIB_System." + $0)
+        })
+        let got = try get(peer, ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.7.0"])
+        #expect(system[0] == Rendered.string(got["1.3.6.1.2.1.1.1.0"]))
+        #expect(got["1.3.6.1.2.1.1.2.0"] == "OID: .\(system[1])")
+        #expect(system[2] == Rendered.number(got["1.3.6.1.2.1.1.7.0"]).map(String.init))
+
+        // ifTable rows keyed by their index; the loopback row's columns agree with snmpget.
+        let keys = try await provider.instances(of: [ProviderPath(template: "Device.X_MIB_IfTable.")])[0].map(\.key)
+        #expect(!keys.isEmpty)
+        let descriptions = try await provider.values(of: keys.map { ProviderPath(template: "Device.X_MIB_IfTable.{i}.IfDescr", instanceKeys: [$0]) })
+        let loKey = try #require(zip(keys, descriptions).first { $0.1 == "lo" }?.0, "\(keys) \(descriptions)")
+        #expect(loKey.hasPrefix("index="))
+        let index = String(loKey.dropFirst("index=".count))
+        let lo = try await provider.values(of: ["IfIndex", "IfType", "IfMtu", "IfAdminStatus", "IfInOctets"].map {
+            ProviderPath(template: "Device.X_MIB_IfTable.{i}." + $0, instanceKeys: [loKey])
+        })
+        let loGot = try get(peer, ["1.3.6.1.2.1.2.2.1.4.\(index)"])
+        #expect(lo[0] == index)
+        #expect(lo[1] == "softwareLoopback")
+        #expect(lo[2] == Rendered.number(loGot["1.3.6.1.2.1.2.2.1.4.\(index)"]).map(String.init))
+        #expect(lo[3] == "up")
+        #expect(UInt64(lo[4]) != nil, "Counter32 read as unsignedLong: \(lo[4])")
+
+        // A writable drafted parameter is SET on the agent (sysContact: read-write, not fixed by snmpd.conf).
+        let contact = ProviderParameterValue(path: ProviderPath(template: "Device.X_MIB_System.SysContact"),
+                                             value: "drafted-\(UUID().uuidString.prefix(8))", type: .string)
+        #expect(try await provider.setValues([contact]) == .applied)
+        #expect(Rendered.string(try get(peer, ["1.3.6.1.2.1.1.4.0"])["1.3.6.1.2.1.1.4.0"]) == contact.value)
     }
 }
