@@ -24,6 +24,7 @@ import Testing
         let profile = try SNMPProfileCompiler().compile(json: #"""
             { "name": "x",
               "scalars": [ { "parameter": "Device.X_ACME_Box.Temperature", "oid": "1.3.6.1.4.1.9.1.0", "type": "int" },
+                           { "parameter": "Device.DeviceInfo.X_ACME_Fan", "oid": "1.3.6.1.4.1.9.4.0", "type": "unsignedInt" },
                            { "parameter": "Device.X_ACME_Box.Label", "oid": "1.3.6.1.4.1.9.2.0", "type": "string",
                              "conversion": { "type": "displayString", "maxLength": 32 }, "writable": true } ],
               "tables": [ { "object": "Device.X_ACME_Port.{i}.", "indexColumn": "1.3.6.1.4.1.9.3.1.1",
@@ -32,7 +33,9 @@ import Testing
                                            "conversion": { "type": "enumeration", "values": { "1": "Fast", "2": "Slow" } } } ] } ] }
             """#)
         let objects = Dictionary(profile.extensionObjects.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
-        #expect(objects.keys.sorted() == ["Device.X_ACME_Box.", "Device.X_ACME_Port.{i}."])
+        #expect(objects.keys.sorted() == ["Device.DeviceInfo.", "Device.X_ACME_Box.", "Device.X_ACME_Port.{i}."])
+        #expect(objects["Device.DeviceInfo."]?.parameters.map(\.name) == ["X_ACME_Fan"], "only the added parameter")
+        #expect(objects["Device.DeviceInfo."]?.parameters.first?.syntax == .unsignedInt([]))
         #expect(objects["Device.X_ACME_Box."]?.parameters.map(\.name) == ["Temperature", "Label"])
         #expect(objects["Device.X_ACME_Box."]?.parameters.first?.syntax == .int([]))
         #expect(objects["Device.X_ACME_Box."]?.parameters.first?.access == .readOnly)

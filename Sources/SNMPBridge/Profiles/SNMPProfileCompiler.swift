@@ -12,7 +12,8 @@ public struct CompiledSNMPProfile: Sendable {
     public var tables: [CompiledSNMPTable]
     public var computed: [CompiledSNMPComputed]
     /// Objects the profile adds as vendor extensions (`Device.X_MIB_IfTable.{i}.`, `Device.X_MIB_System.`), with
-    /// the parameters it maps there, and the ancestors they need: to be merged into the served schema.
+    /// the parameters it maps there, and the ancestors they need: to be merged into the served schema. A TR-181
+    /// object that only gains extension parameters (`Device.DeviceInfo.X_ACME_Temperature`) appears with just those.
     public var extensionObjects: [ObjectSchema] = []
 
     /// Every parameter template the profile serves (for `DataModelSchema.restricted(to:)`).
@@ -339,6 +340,12 @@ public struct SNMPProfileCompiler: Sendable {
         for (template, parameter) in mapped where schema.parameter(atTemplate: template) == nil {
             guard let dot = template.lastIndex(of: ".") else { continue }
             let object = String(template[...dot])
+            if objects[object] == nil, var existing = schema.object(atTemplate: object) {
+                // An extension parameter in a TR-181 object (`Device.DeviceInfo.X_ACME_Temperature`): the entry
+                // carries only the parameters to add.
+                existing.parameters = []
+                objects[object] = existing
+            }
             ensure(object)
             objects[object]?.parameters.append(parameter)
         }
