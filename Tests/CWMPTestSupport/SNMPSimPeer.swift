@@ -83,6 +83,8 @@ public final class SNMPSimPeer: @unchecked Sendable {
     /// The snmpsim process (-1 once stopped).
     public private(set) var pid: pid_t = -1
     private let logPath: String
+    /// The command line and environment of the running process, for `replace(devices:)`.
+    private var launch: (arguments: [String], environment: [String: String]) = ([], [:])
 
     /// Starts snmpsim serving `devices` (community → .snmprec text) on `endpointCount` UDP endpoints on 127.0.0.1
     /// (and one on ::1 with `ipv6`), with `users` as its SNMPv3 users (snmpsim's default user `simulator` when
@@ -147,6 +149,7 @@ public final class SNMPSimPeer: @unchecked Sendable {
                 ports = candidates
                 ipv6Port = candidate6
                 pid = child
+                launch = (arguments, environment)
                 return
             }
             SNMPDaemonPeer.terminate(child)
@@ -154,6 +157,33 @@ public final class SNMPSimPeer: @unchecked Sendable {
         }
         try? FileManager.default.removeItem(at: directory)
         throw PeerUnavailable.notStarted("snmpsim did not answer: \(lastLog)")
+    }
+
+    /// Serves new data: stops snmpsim, replaces the data files (the communities stay those of the start; each must
+    /// be in `devices`), drops the index cache and starts it again on the same ports, as an agent whose data changed
+    /// between two walks. Sessions to the agent stay valid (UDP). Throws when it does not answer again.
+    public func replace(devices: [String: String]) throws {
+        precondition(Set(devices.keys) == Set(communities), "replace(devices:) keeps the communities of the start")
+        if pid > 0 {
+            SNMPDaemonPeer.terminate(pid)
+            pid = -1
+        }
+        let data = directory.appendingPathComponent("data")
+        for (community, records) in devices {
+            try records.write(to: data.appendingPathComponent(community + ".snmprec"), atomically: true, encoding: .utf8)
+        }
+        // snmpsim rebuilds an index only when the data file looks newer than it (seconds matter): drop them all.
+        let cache = directory.appendingPathComponent("cache")
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: cache.path)) ?? [] {
+            try? FileManager.default.removeItem(at: cache.appendingPathComponent(file))
+        }
+        let child = try SNMPDaemonPeer.spawn(Self.responderPath, launch.arguments, environment: launch.environment, outputPath: logPath)
+        let probes = [("127.0.0.1", ports[0]), ("127.0.0.1", ports[ports.count - 1])] + (ipv6Port.map { [("udp6:[::1]", $0)] } ?? [])
+        guard Self.waitUntilAnswering(probes, community: communities[0], pid: child) else {
+            SNMPDaemonPeer.terminate(child)
+            throw PeerUnavailable.notStarted("snmpsim did not answer again on its ports: \(log)")
+        }
+        pid = child
     }
 
     /// snmpsim's standard output and error so far (errors only: it runs with --log-level=error).
