@@ -151,7 +151,7 @@ struct SNMPSimDeviceTests {
         defer { manager.shutdown() }
         let reachability = ReachabilityLog()
         // max-repetitions 1: every row of the column is its own GETBULK, so the failure comes after a good exchange.
-        let session = manager.session(for: peer.agent("failing-switch", timeout: .milliseconds(300), retries: 1, maxRepetitions: 1))
+        let session = manager.session(for: peer.agent("failing-switch", timeout: .seconds(1), retries: 1, maxRepetitions: 1))
         let provider = SNMPProfileProvider(client: session, profiles: profiles, agentID: "failing-switch",
                                            onReachabilityChange: { reachability.append($0) })
         let model = DataModel(schema: SchemaTree(DataModelSchema.tr181.restricted(to: await provider.mappedParameters())))

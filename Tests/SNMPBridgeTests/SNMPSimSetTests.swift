@@ -63,7 +63,7 @@ struct SNMPSimSetTests {
         defer { peer.stop() }
         let manager = SNMPManager()
         defer { manager.shutdown() }
-        let session = manager.session(for: peer.agent("device", timeout: .milliseconds(300), retries: 1))
+        let session = manager.session(for: peer.agent("device", timeout: .seconds(1), retries: 1))
         let provider = SNMPProfileProvider(client: session, profiles: [try SNMPProfileCompiler().compile(json: Self.profile)],
                                            agentID: "device")
 
@@ -119,7 +119,7 @@ struct SNMPSimSetTests {
         let manager = SNMPManager()
         defer { manager.shutdown() }
         let reachability = ReachabilityLog()
-        let provider = SNMPProfileProvider(client: manager.session(for: peer.agent("device", timeout: .milliseconds(300), retries: 1)),
+        let provider = SNMPProfileProvider(client: manager.session(for: peer.agent("device", timeout: .seconds(1), retries: 1)),
                                            profiles: [try SNMPProfileCompiler().compile(json: Self.profile)], agentID: "device",
                                            onReachabilityChange: { reachability.append($0) })
         await #expect(throws: SNMPBridgeError(.timedOut, "")) {

@@ -35,8 +35,9 @@ record() {
         echo "rocommunity public 127.0.0.1"
         cat "$extra"
     } > "$work/snmpd.conf"
-    # A second process (sleep) so that the process table has more than one row.
-    ip netns exec "$ns" unshare --pid --fork --mount-proc /bin/sh -c \
+    # A second process (sleep) so that the process table has more than one row; --kill-child: killing unshare
+    # kills the namespace's init (the shell, then snmpd) and with it the sleep.
+    ip netns exec "$ns" unshare --pid --fork --kill-child --mount-proc /bin/sh -c \
         'sleep 600 & exec /usr/sbin/snmpd -f -Lf "$0/snmpd.log" -C -c "$0/snmpd.conf" -p "$0/snmpd.pid"' "$work" &
     pid=$!
     for _ in $(seq 50); do
