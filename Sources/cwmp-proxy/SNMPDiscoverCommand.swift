@@ -144,7 +144,8 @@ enum SNMPDiscoverRunner {
             let target = try SNMPDiscoverOptions.target(text)
             let discovery = SNMPDiscovery(credentials: [credentials], profiles: profiles,
                                           timeout: .seconds(options.timeout), retries: 1)
-            let agentName = "\(target.host):\(target.port)"
+            // IPv6 literals in brackets, as the operator writes them.
+            let agentName = target.host.contains(":") ? "[\(target.host)]:\(target.port)" : "\(target.host):\(target.port)"
             guard let found = await discovery.probe(host: target.host, port: target.port, using: manager) else {
                 reports.append(SNMPDiscoverReport(agent: agentName, profiles: [], parameters: [],
                                                   error: "no answer with the given credentials"))
