@@ -10,9 +10,11 @@ import Glibc
 /// A real `snmpsim-command-responder`, started with a temporary data and cache directory and stopped at the end.
 ///
 /// Devices are `.snmprec` texts (lines `OID|TAG|VALUE`, in increasing OID order); each is served under its own
-/// community (v1/v2c: the community is the data file's name) and SNMPv3 context name. Every endpoint of the process
-/// serves every device, so a fleet of N agents is one process with N endpoints (`SNMPSimPeer(devices:,
-/// endpointCount: 500)`): snmpsim binds each one and answers on all of them from one event loop.
+/// community (v1/v2c: the community is the data file's name) and SNMPv3 context name (v3 requests must name the
+/// device as context: with the empty context snmpsim finds no data and does not answer). Every endpoint of the
+/// process serves every device, so a fleet of N agents is one process with N endpoints (`SNMPSimPeer(devices:,
+/// endpointCount: 500)`): snmpsim binds each one and answers on all of them from one event loop (500 endpoints
+/// answered 1.3 s after the start here). All endpoints share one SNMPv3 engine ID, like cloned devices.
 ///
 /// What snmpsim offers, with the record syntax (see snmpsim's variation modules in the venv,
 /// `site-packages/snmpsim/variation/*.py`):
