@@ -101,6 +101,11 @@ public struct UPnPHTTPResponseParser: Sendable {
     private var state: State = .head
     /// Bytes not consumed yet (the head as it accumulates; a chunk-size line).
     private var pending: [UInt8] = []
+    /// Bytes arrived after the end of the response (a device that sends more than it framed).
+    private var leftover = false
+    /// True once the response completed by its own framing (Content-Length, chunked, or a bodiless status) with
+    /// no byte after it: the only kind of response after which a keep-alive connection can be used again.
+    public private(set) var endedByFraming = false
 
     public init(limits: Limits = Limits(), requestWasHead: Bool = false) {
         self.limits = limits
@@ -109,16 +114,20 @@ public struct UPnPHTTPResponseParser: Sendable {
 
     /// Takes the next bytes from the connection.
     public mutating func feed<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Action {
+        let action: Action
         switch state {
         case .done:
+            if !bytes.isEmpty { endedByFraming = false }
             return .needMoreData
         case .head:
             pending.append(contentsOf: bytes)
-            return parseHead()
+            action = parseHead()
         case .body(var response, let framing):
             state = .done  // avoid a copy of the body while it is mutated
-            return consumeBody(&response, framing, input: Array(bytes)[...])
+            action = consumeBody(&response, framing, input: Array(bytes)[...])
         }
+        if case .complete = action { endedByFraming = !leftover }
+        return action
     }
 
     /// The connection closed (the peer's FIN or a read error after some data).
@@ -254,6 +263,7 @@ public struct UPnPHTTPResponseParser: Sendable {
         var response = head
         if requestWasHead || response.statusCode == 204 || response.statusCode == 304 {
             state = .done
+            leftover = !rest.isEmpty
             return .complete(response)
         }
         let framing: Framing
@@ -299,6 +309,7 @@ public struct UPnPHTTPResponseParser: Sendable {
             response.body.append(contentsOf: input.prefix(wanted))
             if response.body.count == expected {
                 state = .done
+                leftover = input.count > wanted
                 return .complete(response)
             }
             state = .body(response, framing)
@@ -324,6 +335,7 @@ public struct UPnPHTTPResponseParser: Sendable {
                     if case .trailer = chunk {
                         if line.trimmingWhitespace().isEmpty {
                             state = .done
+                            leftover = !input.isEmpty
                             return .complete(response)
                         }
                         continue
