@@ -382,11 +382,18 @@ public struct UPnPHTTPResponseParser: Sendable {
 
 extension StringProtocol {
     /// The text without leading and trailing ASCII whitespace (space, tab, CR, LF): what UPnP values and
-    /// header fields are padded with.
+    /// header fields are padded with. Works on the UTF-8 bytes (all four are ASCII), not on Characters, whose
+    /// grapheme breaking cost more than the rest of reading a GetValues answer.
     func trimmingWhitespace() -> Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
-        guard let start = firstIndex(where: { !isSpace($0) }) else { return Substring() }
-        let end = lastIndex(where: { !isSpace($0) })!
-        return Substring(self[start...end])
+        let text = Substring(self)
+        let bytes = text.utf8
+        guard let start = bytes.firstIndex(where: { !isASCIIWhitespace($0) }) else { return Substring() }
+        let last = bytes.lastIndex(where: { !isASCIIWhitespace($0) })!
+        // The byte after the last non-space one is a space or the end: a scalar boundary, unlike `last` itself.
+        return text[start..<bytes.index(after: last)]
     }
 }
+
+/// Space, tab, CR or LF.
+@inline(__always)
+func isASCIIWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
