@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "SNMPBridge", targets: ["SNMPBridge"]),
         // Exported for the benchmarks package, whose baseline is libxml2 itself.
         .library(name: "CLibXML2", targets: ["CLibXML2"]),
+        // Exported for the benchmarks package, whose SNMP baseline is net-snmp's own library loop.
+        .library(name: "CNetSNMP", targets: ["CNetSNMP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
