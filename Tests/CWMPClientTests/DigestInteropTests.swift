@@ -150,14 +150,20 @@ enum InteropTools {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            // Wait until it accepts connections (a few hundred ms at most).
-            for _ in 0..<100 {
+            // Wait until it accepts connections: a few hundred ms on a quiet machine, but seconds when the whole
+            // suite runs in parallel on two cores, so the bound is a generous 30 s that only guards against a hang;
+            // a lighttpd that exits (e.g. the port was taken meanwhile) ends the wait at once.
+            let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while ContinuousClock.now < deadline && process.isRunning {
                 if (try? await RawHTTPClient.send(port: port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
                     != nil { return }
                 try await Task.sleep(for: .milliseconds(50))
             }
+            let errorLog = (try? String(contentsOf: directory.appendingPathComponent("error.log"), encoding: .utf8)) ?? ""
+            let running = process.isRunning
             stop()
-            throw CWMPError(.invalidArgument, "lighttpd did not start on port \(port)")
+            throw CWMPError(.invalidArgument, "lighttpd did not start on port \(port) (running: \(running)); "
+                            + "its error log: \(errorLog)")
         }
 
         func stop() {
