@@ -144,6 +144,8 @@ let package = Package(
         .testTarget(
             name: "SNMPBridgeTests",
             dependencies: ["SNMPBridge", "Proxier", "CWMPClient", "CWMPTestSupport"],
+            // Recorded snmpsim devices, read from the source tree by the tests that serve them (SNMPSimPeer).
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(

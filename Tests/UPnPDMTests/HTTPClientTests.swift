@@ -27,7 +27,7 @@ import Testing
             let request = String(decoding: try #require(server.receivedRequests.first), as: UTF8.self)
             #expect(request.hasPrefix("GET /desc.xml?x=1 HTTP/1.1\r\n"))
             #expect(request.contains("Host: 127.0.0.1:\(server.port)\r\n"))
-            #expect(request.contains("Connection: close\r\n"))
+            #expect(request.contains("Connection: keep-alive\r\n"))
             #expect(!request.lowercased().contains("transfer-encoding"))
         }
     }

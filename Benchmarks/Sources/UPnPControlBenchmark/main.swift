@@ -147,7 +147,7 @@ func run() async throws -> Bool {
     }
     let client = ConfigurationManagementClient(invoker: UPnPControlClient(httpClient: httpClient), service: cms.endpoint)
     print("device \(location), CMS control URL \(cms.controlURL); paths \(options.paths)")
-    print("client: UPnPControlClient, one connection per action; event loops: "
+    print("client: UPnPControlClient, keep-alive connection per device; event loops: "
         + (options.eventLoops > 0 ? "own group of \(options.eventLoops)" : "NIO singleton")
         + (options.nioGlobalExecutor ? ", NIO as global executor: \(installedNIOExecutor)" : ""))
     print("\(options.rounds) rounds × (\(options.swiftOnly ? "Swift only" : "Swift, Python")), "

@@ -1,14 +1,30 @@
-// The control point's HTTP client for device descriptions, SCPDs, SOAP control and (later) GENA SUBSCRIBE.
+// The control point's HTTP client for device descriptions, SCPDs, SOAP control and GENA SUBSCRIBE.
 //
-// One request per connection (`Connection: close`): UPnP devices are small HTTP servers, many of them HTTP/1.0 in
-// spirit, and a fresh connection per request keeps a misbehaving device from poisoning the next request. The
-// request goes out through NIOHTTP1's HTTPRequestEncoder; the response is read by `UPnPHTTPResponseParser`
-// (lenient, see there). Every exchange is bounded: a connect timeout, a total deadline that covers connect, send
-// and the whole response (a slowloris device trickling a byte a second is cut off at the deadline), and caps on
-// head and body size checked as bytes arrive.
+// HTTP/1.1 keep-alive, one small pool per client: a device (host, port) keeps at most
+// `maximumIdleConnectionsPerDevice` idle connections, each closed by this side after `idleConnectionTimeout`, and
+// a connection is only pooled again after a response that was framed cleanly (Content-Length or chunked, no
+// tolerated anomaly, no byte after it) and that did not ask to close (`Connection: close`, or HTTP/1.0 without
+// `Connection: keep-alive`). Anything odd closes the connection, so a misbehaving device cannot poison the next
+// request. A device's connections all live on one event loop (chosen from the host and port).
+//
+// The retry rule (why POSTs are special): a device may close an idle connection at the moment a request is
+// written on it; the request then dies unanswered, and whether the device acted on it cannot be known. So
+// * only idempotent requests (`UPnPHTTPRequest.isIdempotent`: GET and HEAD by default; the control client marks
+//   the read-only `Get…` actions) are sent on a reused connection;
+// * such a request is retried ONCE, on a new connection, when the reused connection ended before any byte of
+//   the response arrived (a response cut short after its first byte is not retried: the device answered);
+// * every other request (SOAP POSTs that change state, SUBSCRIBE, …) goes out on a new connection, which may be
+//   pooled afterwards, and is never sent twice.
+//
+// The request goes out through NIOHTTP1's HTTPRequestEncoder; the response is read by `UPnPHTTPResponseParser`
+// (lenient, see there). Every exchange is bounded: a connect timeout, a total deadline that covers connect, send,
+// a retry and the whole response (a slowloris device trickling a byte a second is cut off at the deadline), and
+// caps on head and body size checked as bytes arrive. Literal IP addresses are connected directly; only names go
+// through the resolver.
 
 import FoundationEssentials
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -21,12 +37,18 @@ public struct UPnPHTTPRequest: Sendable {
     /// Extra headers. Host, Connection, Content-Length and User-Agent are set by the client unless given here.
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Whether sending the request twice has the effect of sending it once. Only such requests are sent on a
+    /// reused keep-alive connection, and retried once when that connection ends before any response byte (see
+    /// the file comment). Defaults to true for GET and HEAD only.
+    public var isIdempotent: Bool
 
-    public init(method: HTTPMethod, url: String, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+    public init(method: HTTPMethod, url: String, headers: HTTPHeaders = [:], body: [UInt8] = [],
+                isIdempotent: Bool? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.isIdempotent = isIdempotent ?? (method == .GET || method == .HEAD)
     }
 }
 
@@ -34,6 +56,8 @@ public struct UPnPHTTPRequest: Sendable {
 struct UPnPHTTPTarget: Hashable, Sendable {
     var host: String
     var port: Int
+    /// The host as a socket address when it is a literal IPv4/IPv6 address (connected without the resolver).
+    var literalAddress: SocketAddress?
     /// Path and query, as sent in the request line (`/` when the URL has none).
     var requestTarget: String
 
@@ -55,11 +79,14 @@ struct UPnPHTTPTarget: Hashable, Sendable {
         if target.isEmpty { target = "/" }
         if let query = parsed.query(percentEncoded: true) { target += "?" + query }
         self.requestTarget = target
+        // inet_pton only: a name (or an IPv6 literal with a zone, which needs the resolver) stays nil.
+        self.literalAddress = try? SocketAddress(ipAddress: host, port: port)
     }
 }
 
-/// Sends one request per connection to a UPnP device and reads the response leniently. Sendable and cheap to
-/// copy; it owns no connections between requests.
+
+/// Sends requests to UPnP devices over keep-alive connections (see the file comment) and reads the responses
+/// leniently. Sendable and cheap to copy; copies share one connection pool.
 public struct UPnPHTTPClient: Sendable {
     public struct Configuration: Sendable {
         /// How long the TCP connect may take.
@@ -71,21 +98,35 @@ public struct UPnPHTTPClient: Sendable {
         /// The local address to bind before connecting (the proxier's LAN interface), nil for the kernel's choice.
         public var localAddress: SocketAddress?
         public var userAgent: String
+        /// Idle connections kept per device (host and port). 0 turns keep-alive off: every request says
+        /// `Connection: close` and gets a connection of its own.
+        public var maximumIdleConnectionsPerDevice: Int
+        /// Idle connections kept across all devices (each is a file descriptor).
+        public var maximumIdleConnections: Int
+        /// How long an idle connection is kept before this side closes it. Shorter than the keep-alive timeouts
+        /// servers use (aiohttp 75 s, Apache 5 s), so this side usually closes first.
+        public var idleConnectionTimeout: TimeAmount
 
         public init(connectTimeout: TimeAmount = .seconds(3), timeout: TimeAmount = .seconds(10),
                     limits: UPnPHTTPResponseParser.Limits = .init(), localAddress: SocketAddress? = nil,
-                    userAgent: String = "Linux UPnP/1.1 cwmp-proxy/1.0") {
+                    userAgent: String = "Linux UPnP/1.1 cwmp-proxy/1.0", maximumIdleConnectionsPerDevice: Int = 2,
+                    maximumIdleConnections: Int = 64, idleConnectionTimeout: TimeAmount = .seconds(4)) {
             self.connectTimeout = connectTimeout
             self.timeout = timeout
             self.limits = limits
             self.localAddress = localAddress
             self.userAgent = userAgent
+            self.maximumIdleConnectionsPerDevice = maximumIdleConnectionsPerDevice
+            self.maximumIdleConnections = maximumIdleConnections
+            self.idleConnectionTimeout = idleConnectionTimeout
         }
     }
 
-    public var configuration: Configuration
+    public let configuration: Configuration
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
+    /// nil when keep-alive is off.
+    let pool: UPnPHTTPConnectionPool?
 
     public init(configuration: Configuration = .init(),
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -93,61 +134,62 @@ public struct UPnPHTTPClient: Sendable {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        self.pool = configuration.maximumIdleConnectionsPerDevice > 0
+            ? UPnPHTTPConnectionPool(eventLoopGroup: eventLoopGroup,
+                                     maximumIdlePerDevice: configuration.maximumIdleConnectionsPerDevice,
+                                     maximumIdle: configuration.maximumIdleConnections,
+                                     idleTimeout: configuration.idleConnectionTimeout)
+            : nil
+    }
+
+    /// The event loop that carries every connection to the device at `url` (nil for an invalid URL). Code that
+    /// runs a whole action there avoids a thread hop per exchange.
+    public func eventLoop(for url: String) -> (any EventLoop)? {
+        guard let target = try? UPnPHTTPTarget(url: url) else { return nil }
+        return eventLoop(for: target)
+    }
+
+    private func eventLoop(for target: UPnPHTTPTarget) -> any EventLoop {
+        pool?.eventLoop(for: UPnPHTTPConnectionPool.Key(target)) ?? eventLoopGroup.next()
+    }
+
+    /// Closes every idle connection now (they also close on their own after `idleConnectionTimeout`).
+    public func closeIdleConnections() {
+        pool?.closeAll()
+    }
+
+    /// Idle connections held for the device at `url` (for tests and diagnostics).
+    func idleConnectionCount(for url: String) -> Int {
+        guard let pool, let target = try? UPnPHTTPTarget(url: url) else { return 0 }
+        return pool.idleCount(UPnPHTTPConnectionPool.Key(target))
     }
 
     /// Sends `request` and returns the response, whatever its status. Throws `UPnPDMError` only:
     /// `.invalidURL`, `.connectFailed`, `.connectTimeout`, `.deadlineExceeded`, `.connectionClosed`,
     /// `.malformedHTTPResponse`, `.responseTooLarge`.
-    /// - Parameter timeout: overrides the configured total deadline for this request.
+    /// - Parameter timeout: overrides the configured total deadline for this request (a retry included).
     public func execute(_ request: UPnPHTTPRequest, timeout: TimeAmount? = nil) async throws(UPnPDMError) -> UPnPHTTPResponse {
         let target = try UPnPHTTPTarget(url: request.url)
-        let eventLoop = eventLoopGroup.next()
-        let promise = eventLoop.makePromise(of: UPnPHTTPResponse.self)
         let total = timeout ?? configuration.timeout
         let deadline = NIODeadline.now() + total
-        let head = Self.makeHead(request, target: target, userAgent: configuration.userAgent)
-        let limits = configuration.limits
-        let body = request.body
-        let requestWasHead = request.method == .HEAD
-
-        var bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(min(configuration.connectTimeout, total))
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
-                    try channel.pipeline.syncOperations.addHandler(
-                        UPnPHTTPClientHandler(head: head, body: body, parser: UPnPHTTPResponseParser(
-                            limits: limits, requestWasHead: requestWasHead), promise: promise))
-                }
-            }
-        if let localAddress = configuration.localAddress { bootstrap = bootstrap.bind(to: localAddress) }
-
-        let deadlineTask = eventLoop.scheduleTask(deadline: deadline) {
-            promise.fail(UPnPDMError(.deadlineExceeded, "no complete response from \(target.hostHeader) within "
-                                     + "\(total.nanoseconds / 1_000_000) ms"))
-        }
-        let connect = bootstrap.connect(host: target.host, port: target.port)
-        connect.whenFailure { error in
-            if let channelError = error as? ChannelError, case .connectTimeout = channelError {
-                promise.fail(UPnPDMError(.connectTimeout, "connecting to \(target.hostHeader) timed out",
-                                         underlying: error))
-            } else {
-                promise.fail(UPnPDMError(.connectFailed, "cannot connect to \(target.hostHeader)", underlying: error))
-            }
-        }
-        promise.futureResult.whenComplete { _ in
-            deadlineTask.cancel()
-            // Connection: close is asked for, but a device may keep the socket open; we never reuse it.
-            connect.whenSuccess { channel in channel.close(promise: nil) }
-        }
+        let keepAlive = pool != nil
+        let exchange = UPnPHTTPExchange(
+            head: Self.makeHead(request, target: target, userAgent: configuration.userAgent, keepAlive: keepAlive),
+            body: request.body, limits: configuration.limits, requestWasHead: request.method == .HEAD)
         do {
-            // A cancelled caller (the RPC dispatcher's budget ran out) ends the exchange at once.
-            let response = try await withTaskCancellationHandler {
-                try await promise.futureResult.get()
-            } onCancel: {
-                promise.fail(UPnPDMError(.deadlineExceeded, "the request to \(target.hostHeader) was cancelled",
-                                         underlying: CancellationError()))
+            let response: UPnPHTTPResponse
+            if request.isIdempotent, let pool, let connection = pool.acquire(UPnPHTTPConnectionPool.Key(target)) {
+                do {
+                    response = try await run(exchange, on: connection, target: target, deadline: deadline, total: total)
+                } catch let unanswered as UPnPHTTPUnanswered {
+                    // The device closed the idle connection as the request went out: once more on a new one.
+                    logger.debug("upnp.http.retry", metadata: [
+                        "upnp.url": "\(request.url)", "http.request_written": "\(unanswered.requestWritten)",
+                    ])
+                    response = try await runOnNewConnection(exchange, target: target, deadline: deadline, total: total)
+                }
+            } else {
+                response = try await runOnNewConnection(exchange, target: target, deadline: deadline, total: total)
             }
             if !response.anomalies.isEmpty {
                 logger.debug("upnp.http.lenient", metadata: [
@@ -157,16 +199,100 @@ public struct UPnPHTTPClient: Sendable {
             return response
         } catch let error as UPnPDMError {
             throw error
+        } catch let unanswered as UPnPHTTPUnanswered {
+            throw UPnPDMError(.connectionClosed, "the connection failed before a response arrived",
+                              underlying: unanswered.underlying)
         } catch {
             throw UPnPDMError(.connectFailed, "HTTP exchange with \(target.hostHeader) failed", underlying: error)
         }
     }
 
-    static func makeHead(_ request: UPnPHTTPRequest, target: UPnPHTTPTarget, userAgent: String) -> HTTPRequestHead {
+    /// One exchange on a pooled connection. Fails with `UPnPHTTPUnanswered` when the connection ends before a
+    /// response byte; the caller retries on a new connection.
+    private func run(_ exchange: UPnPHTTPExchange, on connection: UPnPHTTPConnectionPool.Connection,
+                     target: UPnPHTTPTarget, deadline: NIODeadline, total: TimeAmount) async throws -> UPnPHTTPResponse {
+        let eventLoop = connection.channel.eventLoop
+        let promise = eventLoop.makePromise(of: UPnPHTTPResponse.self)
+        let channel = connection.channel
+        bound(promise, on: eventLoop, deadline: deadline, total: total, target: target)
+        promise.futureResult.whenFailure { _ in channel.close(promise: nil) }
+        let handler = connection.handler
+        if eventLoop.inEventLoop {
+            handler.value.start(exchange, promise: promise)
+        } else {
+            eventLoop.execute { handler.value.start(exchange, promise: promise) }
+        }
+        return try await awaitResponse(promise, target: target)
+    }
+
+    private func runOnNewConnection(_ exchange: UPnPHTTPExchange, target: UPnPHTTPTarget, deadline: NIODeadline,
+                                    total: TimeAmount) async throws -> UPnPHTTPResponse {
+        let eventLoop = eventLoop(for: target)
+        let promise = eventLoop.makePromise(of: UPnPHTTPResponse.self)
+        let remaining = deadline - NIODeadline.now()
+        let pool = self.pool
+        let key = UPnPHTTPConnectionPool.Key(target)
+        var bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(min(configuration.connectTimeout, remaining))
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
+                    try channel.pipeline.syncOperations.addHandler(
+                        UPnPHTTPClientHandler(first: exchange, promise: promise, pool: pool, key: key))
+                }
+            }
+        if let localAddress = configuration.localAddress { bootstrap = bootstrap.bind(to: localAddress) }
+        bound(promise, on: eventLoop, deadline: deadline, total: total, target: target)
+        let connect = target.literalAddress.map { bootstrap.connect(to: $0) }
+            ?? bootstrap.connect(host: target.host, port: target.port)
+        connect.whenFailure { error in
+            if let channelError = error as? ChannelError, case .connectTimeout = channelError {
+                promise.fail(UPnPDMError(.connectTimeout, "connecting to \(target.hostHeader) timed out",
+                                         underlying: error))
+            } else {
+                promise.fail(UPnPDMError(.connectFailed, "cannot connect to \(target.hostHeader)", underlying: error))
+            }
+        }
+        // A failed exchange (deadline, cancellation, bad response) never leaves its connection open.
+        promise.futureResult.whenFailure { _ in connect.whenSuccess { $0.close(promise: nil) } }
+        do {
+            return try await awaitResponse(promise, target: target)
+        } catch let unanswered as UPnPHTTPUnanswered {
+            // A new connection that ends before a response is the device's refusal, not a stale connection.
+            throw UPnPDMError(.connectionClosed, "the connection failed before a response arrived",
+                              underlying: unanswered.underlying)
+        }
+    }
+
+    /// The total deadline, on the exchange's event loop.
+    private func bound(_ promise: EventLoopPromise<UPnPHTTPResponse>, on eventLoop: any EventLoop,
+                       deadline: NIODeadline, total: TimeAmount, target: UPnPHTTPTarget) {
+        let deadlineTask = eventLoop.scheduleTask(deadline: deadline) {
+            promise.fail(UPnPDMError(.deadlineExceeded, "no complete response from \(target.hostHeader) within "
+                                     + "\(total.nanoseconds / 1_000_000) ms"))
+        }
+        promise.futureResult.whenComplete { _ in deadlineTask.cancel() }
+    }
+
+    private func awaitResponse(_ promise: EventLoopPromise<UPnPHTTPResponse>,
+                               target: UPnPHTTPTarget) async throws -> UPnPHTTPResponse {
+        // A cancelled caller (the RPC dispatcher's budget ran out) ends the exchange at once.
+        try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            promise.fail(UPnPDMError(.deadlineExceeded, "the request to \(target.hostHeader) was cancelled",
+                                     underlying: CancellationError()))
+        }
+    }
+
+    static func makeHead(_ request: UPnPHTTPRequest, target: UPnPHTTPTarget, userAgent: String,
+                         keepAlive: Bool = false) -> HTTPRequestHead {
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: target.hostHeader)
         for (name, value) in request.headers where name.lowercased() != "host" { headers.add(name: name, value: value) }
-        if !headers.contains(name: "Connection") { headers.add(name: "Connection", value: "close") }
+        // HTTP/1.1 keeps the connection by default; some HTTP/1.0-minded devices need to be told.
+        if !headers.contains(name: "Connection") { headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close") }
         if !headers.contains(name: "User-Agent") { headers.add(name: "User-Agent", value: userAgent) }
         // Always an explicit length when there is a body (or for POST): without one HTTPRequestEncoder would
         // switch to chunked, which many devices cannot read.
@@ -177,74 +303,277 @@ public struct UPnPHTTPClient: Sendable {
     }
 }
 
-/// The I/O shell of one exchange: writes the request on connect, feeds every read to the parser, and completes
-/// the promise with the parser's verdict. Event-loop confined.
+/// What one exchange sends and how its response is read.
+struct UPnPHTTPExchange: Sendable {
+    var head: HTTPRequestHead
+    var body: [UInt8]
+    var limits: UPnPHTTPResponseParser.Limits
+    var requestWasHead: Bool
+}
+
+/// A reused connection ended before any byte of the response arrived (internal: `execute` retries or converts it).
+struct UPnPHTTPUnanswered: Error {
+    /// False when the connection was found closed before the request was written.
+    var requestWritten: Bool
+    var underlying: (any Error)?
+}
+
+/// Idle keep-alive connections by device, shared by the copies of one `UPnPHTTPClient`. The lock guards only the
+/// lists; each connection's handler is touched on its event loop only. Idle connections close themselves after
+/// the idle timeout, so a pool that is dropped leaks nothing for longer than that.
+final class UPnPHTTPConnectionPool: Sendable {
+    struct Key: Hashable, Sendable {
+        var host: String
+        var port: Int
+        init(_ target: UPnPHTTPTarget) {
+            host = target.host
+            port = target.port
+        }
+    }
+
+    struct Connection: Sendable {
+        let channel: any Channel
+        let handler: NIOLoopBound<UPnPHTTPClientHandler>
+    }
+
+    private struct State {
+        var idle: [Key: [Connection]] = [:]
+        var count = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let eventLoops: [any EventLoop]
+    private let fallbackGroup: any EventLoopGroup
+    let maximumIdlePerDevice: Int
+    let maximumIdle: Int
+    let idleTimeout: TimeAmount
+
+    init(eventLoopGroup: any EventLoopGroup, maximumIdlePerDevice: Int, maximumIdle: Int, idleTimeout: TimeAmount) {
+        self.eventLoops = Array(eventLoopGroup.makeIterator())
+        self.fallbackGroup = eventLoopGroup
+        self.maximumIdlePerDevice = maximumIdlePerDevice
+        self.maximumIdle = maximumIdle
+        self.idleTimeout = idleTimeout
+    }
+
+    /// One loop per device, so its connections (and a caller that follows them) stay on one thread.
+    func eventLoop(for key: Key) -> any EventLoop {
+        guard !eventLoops.isEmpty else { return fallbackGroup.next() }
+        return eventLoops[Int(UInt(bitPattern: key.hashValue) % UInt(eventLoops.count))]
+    }
+
+    /// The most recently pooled idle connection to the device, taken out of the pool.
+    func acquire(_ key: Key) -> Connection? {
+        state.withLockedValue { state in
+            guard let connection = state.idle[key]?.popLast() else { return nil }
+            state.count -= 1
+            if state.idle[key]?.isEmpty == true { state.idle[key] = nil }
+            return connection
+        }
+    }
+
+    /// Pools an idle connection; false when the pool is full (the caller closes it).
+    func release(_ connection: Connection, key: Key) -> Bool {
+        state.withLockedValue { state in
+            guard state.count < maximumIdle, state.idle[key, default: []].count < maximumIdlePerDevice else { return false }
+            state.idle[key, default: []].append(connection)
+            state.count += 1
+            return true
+        }
+    }
+
+    /// Forgets a connection that closed (idle expiry, the device's close).
+    func remove(_ channel: any Channel, key: Key) {
+        state.withLockedValue { state in
+            guard var list = state.idle[key], let index = list.firstIndex(where: { $0.channel === channel }) else { return }
+            list.remove(at: index)
+            state.count -= 1
+            state.idle[key] = list.isEmpty ? nil : list
+        }
+    }
+
+    func idleCount(_ key: Key) -> Int { state.withLockedValue { $0.idle[key]?.count ?? 0 } }
+
+    func closeAll() {
+        let all = state.withLockedValue { state in
+            defer { state = State() }
+            return state.idle.values.flatMap { $0 }
+        }
+        for connection in all { connection.channel.close(mode: .all, promise: nil) }
+    }
+}
+
+/// The I/O shell of one connection: writes each exchange's request, feeds every read to that exchange's parser,
+/// completes its promise with the parser's verdict, and then either pools the connection (idle, with an expiry
+/// timer) or closes it. Event-loop confined.
 final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = HTTPClientRequestPart
 
-    private let head: HTTPRequestHead
-    private let body: [UInt8]
-    private var parser: UPnPHTTPResponseParser
-    private let promise: EventLoopPromise<UPnPHTTPResponse>
-    private var finished = false
+    private enum State {
+        /// Waiting for channelActive to write the first request.
+        case connecting(UPnPHTTPExchange, EventLoopPromise<UPnPHTTPResponse>)
+        /// A request is out; `reused` when the connection served an earlier exchange, `answering` once a response
+        /// byte arrived.
+        case exchanging(UPnPHTTPResponseParser, EventLoopPromise<UPnPHTTPResponse>, reused: Bool, answering: Bool)
+        /// In the pool; the timer closes it.
+        case idle(Scheduled<Void>?)
+        case closed
+    }
 
-    init(head: HTTPRequestHead, body: [UInt8], parser: UPnPHTTPResponseParser,
-         promise: EventLoopPromise<UPnPHTTPResponse>) {
-        self.head = head
-        self.body = body
-        self.parser = parser
-        self.promise = promise
+    private var state: State
+    private var context: ChannelHandlerContext?
+    private let pool: UPnPHTTPConnectionPool?
+    private let key: UPnPHTTPConnectionPool.Key
+
+    init(first exchange: UPnPHTTPExchange, promise: EventLoopPromise<UPnPHTTPResponse>,
+         pool: UPnPHTTPConnectionPool?, key: UPnPHTTPConnectionPool.Key) {
+        self.state = .connecting(exchange, promise)
+        self.pool = pool
+        self.key = key
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { channelActive(context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if !body.isEmpty {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))),
-                          promise: nil)
+        if case .connecting(let exchange, let promise) = state {
+            write(exchange, promise: promise, reused: false, context: context)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         context.fireChannelActive()
     }
 
+    /// The next exchange on this pooled connection. Fails with `UPnPHTTPUnanswered` (nothing written) when the
+    /// connection closed or expired in the meantime.
+    func start(_ exchange: UPnPHTTPExchange, promise: EventLoopPromise<UPnPHTTPResponse>) {
+        guard case .idle(let timer) = state, let context, context.channel.isActive else {
+            promise.fail(UPnPHTTPUnanswered(requestWritten: false, underlying: nil))
+            return
+        }
+        timer?.cancel()
+        write(exchange, promise: promise, reused: true, context: context)
+    }
+
+    private func write(_ exchange: UPnPHTTPExchange, promise: EventLoopPromise<UPnPHTTPResponse>, reused: Bool,
+                       context: ChannelHandlerContext) {
+        state = .exchanging(UPnPHTTPResponseParser(limits: exchange.limits, requestWasHead: exchange.requestWasHead),
+                            promise, reused: reused, answering: false)
+        context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
+        if !exchange.body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: exchange.body)))),
+                          promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !finished else { return }
+        guard case .exchanging(var parser, let promise, let reused, _) = state else {
+            // Bytes while idle are no answer to anything: the connection cannot be trusted any more.
+            if case .idle = state { close(context: context) }
+            return
+        }
         let buffer = unwrapInboundIn(data)
+        state = .closed  // avoid a copy of the parser while it is mutated
         let action = buffer.withUnsafeReadableBytes { parser.feed($0) }
-        run(action, context: context)
+        state = .exchanging(parser, promise, reused: reused, answering: true)
+        run(action, parser: parser, promise: promise, context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if !finished { run(parser.endOfInput(), context: context) }
+        ended(error: nil, context: context)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A reset after part of the response: the parser decides as for a close (keep what arrived, or fail).
-        if !finished {
-            switch parser.endOfInput() {
-            case .complete(let response):
-                run(.complete(response), context: context)
-            case .fail, .needMoreData:
-                run(.fail(UPnPDMError(.connectionClosed, "the connection failed before a response arrived",
-                                      underlying: error)), context: context)
-            }
-        }
+        ended(error: error, context: context)
         context.close(promise: nil)
     }
 
-    private func run(_ action: UPnPHTTPResponseParser.Action, context: ChannelHandlerContext) {
+    /// The connection closed or failed: the exchange in progress gets the parser's verdict on what arrived.
+    private func ended(error: (any Error)?, context: ChannelHandlerContext) {
+        switch state {
+        case .connecting(_, let promise):
+            state = .closed
+            promise.fail(UPnPDMError(.connectionClosed, "the connection closed before the request was sent",
+                                     underlying: error))
+        case .exchanging(var parser, let promise, let reused, let answering):
+            state = .closed
+            if reused && !answering {
+                promise.fail(UPnPHTTPUnanswered(requestWritten: true, underlying: error))
+                return
+            }
+            switch parser.endOfInput() {
+            case .complete(let response):
+                promise.succeed(response)
+            case .fail(let failure):
+                // A reset after part of the response fails like a close would; a clean close keeps its reason.
+                promise.fail(error == nil ? failure : UPnPDMError(.connectionClosed,
+                             "the connection failed before a response arrived", underlying: error))
+            case .needMoreData:
+                promise.fail(UPnPDMError(.connectionClosed, "the connection failed before a response arrived",
+                                         underlying: error))
+            }
+        case .idle(let timer):
+            state = .closed
+            timer?.cancel()
+            pool?.remove(context.channel, key: key)
+        case .closed:
+            break
+        }
+    }
+
+    private func run(_ action: UPnPHTTPResponseParser.Action, parser: UPnPHTTPResponseParser,
+                     promise: EventLoopPromise<UPnPHTTPResponse>, context: ChannelHandlerContext) {
         switch action {
         case .needMoreData:
             break
         case .complete(let response):
-            finished = true
+            if let pool, parser.endedByFraming, Self.keepsAlive(response), context.channel.isActive,
+               pool.release(.init(channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop)),
+                            key: key) {
+                let channel = context.channel
+                state = .idle(context.eventLoop.scheduleTask(in: pool.idleTimeout) { channel.close(promise: nil) })
+            } else {
+                close(context: context)
+            }
             promise.succeed(response)
-            context.close(promise: nil)
         case .fail(let error):
-            finished = true
+            close(context: context)
             promise.fail(error)
-            context.close(promise: nil)
         }
+    }
+
+    private func close(context: ChannelHandlerContext) {
+        if case .idle(let timer) = state {
+            timer?.cancel()
+            pool?.remove(context.channel, key: key)
+        }
+        state = .closed
+        context.close(promise: nil)
+    }
+
+    /// Whether the device lets the connection be used again: HTTP/1.1 unless it says `Connection: close`,
+    /// HTTP/1.0 only with `Connection: keep-alive`, and never after a tolerated framing fault.
+    static func keepsAlive(_ response: UPnPHTTPResponse) -> Bool {
+        guard response.anomalies.isEmpty else { return false }
+        var close = false
+        var keepAlive = false
+        for value in response.headers["connection"] {
+            for token in value.split(separator: ",") {
+                switch token.trimmingWhitespace().lowercased() {
+                case "close": close = true
+                case "keep-alive": keepAlive = true
+                default: break
+                }
+            }
+        }
+        if close { return false }
+        return response.version.minor >= 1 || keepAlive
     }
 }

@@ -101,6 +101,11 @@ public struct UPnPHTTPResponseParser: Sendable {
     private var state: State = .head
     /// Bytes not consumed yet (the head as it accumulates; a chunk-size line).
     private var pending: [UInt8] = []
+    /// Bytes arrived after the end of the response (a device that sends more than it framed).
+    private var leftover = false
+    /// True once the response completed by its own framing (Content-Length, chunked, or a bodiless status) with
+    /// no byte after it: the only kind of response after which a keep-alive connection can be used again.
+    public private(set) var endedByFraming = false
 
     public init(limits: Limits = Limits(), requestWasHead: Bool = false) {
         self.limits = limits
@@ -109,16 +114,20 @@ public struct UPnPHTTPResponseParser: Sendable {
 
     /// Takes the next bytes from the connection.
     public mutating func feed<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Action {
+        let action: Action
         switch state {
         case .done:
+            if !bytes.isEmpty { endedByFraming = false }
             return .needMoreData
         case .head:
             pending.append(contentsOf: bytes)
-            return parseHead()
+            action = parseHead()
         case .body(var response, let framing):
             state = .done  // avoid a copy of the body while it is mutated
-            return consumeBody(&response, framing, input: Array(bytes)[...])
+            action = consumeBody(&response, framing, input: Array(bytes)[...])
         }
+        if case .complete = action { endedByFraming = !leftover }
+        return action
     }
 
     /// The connection closed (the peer's FIN or a read error after some data).
@@ -254,6 +263,7 @@ public struct UPnPHTTPResponseParser: Sendable {
         var response = head
         if requestWasHead || response.statusCode == 204 || response.statusCode == 304 {
             state = .done
+            leftover = !rest.isEmpty
             return .complete(response)
         }
         let framing: Framing
@@ -299,6 +309,7 @@ public struct UPnPHTTPResponseParser: Sendable {
             response.body.append(contentsOf: input.prefix(wanted))
             if response.body.count == expected {
                 state = .done
+                leftover = input.count > wanted
                 return .complete(response)
             }
             state = .body(response, framing)
@@ -324,6 +335,7 @@ public struct UPnPHTTPResponseParser: Sendable {
                     if case .trailer = chunk {
                         if line.trimmingWhitespace().isEmpty {
                             state = .done
+                            leftover = !input.isEmpty
                             return .complete(response)
                         }
                         continue
@@ -370,11 +382,18 @@ public struct UPnPHTTPResponseParser: Sendable {
 
 extension StringProtocol {
     /// The text without leading and trailing ASCII whitespace (space, tab, CR, LF): what UPnP values and
-    /// header fields are padded with.
+    /// header fields are padded with. Works on the UTF-8 bytes (all four are ASCII), not on Characters, whose
+    /// grapheme breaking cost more than the rest of reading a GetValues answer.
     func trimmingWhitespace() -> Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
-        guard let start = firstIndex(where: { !isSpace($0) }) else { return Substring() }
-        let end = lastIndex(where: { !isSpace($0) })!
-        return Substring(self[start...end])
+        let text = Substring(self)
+        let bytes = text.utf8
+        guard let start = bytes.firstIndex(where: { !isASCIIWhitespace($0) }) else { return Substring() }
+        let last = bytes.lastIndex(where: { !isASCIIWhitespace($0) })!
+        // The byte after the last non-space one is a space or the end: a scalar boundary, unlike `last` itself.
+        return text[start..<bytes.index(after: last)]
     }
 }
+
+/// Space, tab, CR or LF.
+@inline(__always)
+func isASCIIWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }

@@ -59,10 +59,11 @@ enum DMXML {
     /// Leading and trailing XML white space removed. Devices pad values (devolo's gwsim answers `" 8 "`), and the
     /// issue asks for trimming: a value that really begins or ends with white space cannot be read through CMS.
     static func trimmed(_ text: String) -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
-        guard let first = text.firstIndex(where: { !isSpace($0) }) else { return "" }
-        let last = text.lastIndex(where: { !isSpace($0) })!
-        return String(text[first...last])
+        // Bytes, not Characters (see `trimmingWhitespace`); an untouched string is returned without a copy.
+        let bytes = text.utf8
+        guard let first = bytes.first, let last = bytes.last else { return text }
+        if !isASCIIWhitespace(first) && !isASCIIWhitespace(last) { return text }
+        return String(text.trimmingWhitespace())
     }
 
     /// Whether every character may appear in an XML 1.0 document. libxml2's writer escapes `<&>"` and CR but
