@@ -394,7 +394,9 @@ func fleetBenchmark(snmpdPort: Int, bridge: SNMPAgentSession) async throws -> St
         guard monotonicSeconds() < deadline else {
             throw BenchmarkError("\(waiting.count) snmpsim agents did not answer within 120 s (logs in \(directory))")
         }
-        let probe = RawFleet(agents: waiting.map { ("127.0.0.1", $0) }, community: "public", timeout: .milliseconds(500),
+        // One GET per waiting agent, all at once; snmpsim answers them one after another, so the timeout must cover
+        // a whole process's queue (a short one leaves stale requests that delay the next round further).
+        let probe = RawFleet(agents: waiting.map { ("127.0.0.1", $0) }, community: "public", timeout: .seconds(10),
                              retries: 0, work: .gets(name: netSNMPOID(sysDescr), count: 1))
         _ = probe.run()
         waiting = zip(waiting, probe.members).filter { $0.1.answered == 0 }.map(\.0)
