@@ -15,7 +15,9 @@ struct BenchmarkError: Error, CustomStringConvertible {
 /// in the run's temporary directory.
 func hermeticEnvironment(directory: String) -> [String] {
     ["MIBS=", "SNMPCONFPATH=\(directory)/nonexistent", "SNMP_PERSISTENT_DIR=\(directory)/persist",
-     "PATH=/usr/sbin:/usr/bin:/bin", "SNMPSIM_ALLOW_ROOT=true"]
+     "PATH=/usr/sbin:/usr/bin:/bin", "HOME=\(directory)",
+     // snmpsim refuses to run as root unless told to (it would drop privileges to a user that cannot read the venv).
+     "SNMPSIM_ALLOW_ROOT=true"]
 }
 
 /// A child process with stdout and stderr sent to `outputPath` (or /dev/null).
@@ -65,27 +67,32 @@ final class Child {
     }
 }
 
-/// `count` distinct UDP ports on 127.0.0.1 that were free a moment ago (all bound at once, then released).
+/// `count` distinct UDP ports on 127.0.0.1 that were free a moment ago (all bound at once, then released). They are
+/// taken below the kernel's ephemeral range (32768 and up here): this process opens hundreds of client sockets on
+/// ephemeral ports while the snmpsim processes are still binding theirs, and would otherwise take some of them.
 func freeUDPPorts(_ count: Int) throws -> [Int] {
     var sockets: [Int32] = []
     defer { sockets.forEach { close($0) } }
     var ports: [Int] = []
-    for _ in 0..<count {
+    var candidate = 10_000 + Int(getpid() % 64) * 300
+    while ports.count < count {
+        guard candidate < 32_768 else { throw BenchmarkError("not enough free UDP ports below 32768") }
+        defer { candidate += 1 }
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw BenchmarkError("socket: errno \(errno)") }
-        sockets.append(fd)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        address.sin_port = UInt16(candidate).bigEndian
         let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard bound else { throw BenchmarkError("bind: errno \(errno)") }
-        ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        if bound {
+            sockets.append(fd)
+            ports.append(candidate)
+        } else {
+            close(fd)
+        }
     }
     return ports
 }
@@ -142,7 +149,7 @@ func startSNMPSim(executable: String, directory: String, dataDirectory: String, 
     -> Child {
     let cache = directory + "/snmpsim-cache-\(index)"
     _ = mkdir(cache, 0o755)
-    return try Child([executable, "--data-dir=\(dataDirectory)", "--cache-dir=\(cache)", "--logging-method=null"]
+    return try Child([executable, "--data-dir=\(dataDirectory)", "--cache-dir=\(cache)", "--logging-method=stderr", "--log-level=error"]
                          + ports.map { "--agent-udpv4-endpoint=127.0.0.1:\($0)" },
                      environment: hermeticEnvironment(directory: directory),
                      outputPath: directory + "/snmpsim-\(index).log")

@@ -8,9 +8,9 @@ do {
 } catch {
     print("error: \(error)")
     stopPeers()
-    removeTree(directory)
+    if !options.keepDirectory { removeTree(directory) } else { print("kept \(directory)") }
     exit(1)
 }
 stopPeers()
-removeTree(directory)
+if !options.keepDirectory { removeTree(directory) } else { print("kept \(directory)") }
 exit(0)
