@@ -77,5 +77,18 @@ let package = Package(
             path: "Sources/UPnPControlBenchmark",
             swiftSettings: [.treatAllWarnings(as: .error)]
         ),
+        // SNMP GET latency, table-walk rows/s and GETs/s across many agents (snmpd and a 500-agent snmpsim fleet on
+        // loopback), each as a ratio to net-snmp's own library loop in the same run:
+        // `swift build -c release --product SNMPBenchmark && .build/release/SNMPBenchmark`.
+        .executableTarget(
+            name: "SNMPBenchmark",
+            dependencies: [
+                .product(name: "SNMPBridge", package: proxyPackage),
+                .product(name: "CWMPClient", package: proxyPackage),
+                .product(name: "CNetSNMP", package: proxyPackage),
+            ],
+            path: "Sources/SNMPBenchmark",
+            swiftSettings: [.treatAllWarnings(as: .error)]
+        ),
     ]
 )

@@ -146,4 +146,13 @@ static inline void cns_usm_create_user_line(char *line) { usm_parse_create_usmUs
 /* How many received messages net-snmp could not parse (snmpInASNParseErrs), process-wide. */
 static inline unsigned int cns_stat_parse_errors(void) { return snmp_get_statistic(STAT_SNMPINASNPARSEERRS); }
 
+
+/* --- MIB parser (Sources/SNMPBridge/MIB) --- */
+/* stderr is a mutable C global (Swift 6 rejects it): the MIB log handler forwards messages it does not capture. */
+static inline FILE *cns_stderr(void) { return stderr; }
+static const int CNS_LOG_ERR = LOG_ERR;
+static const int CNS_LOG_WARNING = LOG_WARNING;
+/* net-snmp's default MIB search path ("$HOME/.snmp/mibs:/usr/share/snmp/mibs:..."), as its tools use it. */
+static inline const char *cns_default_mib_directories(void) { return NETSNMP_DEFAULT_MIBDIRS; }
+
 #endif /* CNETSNMP_SHIM_H */

@@ -28,6 +28,9 @@ public struct SNMPBridgeError: Error, Hashable, CustomStringConvertible, @unchec
             case notWritable
             case unknownInstance
             case requestDenied
+            case mibModuleNotFound
+            case mibParseError
+            case unknownMIBSymbol
         }
 
         let backingCode: BackingCode
@@ -78,6 +81,13 @@ public struct SNMPBridgeError: Error, Hashable, CustomStringConvertible, @unchec
         public static let unknownInstance = ErrorCode(backingCode: .unknownInstance)
         /// The operation is not offered for this object (AddObject on a table without RowStatus).
         public static let requestDenied = ErrorCode(backingCode: .requestDenied)
+        // MIB modules (net-snmp's MIB parser); the reason carries net-snmp's own messages where it logged any.
+        /// No file in the MIB search path defines the module (or a module it imports).
+        public static let mibModuleNotFound = ErrorCode(backingCode: .mibModuleNotFound)
+        /// net-snmp's parser reported errors in the module (or in a module it imports).
+        public static let mibParseError = ErrorCode(backingCode: .mibParseError)
+        /// A MIB symbol (`IF-MIB::ifDescrX`) that the loaded modules do not define.
+        public static let unknownMIBSymbol = ErrorCode(backingCode: .unknownMIBSymbol)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -130,6 +140,8 @@ extension SNMPBridgeError: CWMPFaultConvertible {
         case .notWritable: CWMPFault(.attemptToSetNonWritableParameter, reason)
         case .unknownInstance: CWMPFault(.invalidParameterName, reason)
         case .requestDenied: CWMPFault(.requestDenied, reason)
+        // Profiles are checked when loaded; a MIB problem reaching an RPC is the proxier's configuration at fault.
+        case .mibModuleNotFound, .mibParseError, .unknownMIBSymbol: CWMPFault(.internalError, reason)
         // The table: a timeout is 9002 (and the device is marked offline by the caller).
         case .timedOut: CWMPFault(.internalError, reason)
         case .pduError:

@@ -9,7 +9,7 @@ struct CWMPProxyCommand: AsyncParsableCommand {
         commandName: "cwmp-proxy",
         abstract: "A TR-069 (CWMP) proxier: UPnP DM and SNMP devices managed from an ACS (TR-069 Annex J).",
         version: CWMPProxyVersion.current,
-        subcommands: [RunCommand.self, DemoCommand.self, DiscoverCommand.self, ProfileCommand.self]
+        subcommands: [RunCommand.self, DemoCommand.self, DiscoverCommand.self, ProfileCommand.self, Mib2ProfileCommand.self]
     )
 }
 

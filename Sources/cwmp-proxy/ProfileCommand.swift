@@ -16,13 +16,16 @@ struct ProfileCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check SNMP mapping profiles; exit status 1 if any is invalid.",
             discussion: """
-                Names must be numeric OIDs: MIB symbols (IF-MIB::ifDescr) need the net-snmp MIB resolver, which \
-                is not available yet, and are reported as errors.
+                Names may be numeric OIDs or MIB symbols (IF-MIB::ifDescr, SNMPv2-MIB::sysName.0), resolved by \
+                net-snmp's MIB parser. MIB search path: MIBDIRS (or net-snmp's default), then each --mib-dir.
                 """
         )
 
         @Argument(help: "Profile files (JSON).")
         var files: [String]
+
+        @Option(name: .customLong("mib-dir"), help: "A directory of MIB files; repeatable. Searched after MIBDIRS, so its modules win.")
+        var mibDirectories: [String] = []
 
         func validate() throws {
             guard !files.isEmpty else { throw ValidationError("Name at least one profile file.") }
@@ -31,6 +34,7 @@ struct ProfileCommand: AsyncParsableCommand {
         func run() async throws {
             var invalid = 0
             let compiler = SNMPProfileCompiler()
+            let searchPath = SNMPMIBSearchPath.standard(mibDirectories: mibDirectories)
             for file in files {
                 let text: String
                 do { text = try readTextFile(file) } catch {
@@ -39,10 +43,11 @@ struct ProfileCommand: AsyncParsableCommand {
                     continue
                 }
                 do {
-                    let profile = try compiler.compile(json: text)
+                    let profile = try await compiler.compile(json: text, mibSearchPath: searchPath)
                     let parameters = profile.parameterTemplates.count
+                    let extensions = profile.extensionObjects.isEmpty ? "" : ", \(profile.extensionObjects.count) vendor-extension objects"
                     print("\(file): ok: profile \(profile.name): \(profile.scalars.count) scalars, "
-                          + "\(profile.tables.count) tables, \(parameters) parameters")
+                          + "\(profile.tables.count) tables, \(parameters) parameters" + extensions)
                 } catch {
                     print("\(file): invalid: \(error.reason)")
                     invalid += 1

@@ -13,7 +13,7 @@ import Glibc
 /// The SNMP options of `discover`.
 struct SNMPDiscoverOptions: ParsableArguments {
     @Option(name: .customLong("snmp"), parsing: .upToNextOption,
-            help: "SNMP agents to query: HOST[:PORT] (numeric IPv4 address; port 161 by default).")
+            help: "SNMP agents to query: HOST[:PORT] or [IPv6]:PORT (numeric address; port 161 by default).")
     var hosts: [String] = []
 
     @Option(help: "SNMPv2c community (default: public). Visible in the process list: prefer --community-file.")
@@ -78,16 +78,13 @@ struct SNMPDiscoverOptions: ParsableArguments {
         return .v3(user)
     }
 
-    /// HOST[:PORT] → (host, port).
+    /// HOST[:PORT] or [IPv6]:PORT → (host, port).
     static func target(_ text: String) throws -> (host: String, port: Int) {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), !parts[0].isEmpty else { throw ValidationError("'\(text)' is not HOST[:PORT]") }
-        var port = 161
-        if parts.count == 2 {
-            guard let parsed = Int(parts[1]), (1...65_535).contains(parsed) else { throw ValidationError("Bad port in '\(text)'") }
-            port = parsed
+        do {
+            return try SNMPAgent.parseAddress(text)
+        } catch {
+            throw ValidationError(error.reason)
         }
-        return (String(parts[0]), port)
     }
 }
 
@@ -147,7 +144,8 @@ enum SNMPDiscoverRunner {
             let target = try SNMPDiscoverOptions.target(text)
             let discovery = SNMPDiscovery(credentials: [credentials], profiles: profiles,
                                           timeout: .seconds(options.timeout), retries: 1)
-            let agentName = "\(target.host):\(target.port)"
+            // IPv6 literals in brackets, as the operator writes them.
+            let agentName = target.host.contains(":") ? "[\(target.host)]:\(target.port)" : "\(target.host):\(target.port)"
             guard let found = await discovery.probe(host: target.host, port: target.port, using: manager) else {
                 reports.append(SNMPDiscoverReport(agent: agentName, profiles: [], parameters: [],
                                                   error: "no answer with the given credentials"))

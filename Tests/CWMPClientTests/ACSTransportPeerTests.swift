@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CWMPTestSupport
 import Foundation  // Process: tests only; Sources never import Foundation
 import Logging
 import NIOCore
@@ -67,8 +68,7 @@ import Testing
         func stop() {
             // SIGKILL, not terminate(): the test process blocks SIGTERM in its threads and a spawned child inherits
             // that mask, so the peer's SIGTERM handler would never run and waitUntilExit would hang.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            killChild(process)
         }
     }
 

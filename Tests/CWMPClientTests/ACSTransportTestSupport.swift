@@ -152,6 +152,8 @@ enum Tool {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
+        // A write to a tool that has already died must fail with EPIPE, not end the test process with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let inputPipe = Pipe()
         if input != nil { process.standardInput = inputPipe }
         try process.run()

@@ -1,3 +1,4 @@
+import CWMPTestSupport
 import Crypto
 import Foundation  // Process, FileManager: tests only; Sources never import Foundation
 import Logging
@@ -163,8 +164,7 @@ enum InteropTools {
             if process.isRunning {
                 // SIGKILL, not terminate(): the child inherits the test runner's blocked signal mask, SIGTERM
                 // included, and would never exit.
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                killChild(process)
             }
             try? FileManager.default.removeItem(at: directory)
         }

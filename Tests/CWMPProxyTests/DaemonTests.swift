@@ -33,7 +33,7 @@ final class Daemon: @unchecked Sendable {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    func signal(_ signal: Int32) { signalChild(process, signal) }
 
     /// Waits (bounded) for the process to exit; its status, or nil if it is still running.
     func waitForExit(seconds: Double = 20) async -> Int32? {
@@ -42,7 +42,7 @@ final class Daemon: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        killChild(process)
     }
 }
 
@@ -84,33 +84,44 @@ struct DaemonTests {
         let serial = "KILL9TEST"
         let arguments = try writeConfiguration(peer: peer, directory: directory, serialNumber: serial)
 
-        // First life: BOOTSTRAP acknowledged, then a ScheduleInform whose events the ACS then refuses to take.
+        // First life: the BOOTSTRAP session carries a ScheduleInform (queued by serial before the daemon starts, so
+        // it cannot land in any other session); the scheduled Inform five seconds later is refused, so its events
+        // are pending and the agent is in its retry wait when it is killed. Queued from the test after the first
+        // Inform instead, the RPC raced the BOOTSTRAP session's empty POST: in 1 run of 4 it went into that
+        // session, the test's Connection Request session became the refused one and the kill came before the
+        // scheduled Inform existed (the failure read as "events lost").
+        try peer.control("POST", "/devices/\(serial)/rpcs", ["method": "ScheduleInform", "delay_seconds": 5, "command_key": "kill-9"])
         let first = try Daemon(arguments: arguments, directory: directory)
         #expect(await eventually(30) { peer.informCount(serial) >= 1 }, "no first Inform; log:\n\(first.log)")
-        try peer.control("POST", "/devices/\(serial)/rpcs", ["method": "ScheduleInform", "delay_seconds": 5, "command_key": "kill-9"])
-        let request = try peer.control("POST", "/devices/\(serial)/connection-request",
-                                       ["username": "acs", "password": "cr-secret-pw", "timeout": 5]) as? [String: Any]
-        #expect(request?["ok"] as? Bool == true, "connection request failed: \(String(describing: request))")
         #expect(await eventually(30) { answered(peer, serial, "ScheduleInform") }, "ScheduleInform not answered")
+        #expect(await eventually(30) { !inSession(peer, serial) }, "the BOOTSTRAP session did not end")
         try peer.control("POST", "/inject", ["inform_500": 1_000])
-        // Five seconds later the scheduled Inform (3 SCHEDULED + M ScheduleInform) is tried and refused: its events
-        // are now pending, and the agent is in its retry wait when it is killed.
         #expect(await eventually(30) { injectedCount(peer) >= 1 }, "the scheduled Inform never came")
         first.signal(SIGKILL)
         _ = await first.waitForExit()
         try peer.control("POST", "/inject", ["inform_500": 0])
+        // The refused Inform was the scheduled one (the session's debug line names its events), and it was the
+        // only session after the BOOTSTRAP one.
+        #expect(first.log.contains(#""3 SCHEDULED""#),
+                "the refused Inform was not the scheduled one; log:\n\(first.log)")
+        let informsInFirstLife = peer.informCount(serial)
+        #expect(informsInFirstLife == 1)
 
-        // Second life: 1 BOOT plus the undelivered events, once.
+        // Second life: 1 BOOT plus the undelivered events, once. Waited for by the Inform count: the first life's
+        // BOOTSTRAP Inform also carried "1 BOOT", so "the last Inform has 1 BOOT" was true before the restart.
         let second = try Daemon(arguments: arguments, directory: directory)
-        let redelivered = await eventually(30) { peer.eventCodes(peer.lastInform(serial)).contains("1 BOOT") }
+        let redelivered = await eventually(30) { peer.informCount(serial) > informsInFirstLife }
         #expect(redelivered, "no Inform after restart; log:\n\(second.log)")
         let inform = peer.lastInform(serial)
         let events = peer.eventCodes(inform)
+        #expect(events.contains("1 BOOT"), "after restart the Inform carried \(events)")
+        #expect(!events.contains("0 BOOTSTRAP"), "after restart the Inform carried \(events)")
         #expect(events.contains("3 SCHEDULED"), "after restart the Inform carried \(events)")
         #expect(events.contains("M ScheduleInform"), "after restart the Inform carried \(events)")
         let commandKeys = (inform?["events"] as? [[String: Any]] ?? [])
             .filter { $0["code"] as? String == "M ScheduleInform" }.compactMap { $0["command_key"] as? String }
         #expect(commandKeys == ["kill-9"])
+        #expect(await eventually(30) { !inSession(peer, serial) }, "the first session after restart did not end")
 
         // Acknowledged once, never again: the next session carries only its own event.
         let before = peer.informCount(serial)
@@ -197,6 +208,12 @@ private func firstDevice(of peer: ACSPeer) -> [String: Any]? {
 private func answered(_ peer: ACSPeer, _ device: String, _ method: String) -> Bool {
     let responses = (try? peer.control("GET", "/devices/\(device)/responses")) as? [[String: Any]] ?? []
     return responses.contains { $0["method"] as? String == method && !($0["fault"] is [String: Any]) }
+}
+
+/// Whether the peer has a session of this device open.
+private func inSession(_ peer: ACSPeer, _ device: String) -> Bool {
+    let json = (try? peer.control("GET", "/devices/\(device)")) as? [String: Any]
+    return json?["in_session"] as? Bool ?? true
 }
 
 private func injectedCount(_ peer: ACSPeer) -> Int {

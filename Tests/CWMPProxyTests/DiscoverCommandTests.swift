@@ -38,7 +38,7 @@ struct CLIRun {
         // Task.sleep, not usleep: parallel tests share a cooperative pool as wide as the machine (2 cores).
         while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+            signalChild(process, SIGKILL)
             process.waitUntilExit()
             Issue.record("cwmp-proxy \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
         }

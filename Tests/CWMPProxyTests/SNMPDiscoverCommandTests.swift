@@ -25,7 +25,7 @@ private func runDiscover(_ arguments: [String], timeout: Double = 60) async thro
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
     if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
+        signalChild(process, SIGKILL)
         Issue.record("cwmp-proxy \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
     }
     process.waitUntilExit()
@@ -112,3 +112,30 @@ struct SNMPDiscoverCommandTests {
         #expect(run.err.contains("--snmp"))
     }
 }
+
+/// `discover --snmp [::1]:PORT`: the recorded switch served by snmpsim on IPv6 loopback, read by the real binary.
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: DaemonBinary.path) && SNMPSimPeer.unavailableReason == nil
+                && SNMPSimPeer.ipv6LoopbackAvailable, "needs the built cwmp-proxy, snmpsim (Tests/Peers/.venv) and ::1"))
+struct SNMPDiscoverIPv6Tests {
+    @Test func discoversARecordedSwitchOnIPv6Loopback() async throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SNMPBridgeTests/Fixtures/switch.snmprec")
+        let peer = try SNMPSimPeer(devices: ["switch": try String(contentsOf: fixture, encoding: .utf8)], ipv6: true)
+        defer { peer.stop() }
+        let port = try #require(peer.ipv6Port)
+        let run = try await runDiscover(["discover", "--snmp", "[::1]:\(port)", "--community", "switch", "--json"])
+        #expect(run.status == 0, "\(run.err)")
+        let report = try #require(try JSONDecoder().decode(SNMPDiscoverJSON.self, from: Data(run.out.utf8)).snmp.first)
+        #expect(report.agent == "[::1]:\(port)")
+        #expect(report.error == nil)
+        #expect(report.sysName == "access-sw-01")
+        #expect(report.identity?.serialNumber == "AX100-000123")
+        let values = Dictionary(report.parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        #expect(values["Device.DeviceInfo.Manufacturer"] == "Acme Networks")
+        // A malformed address is refused by the argument parser, naming the problem.
+        let bad = try await runDiscover(["discover", "--snmp", "[::1", "--community", "switch"])
+        #expect(bad.status != 0)
+        #expect(bad.err.contains("without closing"))
+    }
+}
+

@@ -58,7 +58,7 @@ public final class ACSPeer: @unchecked Sendable {
         guard process.isRunning else { return }
         _ = try? control("POST", "/shutdown")
         for _ in 0..<50 where process.isRunning { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        signalChild(process, SIGKILL)
         process.waitUntilExit()
     }
 

@@ -28,6 +28,15 @@ public struct NetworkNamespaceCommandFailed: Error, CustomStringConvertible {
     public var description: String { "\(arguments.joined(separator: " ")) exited \(status): \(output)" }
 }
 
+/// A peer that has exited when a test wrote to it or waited for its answer: what was asked, how it ended and the tail
+/// of its stderr (why it died), instead of a SIGPIPE or a bare EPIPE.
+public struct NamespaceProcessEnded: Error, CustomStringConvertible {
+    public let request: String
+    public let termination: String
+    public let standardErrorTail: String
+    public var description: String { "\(request): the peer process has ended (\(termination)); its stderr: \(standardErrorTail)" }
+}
+
 public final class NetworkNamespace: @unchecked Sendable {
     /// The `ip` binary of iproute2, if installed.
     public static let ipTool: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
@@ -338,9 +347,28 @@ public final class NamespaceProcess: @unchecked Sendable {
         }
     }
 
-    /// Writes one line to the process's stdin.
+    /// Writes one line to the process's stdin; throws `NamespaceProcessEnded` when the process has exited (SIGPIPE is
+    /// ignored in the test process, see `init`, so the write fails with EPIPE instead of killing the runner).
     public func send(_ line: String) throws {
-        try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+        if !process.isRunning { throw endedError(request: "`\(line)`") }
+        do {
+            try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+        } catch {
+            _ = waitForExit(5)  // EPIPE: the read end is closed, so the process is exiting or gone
+            throw endedError(request: "`\(line)` (\(error))")
+        }
+    }
+
+    /// Whether the process has exited.
+    public var hasEnded: Bool { !process.isRunning }
+
+    /// The error for a request to this process after it ended: its exit status or signal and its stderr tail.
+    public func endedError(request: String) -> NamespaceProcessEnded {
+        let termination = process.isRunning ? "still running"
+            : process.terminationReason == .uncaughtSignal ? "killed by signal \(process.terminationStatus)"
+            : "exit status \(process.terminationStatus)"
+        return NamespaceProcessEnded(request: request, termination: termination,
+                                     standardErrorTail: String(standardErrorText.suffix(2000)))
     }
 
     /// Closes stdin (the peers stop on EOF, sending their byebyes), then SIGTERM, then SIGKILL; waits for the exit.
@@ -349,9 +377,9 @@ public final class NamespaceProcess: @unchecked Sendable {
         guard process.isRunning else { return }
         try? input.fileHandleForWriting.close()
         if waitForExit(grace) { return }
-        kill(process.processIdentifier, SIGTERM)
+        signalChild(process, SIGTERM)
         if waitForExit(2) { return }
-        kill(process.processIdentifier, SIGKILL)
+        signalChild(process, SIGKILL)
         process.waitUntilExit()
     }
 

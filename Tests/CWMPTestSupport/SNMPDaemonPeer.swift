@@ -131,12 +131,16 @@ public final class SNMPDaemonPeer: @unchecked Sendable {
                                        ["-f", "-Lo", "-C", "-c", configuration.path, "-p", directory.path + "/snmpd.pid",
                                         "udp:127.0.0.1:\(candidate)"],
                                        environment: Self.hermeticEnvironment(directory: directory), outputPath: logPath)
-            if Self.waitUntilAnswering(port: candidate, pid: child, directory: directory) {
+            switch Self.waitUntilAnswering(port: candidate, pid: child, directory: directory) {
+            case .answering:
                 port = candidate
                 pid = child
                 return
+            case .exited:
+                break  // already reaped: its pid may belong to another process by now, so no kill
+            case .silent:
+                Self.terminate(child)
             }
-            Self.terminate(child)
             lastLog = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         }
         try? FileManager.default.removeItem(at: directory)
@@ -281,22 +285,27 @@ public final class SNMPDaemonPeer: @unchecked Sendable {
         return pid
     }
 
-    /// Polls with `snmpget` (bounded: 10 s) until the agent answers, or gives up when the process exits.
-    static func waitUntilAnswering(port: Int, pid: pid_t, directory: URL) -> Bool {
+    enum StartOutcome { case answering, exited, silent }
+
+    /// Polls with `snmpget` (bounded: 10 s) until the agent answers, or gives up when the process exits (then it has
+    /// been reaped here) or the time is up (then it still runs).
+    static func waitUntilAnswering(port: Int, pid: pid_t, directory: URL) -> StartOutcome {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { return false }
+            if waitpid(pid, &status, WNOHANG) == pid { return .exited }
             let probe = try? run((toolsDirectory ?? "/usr/bin") + "/snmpget",
                                  ["-v2c", "-c", "public", "-t", "0.2", "-r", "0", "127.0.0.1:\(port)", "1.3.6.1.2.1.1.3.0"],
                                  environment: hermeticEnvironment(directory: directory))
-            if probe?.status == 0 { return true }
+            if probe?.status == 0 { return .answering }
             usleep(50_000)
         }
-        return false
+        return .silent
     }
 
+    /// SIGKILL and reap a child that has not been reaped yet (`kill(0, …)` would signal the whole process group).
     static func terminate(_ pid: pid_t) {
+        guard pid > 0 else { return }
         kill(pid, SIGKILL)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

@@ -116,7 +116,8 @@ public final class UPnPDMPeer: @unchecked Sendable {
     public func command(_ line: String, timeout: Double = 30) throws -> [String: Any] {
         try process.send(line)
         guard let answer = process.waitForLine(from: cursor, timeout: timeout, { Self.json($0)?["ok"] != nil }) else {
-            throw NetworkNamespaceUnavailable("no answer to `\(line)`: \(process.standardErrorText.suffix(2000))")
+            if process.hasEnded { throw process.endedError(request: "`\(line)`") }
+            throw NetworkNamespaceUnavailable("no answer to `\(line)` within \(timeout) s: \(process.standardErrorText.suffix(2000))")
         }
         cursor = answer.index + 1
         let object = Self.json(answer.line) ?? [:]
@@ -138,6 +139,36 @@ public final class UPnPDMPeer: @unchecked Sendable {
     public func reboot(device: Int = 0, downtime: Double? = nil) throws -> Device {
         try command("reboot \(device)" + (downtime.map { " \($0)" } ?? ""))
         return try refresh(device: device)
+    }
+
+    /// Waits until the peer reports `device` back from a restart with a BOOTID above `bootID` (its `rebooted` line,
+    /// printed once HTTP is up again) and returns the device as it came back. For restarts the test does not order
+    /// itself (Reboot, BaselineReset, a firmware install): the peer restarts on its own timer, so a test that goes on
+    /// at once races the restart. The wait blocks a thread of its own, not one of Swift's concurrency pool.
+    @discardableResult
+    public func waitForReboot(device index: Int = 0, after bootID: Int, timeout: Double = 30) async throws -> Device {
+        let process = process
+        let line = await Self.offPool {
+            process.waitForLine(timeout: timeout) { line in
+                guard let object = Self.json(line), object["event"] as? String == "rebooted",
+                      object["index"] as? Int ?? 0 == index else { return false }
+                return object["boot_id"] as? Int ?? 0 > bootID
+            }
+        }
+        guard let line, let object = Self.json(line.line), let device = Self.device(object) else {
+            throw NetworkNamespaceUnavailable("device \(index) did not come back with a BOOTID above \(bootID) within "
+                                              + "\(timeout) s: \(process.standardErrorText.suffix(2000))")
+        }
+        if let position = devices.firstIndex(where: { $0.index == index }) { devices[position] = device }
+        return device
+    }
+
+    /// Runs a blocking wait on a thread of its own: a blocked thread of Swift's concurrency pool (two threads on a
+    /// two-core machine) stalls every other test's async work in the process.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: body()) }
+        }
     }
 
     /// Sends the ssdp:byebye set and stops announcing and answering searches (HTTP stays up).

@@ -200,6 +200,41 @@ struct AgentRuntimeTests {
         await second.shutdown()
     }
 
+    /// The agent reads a session's events before it waits at the session gate; events removed meanwhile (here
+    /// an ACS URL change drops the Connection Request event and queues BOOTSTRAP) must not reach the Inform.
+    @Test("events removed while a session waits at the gate are not in its Inform")
+    func eventsRemovedWhileWaitingAtTheGate() async throws {
+        guard let peer = try startPeer(["--max-sessions", "1000"]) else { return }
+        let record = try makeTemporaryStateDirectory() + "-record"
+        try peer.control("POST", "/record", ["dir": record])
+        let gate = SessionGate(limit: 1)
+        let harness = try await AgentHarness.make(peer: peer, sessionGate: gate)
+        try await harness.agent.start()
+        #expect(await harness.sessions(1))
+
+        // Hold the only slot: the Connection Request's session reads its events, then waits.
+        await gate.acquire()
+        #expect(harness.agent.connectionRequestReceived() == .accepted)
+        #expect(await eventually(30) { gate.waiting == 1 })
+        try await harness.gateway.managementServer.update { $0.url = peer.acsURL + "-new" }
+        #expect(await eventually(30) {
+            (try? await harness.store.pendingEvents(of: harness.agent.agentID).map(\.code)) == ["0 BOOTSTRAP"]
+        })
+        gate.release()
+
+        #expect(await harness.sessions(2))
+        #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)).contains("0 BOOTSTRAP"))
+        await harness.shutdown()
+        // No envelope the agent sent carried the dropped event (the stale read would have put it in session 2's
+        // Inform, and BOOTSTRAP in a third session).
+        let sent = try FileManager.default.contentsOfDirectory(atPath: record).filter { $0.contains("-cpe-") }
+        #expect(sent.count >= 2)
+        for name in sent {
+            let text = try String(contentsOfFile: record + "/" + name, encoding: .utf8)
+            #expect(!text.contains("6 CONNECTION REQUEST"), "\(name)")
+        }
+    }
+
     @Test("200 agents on one host complete their first session")
     func manyAgents() async throws {
         guard let peer = try startPeer(["--max-sessions", "1000", "--cookie", "none"]) else { return }

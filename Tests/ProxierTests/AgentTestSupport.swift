@@ -78,7 +78,8 @@ struct AgentHarness {
 
     static func make(peer: ACSPeer, directory: String? = nil, settings: ManagementServerSettings? = nil,
                      clock: ManualAgentClock = ManualAgentClock(),
-                     transport: (any ACSTransport)? = nil) async throws -> AgentHarness {
+                     transport: (any ACSTransport)? = nil,
+                     sessionGate: SessionGate = SessionGate(limit: 64)) async throws -> AgentHarness {
         let directory = try directory ?? makeTemporaryStateDirectory()
         let store = try await AgentStore.open(directory: directory)
         let settings = settings ?? ManagementServerSettings(
@@ -89,7 +90,7 @@ struct AgentHarness {
                                              logger: Logger(label: "test.cr"))
         let address = try await server.start()
         let environment = AgentEnvironment(store: store, transport: transport ?? NIOACSTransport(), clock: clock,
-                                           connectionRequestServer: server, connectionRequestHost: "127.0.0.1",
+                                           sessionGate: sessionGate, connectionRequestServer: server, connectionRequestHost: "127.0.0.1",
                                            connectionRequestPort: address.port ?? 0)
         let reboots = RebootLog()
         let deviceId = DeviceId(manufacturer: identity.manufacturer, oui: identity.manufacturerOUI,
@@ -110,10 +111,11 @@ struct AgentHarness {
         peer.stop()
     }
 
-    /// Waits until the agent has ended `count` sessions.
+    /// Waits until the agent has ended `count` sessions, for up to 30 s. The time bound is explicit: a bare
+    /// `eventually { … }` resolves to RPCTestSupport's variant, which gives up after 100,000 `Task.yield()`s, a
+    /// time that shrinks as the machine gets busier while a session over loopback takes longer: under parallel
+    /// test load it gave up before the session ended.
     func sessions(_ count: Int) async -> Bool {
-        // Bounded by time, not by a number of yields: with the whole suite running in parallel a session through
-        // the peer can take longer than 100,000 yields (a 401 session failed that way once).
         await eventually(30) { await agent.sessionsEnded >= count }
     }
 

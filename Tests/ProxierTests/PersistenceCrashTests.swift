@@ -113,6 +113,9 @@ import Testing
         case .queueRequestThenHang?:
             // AgentPersistenceTests.transferCompleteSurvivesSIGKILL.
             try await AgentCrashChild.queueTransferCompleteThenHang(directory: directory)
+        case .valueChangesThenHang?:
+            // AgentGapsTests.valueChangesSurviveSIGKILL.
+            try await ValueChangeCrashChild.recordValueChangesThenHang(directory: directory)
         case nil:
             Issue.record("crashChildEntryPoint runs only in a child process")
         }
@@ -124,6 +127,7 @@ enum CrashChild {
         case batches
         case informThenHang
         case queueRequestThenHang
+        case valueChangesThenHang
     }
 
     static let modeVariable = "CWMP_PROXY_STORE_CRASH_CHILD"

@@ -229,10 +229,12 @@ struct NotificationReceiverTests {
 }
 
 /// linkDown for ifIndex N → the parameters of the rows mapped from ifIndex N are re-read and the changed ones
-/// reported. The agent is a real snmpd in a namespace of its own (veth lan0/lan1), replayed through RecordedAgent
-/// (the test process cannot reach the namespace's loopback); the trap is a real snmptrap to a real receiver.
+/// reported. The agent is a real snmpd in a namespace of its own (veth lan0/lan1), recorded and served by snmpsim
+/// on 127.0.0.1 (ReplayedAgent: the test process cannot reach the namespace's loopback) and read through the real
+/// net-snmp client; the trap is a real snmptrap to a real receiver.
 @Suite(.enabled(if: snmptrapAvailable && NamespacedSNMPDaemon.unavailableReason == nil,
-                "\(NamespacedSNMPDaemon.unavailableReason ?? "snmptrap is not installed")"), .timeLimit(.minutes(1)))
+                "\(NamespacedSNMPDaemon.unavailableReason ?? "snmptrap is not installed")"),
+       .enabled(if: snmpsimAvailable, snmpsimSkipMessage), .timeLimit(.minutes(1)))
 struct TrapReactionTests {
     @Test func linkDownRereadsTheInterfaceStatus() async throws {
         let profiles = try SNMPBuiltinProfiles.compiled()
@@ -240,7 +242,9 @@ struct TrapReactionTests {
             try await addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55", address: "10.9.0.1/24")
         }) { daemon in
             let lan0 = try #require(try await daemon.interfaceIndex("lan0"))
-            let agent = RecordedAgent(try await daemon.record(recordedRoots))
+            let replay = try ReplayedAgent(try await daemon.record(recordedRoots))
+            defer { replay.shutdown() }
+            let agent = replay.client
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace)
             let reaction = SNMPTrapReaction(provider: provider)
             let status = ProviderPath(template: "Device.Ethernet.Interface.{i}.Status", instanceKeys: ["ifName=lan0"])
@@ -263,7 +267,7 @@ struct TrapReactionTests {
                 if recorded.contains(SNMPVarBind(oid: SNMPObjectIdentifier("1.3.6.1.2.1.2.2.1.8.\(lan0)")!, value: .integer(2))) { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            await agent.load(recorded)
+            try replay.load(recorded)
 
             // The linkDown arrives as a real trap through the receiver and the dispatcher.
             let collector = NotificationCollector(try await SNMPNotificationReceiver.start(host: "127.0.0.1", port: 0))

@@ -1,8 +1,9 @@
 // The built-in profiles against a real snmpd (started in a network namespace by the test): what the provider
 // reports agrees with net-snmp's own `snmpget` of the same OIDs, instances survive ifIndex renumbering, and the
-// device identity follows the documented rule. Until the snmp-core client lands, the provider reads a `snmpwalk`
-// recording of that snmpd (RecordedAgent); expected values come from separate `snmpget` runs in net-snmp's default
-// rendering, never from the recording.
+// device identity follows the documented rule. The test process cannot reach the namespace's loopback, so the
+// snmpd's data is recorded with snmpwalk and served by a real snmpsim on 127.0.0.1 (ReplayedAgent), which the
+// provider reads through the real net-snmp client; expected values come from separate `snmpget` runs against the
+// snmpd in net-snmp's default rendering, never from the recording.
 import Foundation
 import Proxier
 import Testing
@@ -71,7 +72,8 @@ func addVethPair(_ daemon: NamespacedSNMPDaemon, _ first: String, _ second: Stri
     try await daemon.inNamespace(["ip", "link", "set", second, "up"])
 }
 
-@Suite(.enabled(if: NamespacedSNMPDaemon.unavailableReason == nil, "\(NamespacedSNMPDaemon.unavailableReason ?? "")"))
+@Suite(.enabled(if: NamespacedSNMPDaemon.unavailableReason == nil, "\(NamespacedSNMPDaemon.unavailableReason ?? "")"),
+       .enabled(if: snmpsimAvailable, snmpsimSkipMessage))
 struct ProviderSNMPDaemonTests {
     let profiles: [CompiledSNMPProfile]
 
@@ -85,7 +87,9 @@ struct ProviderSNMPDaemonTests {
             let dynamic = ["1.3.6.1.2.1.25.1.1.0", "1.3.6.1.2.1.31.1.1.1.6.\(lan0)", "1.3.6.1.2.1.31.1.1.1.7.\(lan0)",
                            "1.3.6.1.2.1.31.1.1.1.8.\(lan0)", "1.3.6.1.2.1.31.1.1.1.9.\(lan0)"]
             let before = try await daemon.get(dynamic)
-            let agent = RecordedAgent(try await daemon.record(recordedRoots))
+            let replay = try ReplayedAgent(try await daemon.record(recordedRoots))
+            defer { replay.shutdown() }
+            let agent = replay.client
             let after = try await daemon.get(dynamic)
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace)
 
@@ -177,7 +181,9 @@ struct ProviderSNMPDaemonTests {
 
     @Test func valuesAreReadInFewGETs() async throws {
         try await NamespacedSNMPDaemon.with(configLines: entityConfig) { daemon in
-            let agent = RecordedAgent(try await daemon.record(recordedRoots))
+            let replay = try ReplayedAgent(try await daemon.record(recordedRoots))
+            defer { replay.shutdown() }
+            let agent = replay.client
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace, maxVarBindsPerRequest: 16)
             let keys = try await provider.instances(of: [ProviderPath(template: "Device.IP.Interface.")])[0].map(\.key)
             let paths = keys.flatMap { key in
@@ -200,7 +206,9 @@ struct ProviderSNMPDaemonTests {
             try await addVethPair(daemon, "a0", "a1")
             try await addVethPair(daemon, "b0", "b1")
         }) { daemon in
-            let agent = RecordedAgent(try await daemon.record(recordedRoots))
+            let replay = try ReplayedAgent(try await daemon.record(recordedRoots))
+            defer { replay.shutdown() }
+            let agent = replay.client
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace)
             let supported = await provider.mappedParameters()
             let model = DataModel(schema: SchemaTree(DataModelSchema.tr181.restricted(to: supported)))
@@ -239,7 +247,7 @@ struct ProviderSNMPDaemonTests {
                 if !seen { try await Task.sleep(for: .milliseconds(100)) }
             }
             try #require(seen, "snmpd did not show the renumbered interfaces within 15 s")
-            await agent.load(try await daemon.record(recordedRoots))
+            try replay.load(try await daemon.record(recordedRoots))
 
             let second = try await numbersByName(model)
             #expect(Set(second.keys) == ["a0", "a1", "c0", "c1"])
@@ -264,7 +272,9 @@ struct ProviderSNMPDaemonTests {
         try await NamespacedSNMPDaemon.with(configLines: entityConfig, setUp: { daemon in
             try await addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55")
         }) { daemon in
-            let agent = RecordedAgent(try await daemon.record(recordedRoots))
+            let replay = try ReplayedAgent(try await daemon.record(recordedRoots))
+            defer { replay.shutdown() }
+            let agent = replay.client
             let facts = try await SNMPDeviceIdentity.fetchFacts(from: agent)
             let identity = SNMPDeviceIdentity.derive(from: facts, agentID: "agent-1")
             #expect(identity == SNMPDeviceIdentity(manufacturerOUI: "001122", productClass: "AX-100", serialNumber: "SN-4711"))
@@ -273,7 +283,9 @@ struct ProviderSNMPDaemonTests {
             try await addVethPair(daemon, "lan0", "lan1", mac: "00:11:22:33:44:55")
         }) { daemon in
             // No ENTITY-MIB: ProductClass from sysObjectID, SerialNumber from the MAC address.
-            let agent = RecordedAgent(try await daemon.record(recordedRoots))
+            let replay = try ReplayedAgent(try await daemon.record(recordedRoots))
+            defer { replay.shutdown() }
+            let agent = replay.client
             let identity = SNMPDeviceIdentity.derive(from: try await SNMPDeviceIdentity.fetchFacts(from: agent), agentID: "agent-1")
             let sysObjectID = try await daemon.get(["1.3.6.1.2.1.1.2.0"])["1.3.6.1.2.1.1.2.0"]
             #expect(sysObjectID == "OID: .\(identity.productClass)")
@@ -288,29 +300,35 @@ struct ProviderSNMPDaemonTests {
         }) { daemon in
             // An agent without ifXTable: the provider falls back to 32-bit ifInOctets and to ifDescr/ifPhysAddress.
             let recording = try await daemon.record(recordedRoots.filter { $0 != ".1.3.6.1.2.1.31" })
-            let agent = RecordedAgent(recording)
+            let lan0 = try #require(try await daemon.interfaceIndex("lan0"))
+            let inOctets = SNMPObjectIdentifier("1.3.6.1.2.1.2.2.1.10.\(lan0)")!
+            let upTime = SNMPObjectIdentifier("1.3.6.1.2.1.1.3.0")!
+            // ifInOctets of lan0 and sysUpTime writable in snmpsim (writecache), so that the test moves them with
+            // real SETs through the client.
+            let replay = try ReplayedAgent(recording, writable: [inOctets, upTime])
+            defer { replay.shutdown() }
+            let agent = replay.client
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace)
             let keys = try await provider.instances(of: [ProviderPath(template: "Device.Ethernet.Interface.")])[0].map(\.key)
             // No ifName: the second key column (ifPhysAddress) names lan0.
             #expect(keys.contains("ifPhysAddress=00:11:22:33:44:55"))
-            let lan0 = try #require(try await daemon.interfaceIndex("lan0"))
-            let inOctets = SNMPObjectIdentifier("1.3.6.1.2.1.2.2.1.10.\(lan0)")!
-            let upTime = SNMPObjectIdentifier("1.3.6.1.2.1.1.3.0")!
             let bytes = ProviderPath(template: "Device.Ethernet.Interface.{i}.Stats.BytesReceived", instanceKeys: ["ifPhysAddress=00:11:22:33:44:55"])
             let name = ProviderPath(template: "Device.Ethernet.Interface.{i}.Name", instanceKeys: ["ifPhysAddress=00:11:22:33:44:55"])
+            let recorded = recording.first { $0.oid == inOctets }?.value
+            let recordedUpTime = recording.first { $0.oid == upTime }?.value
 
             // The recorded value first (what snmpget showed), then the counter runs through 2^32.
-            guard case .counter32(let recorded)? = await agent.value(at: inOctets), case .timeTicks(let ticks)? = await agent.value(at: upTime) else {
+            guard case .counter32(let recorded)? = recorded, case .timeTicks(let ticks)? = recordedUpTime else {
                 Issue.record("no Counter32 ifInOctets / sysUpTime in the recording")
                 return
             }
             #expect(try await provider.values(of: [bytes, name]) == [String(recorded), "lan0"])
-            await agent.replace([SNMPVarBind(oid: inOctets, value: .counter32(UInt32.max - 9)), SNMPVarBind(oid: upTime, value: .timeTicks(ticks + 100))])
+            _ = try await agent.set([SNMPVarBind(oid: inOctets, value: .counter32(UInt32.max - 9)), SNMPVarBind(oid: upTime, value: .timeTicks(ticks + 100))])
             #expect(try await provider.values(of: [bytes]) == [String(UInt64(UInt32.max) - 9)])
-            await agent.replace([SNMPVarBind(oid: inOctets, value: .counter32(5)), SNMPVarBind(oid: upTime, value: .timeTicks(ticks + 200))])
+            _ = try await agent.set([SNMPVarBind(oid: inOctets, value: .counter32(5)), SNMPVarBind(oid: upTime, value: .timeTicks(ticks + 200))])
             #expect(try await provider.values(of: [bytes]) == [String(UInt64(UInt32.max) + 6)])
             // An agent restart (sysUpTime back to 1 s) resets the counter: no false wrap, the total goes on.
-            await agent.replace([SNMPVarBind(oid: inOctets, value: .counter32(3)), SNMPVarBind(oid: upTime, value: .timeTicks(100))])
+            _ = try await agent.set([SNMPVarBind(oid: inOctets, value: .counter32(3)), SNMPVarBind(oid: upTime, value: .timeTicks(100))])
             #expect(try await provider.values(of: [bytes]) == [String(UInt64(UInt32.max) + 9)])
         }
     }
@@ -318,7 +336,11 @@ struct ProviderSNMPDaemonTests {
     @Test func setSysNameInOneSETAcceptedBySnmpd() async throws {
         // sysName not configured in snmpd.conf, so snmpd lets it be written.
         try await NamespacedSNMPDaemon.with { daemon in
-            let agent = RecordedAgent(try await daemon.record([".1.3.6.1.2.1.1", ".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31"]))
+            // sysName and lo's ifAdminStatus writable in snmpsim (writecache): the SET goes out through the real client.
+            let replay = try ReplayedAgent(try await daemon.record([".1.3.6.1.2.1.1", ".1.3.6.1.2.1.2", ".1.3.6.1.2.1.31"]),
+                                           writable: [SNMPObjectIdentifier("1.3.6.1.2.1.1.5.0")!, SNMPObjectIdentifier("1.3.6.1.2.1.2.2.1.7.1")!])
+            defer { replay.shutdown() }
+            let agent = replay.client
             let provider = SNMPProfileProvider(client: agent, profiles: profiles, agentID: daemon.namespace)
             let status = try await provider.setValues([
                 ProviderParameterValue(path: ProviderPath(template: "Device.DeviceInfo.HostName"), value: "renamed-by-acs", type: .string),
@@ -329,6 +351,8 @@ struct ProviderSNMPDaemonTests {
             #expect(sets.count == 1)
             #expect(sets.first?.map(\.oid) == [SNMPObjectIdentifier("1.3.6.1.2.1.1.5.0")!, SNMPObjectIdentifier("1.3.6.1.2.1.2.2.1.7.1")!])
             #expect(sets.first?.map(\.value) == [.octetString(Array("renamed-by-acs".utf8)), .integer(1)])
+            // snmpsim kept what the SET carried: read back through the client.
+            #expect(try await agent.get([SNMPObjectIdentifier("1.3.6.1.2.1.1.5.0")!]).map(\.value) == [.octetString(Array("renamed-by-acs".utf8))])
             // The varbind the provider built is what real snmpd accepts for sysName.
             guard case .octetString(let bytes)? = sets.first?.first?.value else { return }
             try await daemon.set("1.3.6.1.2.1.1.5.0", type: "s", value: String(decoding: bytes, as: UTF8.self))

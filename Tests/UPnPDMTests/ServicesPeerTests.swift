@@ -133,8 +133,13 @@ struct ServicesPeerTests {
         let unknown = await #expect(throws: UPnPDMError.self) { try await bms.getTestInfo(testID: 999_999) }
         #expect(unknown?.upnpErrorCode == 706)
 
+        // BaselineReset restarts the device 0.2 s after answering (as real ones do): the Reboot waits until it is
+        // back, or under load it reaches a device whose HTTP is down (connection refused).
+        let bootID = try #require(try fixture.peer.status()["boot_id"] as? Int)
         try await bms.baselineReset()
+        try await fixture.peer.waitForReboot(after: bootID)
         #expect(try await bms.reboot() == .rebootNow)
+        #expect(try await fixture.peer.waitForReboot(after: bootID + 1).bootID == bootID + 2)
     }
 
     @Test func softwareManagementOperationFlows() async throws {

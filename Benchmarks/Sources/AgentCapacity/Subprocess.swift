@@ -120,6 +120,14 @@ func processCPUSeconds() -> Double {
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
+/// User + system CPU seconds of the children this process has waited for, and their waited-for descendants.
+func childrenCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 func monotonicSeconds() -> Double {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC, &spec)
@@ -158,4 +166,37 @@ func controlRequest(port: Int, method: String, path: String) throws -> String {
     let text = String(decoding: response, as: UTF8.self)
     guard let split = text.firstRange(of: "\r\n\r\n") else { return "" }
     return String(text[split.upperBound...])
+}
+
+/// Scheduler statistics of one group of threads (`/proc/PID/task/TID/schedstat`): nanoseconds on a CPU,
+/// nanoseconds runnable but waiting for a CPU (run-queue delay), and the number of times they were scheduled
+/// in (each a wake-up or a preemption: on a mostly idle thread, its wake-ups).
+struct SchedStats {
+    var running = 0.0
+    var waiting = 0.0
+    var slices = 0.0
+
+    static func - (lhs: SchedStats, rhs: SchedStats) -> SchedStats {
+        SchedStats(running: lhs.running - rhs.running, waiting: lhs.waiting - rhs.waiting, slices: lhs.slices - rhs.slices)
+    }
+}
+
+/// The scheduler statistics of every thread of `pid` ("self" for this process), summed by thread name with the
+/// digits dropped ("NIO-SGLTN-0-#1" and "NIO-SGLTN-0-#0" are one group). Threads that ended are not counted.
+func threadSchedStats(pid: String = "self") -> [String: SchedStats] {
+    var groups: [String: SchedStats] = [:]
+    guard let directory = opendir("/proc/\(pid)/task") else { return groups }
+    defer { closedir(directory) }
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard name.first?.isNumber == true,
+              let stat = readSmallFile("/proc/\(pid)/task/\(name)/schedstat")?.split(separator: " "), stat.count >= 3,
+              let running = Double(stat[0]), let waiting = Double(stat[1]),
+              let slices = Double(stat[2].prefix { $0.isNumber }) else { continue }
+        let comm = (readSmallFile("/proc/\(pid)/task/\(name)/comm") ?? "?").filter { !$0.isNumber && $0 != "\n" }
+        groups[comm, default: SchedStats()].running += running / 1e9
+        groups[comm, default: SchedStats()].waiting += waiting / 1e9
+        groups[comm, default: SchedStats()].slices += slices
+    }
+    return groups
 }

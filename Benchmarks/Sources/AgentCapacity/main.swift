@@ -90,15 +90,25 @@ print("options: agents \(options.agents), seconds \(options.seconds), trigger \(
 
 var baseline = 0.0
 var baselinePeerCPU = 0.0
+/// CPU (µs) of client + peer per session in the baseline: what a session costs the machine with a trivial client.
+var baselineGroupCPUPerSession = 0.0
 if !options.skipBaseline {
     let peerCPU0 = peer.cpuSeconds
+    let childrenCPU0 = childrenCPUSeconds()
+    let baselineBegan = monotonicSeconds()
     let loadgen = try Child([python3, peerDirectory + "/loadgen.py", "--port", "\(acsPort)", "--control-port",
                              "\(controlPort)", "--seconds", "\(options.seconds)", "--workers", "\(options.loadgenWorkers)"])
     let report = loadgen.read()
     loadgen.wait()
     baselinePeerCPU = peer.cpuSeconds - peerCPU0
+    // loadgen.py and its worker processes, all waited for by now (start-up included: a slight overestimate).
+    let loadgenCPU = childrenCPUSeconds() - childrenCPU0
+    let baselineWall = monotonicSeconds() - baselineBegan
     baseline = jsonNumber("sessions_per_s", in: report) ?? 0
     let sessions = jsonNumber("sessions", in: report) ?? 0
+    baselineGroupCPUPerSession = 1e6 * (loadgenCPU + baselinePeerCPU) / max(sessions, 1)
+    print("baseline CPU: loadgen \(fmt(1e6 * loadgenCPU / max(sessions, 1))) µs/session, client + peer "
+          + "\(fmt(baselineGroupCPUPerSession)) µs/session, \(fmt(100 * (loadgenCPU + baselinePeerCPU) / baselineWall)) % of one core")
     print("baseline loadgen.py (\(options.loadgenWorkers) workers): \(report.split(separator: "\n").joined(separator: " "))")
     print("baseline: \(fmt(baseline)) sessions/s; peer CPU \(fmt(1e6 * baselinePeerCPU / max(sessions, 1))) µs/session")
 }
@@ -176,11 +186,15 @@ for agent in agents { endedBefore += await agent.sessionsEnded }
 let peerBefore = peerSessions(controlPort)
 let peerCPUBefore = peer.cpuSeconds
 let cpuBefore = processCPUSeconds()
+let schedBefore = threadSchedStats()
+let peerSchedBefore = threadSchedStats(pid: "\(peer.pid)")
 let windowBegan = monotonicSeconds()
 try await Task.sleep(for: .milliseconds(Int64(options.seconds * 1000)))
 let peerAfter = peerSessions(controlPort)
 let windowEnded = monotonicSeconds()
 let cpuAfter = processCPUSeconds()
+let schedAfter = threadSchedStats()
+let peerSchedAfter = threadSchedStats(pid: "\(peer.pid)")
 let peerCPUAfter = peer.cpuSeconds
 var endedAfter = 0
 var failedAfter = 0
@@ -200,6 +214,26 @@ print("proxier: \(fmt(rate)) sessions/s"
 print("CPU: agent process \(fmt(1e6 * (cpuAfter - cpuBefore) / max(sessions, 1))) µs/session "
       + "(\(fmt(100 * (cpuAfter - cpuBefore) / (windowEnded - windowBegan))) % of one core); peer "
       + "\(fmt(1e6 * (peerCPUAfter - peerCPUBefore) / max(sessions, 1))) µs/session")
+// Where the threads' time went over the window: on a CPU, runnable but waiting for one (other processes on the
+// shared machine, or our own threads), and how often they were scheduled in, per session.
+func printSched(_ label: String, after: [String: SchedStats], before: [String: SchedStats]) {
+    for name in after.keys.sorted() {
+        let delta = after[name]! - (before[name] ?? SchedStats())
+        guard delta.slices > 0 else { continue }
+        print("sched \(label) \(name): on CPU \(fmt(1e6 * delta.running / max(sessions, 1))) µs/session, "
+              + "run-queue wait \(fmt(1e6 * delta.waiting / max(sessions, 1))) µs/session "
+              + "(\(fmt(1e6 * delta.waiting / max(delta.slices, 1))) µs per wake-up), "
+              + "\(fmt(delta.slices / max(sessions, 1))) wake-ups/session")
+    }
+}
+printSched("agent", after: schedAfter, before: schedBefore)
+let agentGroupCPUPerSession = 1e6 * (cpuAfter - cpuBefore + peerCPUAfter - peerCPUBefore) / max(sessions, 1)
+print("CPU agents + peer: \(fmt(agentGroupCPUPerSession)) µs/session, "
+      + "\(fmt(100 * (cpuAfter - cpuBefore + peerCPUAfter - peerCPUBefore) / (windowEnded - windowBegan))) % of one core"
+      + (baselineGroupCPUPerSession > 0
+         ? "; CPU-normalised ratio (baseline client + peer µs ÷ agents + peer µs per session) "
+           + fmt(baselineGroupCPUPerSession / agentGroupCPUPerSession) : ""))
+printSched("peer", after: peerSchedAfter, before: peerSchedBefore)
 print("RSS under load: \(fmt(Double(rssBusy) / 1_048_576)) MiB")
 print("RESULT agents=\(options.agents) model=\(options.model) trigger=\(options.trigger) sessions_per_s=\(fmt(rate)) "
       + "baseline_per_s=\(fmt(baseline)) ratio=\(baseline > 0 ? fmt(rate / baseline) : "-") "

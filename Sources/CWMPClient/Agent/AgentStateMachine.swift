@@ -48,15 +48,24 @@ public struct AgentStateMachine: Sendable {
     private var phase = Phase.stopped
     /// No session before this instant: the start-up jitter or the retry wait after a failed session.
     private var notBefore: CWMPInstant?
+    /// `notBefore` is a retry wait (not the start-up slot), which a new event ends (see `newEventRaised`).
+    private var waitingToRetry = false
+    /// The end of the ACS's Retry-After (HTTP 503) within the retry wait: a new event does not cut that part short.
+    private var retryAfterUntil: CWMPInstant?
+    /// ManagementServer.DefaultActiveNotificationThrottle (zero: off) and the end of the last successful session.
+    public private(set) var activeNotificationThrottle: Duration = .zero
+    private var lastSuccessfulSessionEnd: CWMPInstant?
     private var nextPeriodic: CWMPInstant?
     private var nextHeartbeat: CWMPInstant?
 
     public init(configuration: Configuration, eventQueue: EventQueue = EventQueue(),
-                retryPolicy: SessionRetryPolicy = SessionRetryPolicy(), pendingRequests: [CPERequest] = []) {
+                retryPolicy: SessionRetryPolicy = SessionRetryPolicy(), pendingRequests: [CPERequest] = [],
+                scheduledInforms: ScheduledInforms = ScheduledInforms()) {
         self.configuration = configuration
         self.eventQueue = eventQueue
         self.retryPolicy = retryPolicy
         self.pendingRequests = pendingRequests
+        self.scheduledInforms = scheduledInforms
     }
 
     // MARK: - Inputs
@@ -73,7 +82,7 @@ public struct AgentStateMachine: Sendable {
 
     /// Something raised an event (`4 VALUE CHANGE`, `8 DIAGNOSTICS COMPLETE`, …).
     public mutating func eventOccurred(_ event: EventStruct, now: CWMPInstant) -> Action {
-        eventQueue.add(event)
+        if eventQueue.add(event) { newEventRaised() }
         return evaluate(now: now)
     }
 
@@ -90,6 +99,8 @@ public struct AgentStateMachine: Sendable {
     public mutating func requestQueued(_ request: CPERequest, events: [EventStruct], now: CWMPInstant) -> Action {
         pendingRequests.append(request)
         for event in events { eventQueue.add(event) }
+        // The request itself needs a session, whether or not its events were already queued.
+        newEventRaised()
         return evaluate(now: now)
     }
 
@@ -122,10 +133,18 @@ public struct AgentStateMachine: Sendable {
         return evaluate(now: now)
     }
 
+    /// DefaultActiveNotificationThrottle changed (or was loaded).
+    public mutating func setActiveNotificationThrottle(_ throttle: Duration, now: CWMPInstant) -> Action {
+        activeNotificationThrottle = max(throttle, .zero)
+        return evaluate(now: now)
+    }
+
     /// ManagementServer.URL changed: BOOTSTRAP for the new ACS; scheduled informs of the old one are void.
     public mutating func acsURLChanged(now: CWMPInstant) -> Action {
         eventQueue.acsURLChanged()
         scheduledInforms.discardAll()
+        // The wait was for the old ACS; BOOTSTRAP is a new event for the new one.
+        newEventRaised()
         return evaluate(now: now)
     }
 
@@ -144,16 +163,31 @@ public struct AgentStateMachine: Sendable {
             if let index = pendingRequests.firstIndex(of: request) { pendingRequests.remove(at: index) }
         }
         phase = .idle
+        waitingToRetry = false
+        retryAfterUntil = nil
         if outcome.succeeded {
             retryPolicy.sessionSucceeded()
             notBefore = nil
+            lastSuccessfulSessionEnd = now
             if let action = outcome.postSessionAction {
                 phase = .awaitingPostSessionAction
                 return .runPostSessionAction(action)
             }
+            if !outcome.undeliveredRequests.isEmpty {
+                // The ACS held the requests (HoldRequests) or kept answering 8005 "Retry request": they go in a
+                // later session (cwmp.md §6 rule 10), not in one opened at once, which against an ACS that always
+                // answers 8005 would be a loop. The wait is the first retry window; a new event ends it.
+                let window = retryPolicy.waitWindow(forRetry: 1)
+                let lower = window.lowerBound.totalNanoseconds / 1_000_000
+                let upper = window.upperBound.totalNanoseconds / 1_000_000
+                notBefore = now.advanced(by: .milliseconds(Int64.random(in: lower...upper, using: &generator)))
+                waitingToRetry = true
+            }
         } else {
             let wait = retryPolicy.sessionFailed(retryAfter: outcome.retryAfter, using: &generator)
             notBefore = now.advanced(by: wait)
+            waitingToRetry = true
+            retryAfterUntil = outcome.retryAfter.map { now.advanced(by: $0) }
         }
         return evaluate(now: now)
     }
@@ -177,15 +211,28 @@ public struct AgentStateMachine: Sendable {
 
     // MARK: - Decision
 
-    /// The one decision point. A retry wait is honoured by every event except a Connection Request (QAC says a
-    /// new event may cut the wait short — unverified against A6 §3.2.1.1; waiting protects an ACS that is
-    /// failing under the load of thousands of agents, which is the case that matters for a proxier).
+    /// A new event needs a session: it ends a retry wait. QAC (qacafe.com/tr-069-training/session-retry-mechanism,
+    /// on TR-069 §3.2.1.1): "If a new event requiring a session occurs during this period, the connection is retried
+    /// immediately"; RetryCount still counts the failures. "New" is read as an event that was not pending already:
+    /// an event merged into one that waits for the retry (a parameter that changes again, a second Connection
+    /// Request) ends nothing, so a flapping parameter cannot turn the back-off into a loop against a failing ACS
+    /// (docs/agent-events.md). The ACS's own Retry-After (503) is still waited out, and so is the start-up slot.
+    private mutating func newEventRaised() {
+        guard waitingToRetry, phase == .idle else { return }
+        waitingToRetry = false
+        notBefore = retryAfterUntil
+        retryAfterUntil = nil
+    }
+
+    /// The one decision point.
     private mutating func evaluate(now: CWMPInstant) -> Action {
         guard phase == .idle else { return .none }
         raiseDueEvents(now: now)
 
         if let notBefore, now < notBefore { return .armTimer(deadline: earliest([notBefore, nextDeadline])!) }
         notBefore = nil
+        waitingToRetry = false
+        retryAfterUntil = nil
 
         if let heartbeatEvents = eventQueue.beginHeartbeatInform() {
             phase = .inSession
@@ -193,6 +240,9 @@ public struct AgentStateMachine: Sendable {
             return .startSession(events: heartbeatEvents, retryCount: retryPolicy.retryCount, pendingRequests: [])
         }
         if eventQueue.hasEventsToSend || !pendingRequests.isEmpty {
+            if let throttledUntil = activeNotificationThrottled(now: now) {
+                return .armTimer(deadline: earliest([throttledUntil, nextDeadline])!)
+            }
             phase = .inSession
             return .startSession(events: eventQueue.beginInform(), retryCount: retryPolicy.retryCount,
                                  pendingRequests: pendingRequests)
@@ -201,17 +251,30 @@ public struct AgentStateMachine: Sendable {
         return .none
     }
 
+    /// TR-181 DefaultActiveNotificationThrottle (✔ DM): a session whose sole purpose is an active notification
+    /// (`4 VALUE CHANGE` is all there is to send) waits until that many seconds after the end of the last successful
+    /// session. A session with any other reason, a retry of a failed session included, is not delayed, and carries
+    /// the notification. The instant is not kept across restarts (the description allows that).
+    private func activeNotificationThrottled(now: CWMPInstant) -> CWMPInstant? {
+        guard activeNotificationThrottle > .zero, pendingRequests.isEmpty, retryPolicy.retryCount == 0,
+              let last = lastSuccessfulSessionEnd,
+              eventQueue.records.allSatisfy({ $0.eventCode == EventCode.valueChange || $0.eventCode == EventCode.heartbeat })
+        else { return nil }
+        let until = last.advanced(by: activeNotificationThrottle)
+        return now < until ? until : nil
+    }
+
     /// Periodic, heartbeat and scheduled instants that have passed become events.
     private mutating func raiseDueEvents(now: CWMPInstant) {
         if let due = nextPeriodic, due <= now {
-            eventQueue.add(EventStruct(eventCode: EventCode.periodic))
+            if eventQueue.add(EventStruct(eventCode: EventCode.periodic)) { newEventRaised() }
             nextPeriodic = periodicInform?.nextInform(after: now)
         }
         if let due = nextHeartbeat, due <= now {
-            eventQueue.add(EventStruct(eventCode: EventCode.heartbeat))
+            if eventQueue.add(EventStruct(eventCode: EventCode.heartbeat)) { newEventRaised() }
             nextHeartbeat = heartbeat?.nextHeartbeat(after: now)
         }
-        for event in scheduledInforms.takeDue(now: now) { eventQueue.add(event) }
+        for event in scheduledInforms.takeDue(now: now) where eventQueue.add(event) { newEventRaised() }
     }
 
     private var nextDeadline: CWMPInstant? {

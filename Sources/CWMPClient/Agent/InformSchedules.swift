@@ -76,11 +76,19 @@ public struct ScheduledInforms: Hashable, Sendable, Codable {
     public struct Item: Hashable, Sendable, Codable {
         public var due: CWMPInstant
         public var commandKey: String
+
+        public init(due: CWMPInstant, commandKey: String) {
+            self.due = due
+            self.commandKey = commandKey
+        }
     }
 
     public private(set) var items: [Item] = []
 
     public init() {}
+
+    /// Items restored from storage (after a restart; those already due fire at the next evaluation).
+    public init(items: [Item]) { self.items = items }
 
     public mutating func schedule(_ request: ScheduleInform, now: CWMPInstant) {
         items.append(Item(due: now.advanced(by: .seconds(Int64(request.delaySeconds))), commandKey: request.commandKey))

@@ -81,6 +81,12 @@ public struct NIOACSTransport: ACSTransport {
                 }
             }
         do {
+            // An IP literal (the usual ACS URL of a lab, and every loopback test) is connected to directly: the
+            // host-name path resolves even a literal through getaddrinfo on a Dispatch queue and runs Happy
+            // Eyeballs, a thread hop and a few timers per session for nothing.
+            if let address = try? SocketAddress(ipAddress: url.host, port: url.port) {
+                return try await bootstrap.connect(to: address).get()
+            }
             return try await bootstrap.connect(host: url.host, port: url.port).get()
         } catch {
             throw ACSTransportError(.connectionFailed, "connect to \(url.hostHeader) failed")

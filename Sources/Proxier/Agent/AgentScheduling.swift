@@ -194,6 +194,9 @@ public final class SessionGate: Sendable {
         }
     }
 
+    /// Sessions waiting for a slot: for tests and diagnostics.
+    public var waiting: Int { state.withLock { $0.waiters.count } }
+
     public func release() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.waiters.isEmpty {

@@ -105,8 +105,19 @@ public actor CWMPAgent: ConnectionRequestAgent {
     private var machine: AgentStateMachine
     /// The store's pending events as last written or read: what `syncEvents` diffs the event queue against.
     private var persistedEvents: [PendingEvent] = []
+    /// The store's RetryCount as last written or read: a session that leaves it unchanged writes nothing for it.
+    private var persistedRetryCount = 0
     /// Value changes taken from the data model and not yet in an acknowledged Inform.
     private(set) var pendingValueChanges: [DataModel.ValueChange] = []
+    /// Per pending change, the merge that last recorded it: a parameter that changes again after an Inform read its
+    /// value stays pending when that Inform is acknowledged (the ACS has not seen the newer value).
+    private var valueChangeGenerations: [String: UInt64] = [:]
+    private var valueChangeCounter: UInt64 = 0
+    /// The store's pending value changes (path → Notification) as last written or read: what `syncEvents` diffs
+    /// `pendingValueChanges` against.
+    private var persistedValueChanges: [String: Int] = [:]
+    /// The store's scheduled informs as last written or read: what `syncEvents` diffs the machine's against.
+    private var persistedScheduledInforms: [StoredScheduledInform] = []
     /// The data model's persistent state as the store holds it: what `saveState` diffs against.
     private var savedState = DataModelState()
     /// The CPE requests in the store (a subset of `machine.pendingRequests`, equal unless a write failed), with
@@ -115,6 +126,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
     private var isSaving = false
     private var saveWaiters: [CheckedContinuation<Void, Never>] = []
     private var isSyncing = false
+    /// Counts the syncs that committed a removal of events (acknowledgment, discard): tells a session that waited
+    /// for the gate whether the events it read before may include one the store no longer holds.
+    private var eventRemovals: UInt64 = 0
     private var syncWaiters: [CheckedContinuation<Void, Never>] = []
     private var settingsTask: Task<Void, Never>?
     private var valueChangeTask: Task<Void, Never>?
@@ -192,6 +206,18 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
 
         persistedEvents = restored.pendingEvents
+        persistedRetryCount = restored.retryCount
+        // Value changes no acknowledged Inform reported. A restart of the proxier is not a reboot of the devices
+        // whose parameters changed (they still hold the new values), so unlike a Reboot (`runPostSessionAction`)
+        // it keeps them: the first Inform carries `1 BOOT` and `4 VALUE CHANGE` with their current values.
+        let recordedBeforeStart = pendingValueChanges
+        pendingValueChanges = []
+        valueChangeGenerations = [:]
+        mergeValueChanges(restored.pendingValueChanges.sorted { $0.key < $1.key }.map {
+            DataModel.ValueChange(name: $0.key, notification: NotificationValue(rawValue: $0.value))
+        })
+        mergeValueChanges(recordedBeforeStart)
+        persistedValueChanges = restored.pendingValueChanges
         let queue = EventQueue(
             records: restored.pendingEvents.map {
                 EventQueue.Record(sequence: UInt64(max($0.sequence, 1)), eventCode: $0.code, commandKey: $0.commandKey)
@@ -203,7 +229,12 @@ public actor CWMPAgent: ConnectionRequestAgent {
         machine = AgentStateMachine(configuration: .init(agentID: agentID,
                                                          startupJitterWindow: configuration.startupJitterWindow),
                                     eventQueue: queue, retryPolicy: retry,
-                                    pendingRequests: persistedRequests.map(\.request))
+                                    pendingRequests: persistedRequests.map(\.request),
+                                    scheduledInforms: ScheduledInforms(items: restored.scheduledInforms.map {
+                                        let due = CWMPInstant(sinceUnixEpoch: .milliseconds($0.dueMilliseconds))
+                                        return ScheduledInforms.Item(due: due, commandKey: $0.commandKey)
+                                    }))
+        persistedScheduledInforms = restored.scheduledInforms
 
         updateConnectionRequestCredentials(settings)
         reportedConnectionRequestURL = restored.parameterValues[Self.reportedConnectionRequestURLKey]?.value
@@ -235,9 +266,13 @@ public actor CWMPAgent: ConnectionRequestAgent {
         let now = environment.clock.now()
         // Everything before `start`: while stopped the machine only records, so BOOTSTRAP and the schedules are in
         // place when `start` picks the first Inform's events (after it, BOOTSTRAP would miss that Inform).
-        if !settings.url.isEmpty, restored.bootstrappedACSURL != settings.url { _ = machine.acsURLChanged(now: now) }
+        if !settings.url.isEmpty, restored.bootstrappedACSURL != settings.url {
+            _ = machine.acsURLChanged(now: now)
+            discardValueChanges()
+        }
         _ = machine.setPeriodicInform(Self.periodicSchedule(settings, now: now), now: now)
         _ = machine.setHeartbeatPolicy(Self.heartbeat(settings, now: now), now: now)
+        _ = machine.setActiveNotificationThrottle(.seconds(settings.defaultActiveNotificationThrottle), now: now)
         let actions = [machine.start(now: now, booted: true)]
         await syncEvents()
         // Settings changed before the start (a reload) and instances numbered before it.
@@ -259,17 +294,25 @@ public actor CWMPAgent: ConnectionRequestAgent {
         if let path = connectionRequestPath { environment.connectionRequestServer?.unregister(path: path) }
         // What is left (a settings change made just before): in a task of its own, so a stop from a cancelled
         // task (shutdown) still writes it.
-        await Task { await self.saveState(logger: self.logger) }.value
+        _ = await Task { await self.saveState(logger: self.logger) }.value
         logger.info("cwmp.agent.stopped")
     }
 
     /// Something outside the ACS changed parameters (a provider, the subscriber) and recorded it with
     /// `DataModel.recordValueChanges`: active notifications open a `4 VALUE CHANGE` session, passive ones wait.
+    ///
+    /// Returns once the changes are in the store (with the `4 VALUE CHANGE` event of an active one), so a `kill -9`
+    /// after it loses none of them; if the store write fails they stay in memory and the next sync writes them.
     public func valueChangesRecorded() async {
         let changes = await dataModel.takeValueChanges()
+        guard !changes.isEmpty else { return }
         mergeValueChanges(changes)
-        guard started, changes.contains(where: { $0.notification == .active }) else { return }
-        let action = machine.eventOccurred(EventStruct(eventCode: EventCode.valueChange), now: environment.clock.now())
+        // Before `start` the store may not hold the agent yet: `start` writes them.
+        guard started else { return }
+        var action = AgentStateMachine.Action.none
+        if changes.contains(where: { $0.notification == .active }) {
+            action = machine.eventOccurred(EventStruct(eventCode: EventCode.valueChange), now: environment.clock.now())
+        }
         await syncEvents()
         perform(action)
     }
@@ -357,12 +400,17 @@ public actor CWMPAgent: ConnectionRequestAgent {
         if change.acsURLChanged, !change.current.url.isEmpty {
             logger.info("cwmp.agent.acs-url-changed")
             actions.append(machine.acsURLChanged(now: now))
+            discardValueChanges()
         }
         if change.periodicInformChanged {
             actions.append(machine.setPeriodicInform(Self.periodicSchedule(change.current, now: now), now: now))
         }
         if change.heartbeatPolicyChanged {
             actions.append(machine.setHeartbeatPolicy(Self.heartbeat(change.current, now: now), now: now))
+        }
+        if change.previous.defaultActiveNotificationThrottle != change.current.defaultActiveNotificationThrottle {
+            actions.append(machine.setActiveNotificationThrottle(
+                .seconds(change.current.defaultActiveNotificationThrottle), now: now))
         }
         if change.retryPolicyChanged {
             actions.append(machine.setRetryParameters(minimumWaitInterval: change.current.cwmpRetryMinimumWaitInterval,
@@ -419,26 +467,55 @@ public actor CWMPAgent: ConnectionRequestAgent {
     struct InformRecord {
         var highestSequence: Int64?
         var carriedBootstrap = false
-        var valueChangeNames: Set<String> = []
+        /// The value changes whose values the Inform carried, with their generation at that moment.
+        var reportedValueChanges: [String: UInt64] = [:]
         var acsURL = ""
+        /// The Inform read parameters beyond the fixed forced-inform ones (value changes, InformParameter rows):
+        /// such a read may number instances, which must be saved before the ACS sees them.
+        var readVariableParameters = false
+        /// The session ran at least one ACS request (RPC).
+        var ranACSRequests = false
         /// The ConnectionRequestURL the Inform carried (a forced-inform parameter).
         var connectionRequestURL: String?
     }
 
     private func runSessionTask(events: [EventStruct], retryCount: UInt32, pendingRequests: [CPERequest]) async {
+        // The Inform's events come from one read of the store, and the acknowledgment goes up to the highest
+        // sequence read (AgentStore's delivery rule). The read is made before the session waits for its turn at
+        // the gate: a store call waits for the group commit's current batch, and inside the gate that wait held
+        // one of the few session slots idle. Events appended meanwhile have higher sequence numbers and stay for
+        // the next session; if events were discarded or acknowledged meanwhile (a BOOTSTRAP drops the old ACS's),
+        // the read is made again inside the gate, so the Inform never carries an event the store dropped.
+        await syncEvents()
+        let removalsBefore = eventRemovals
+        var pending = await readPendingEvents()
         await environment.sessionGate.acquire()
+        if eventRemovals != removalsBefore {
+            await syncEvents()
+            pending = await readPendingEvents()
+        }
         sessionCounter += 1
         var sessionLogger = logger
         sessionLogger[metadataKey: "cwmp.session.id"] = .string("\(agentID)/\(sessionCounter)")
         var record = InformRecord()
         var followUps: [CPEFollowUp] = []
-        let outcome = await runSession(events: events, retryCount: retryCount, pendingRequests: pendingRequests,
-                                       record: &record, followUps: &followUps, logger: sessionLogger)
+        let outcome = await runSession(events: events, pending: pending, retryCount: retryCount,
+                                       pendingRequests: pendingRequests, record: &record, followUps: &followUps,
+                                       logger: sessionLogger)
         environment.sessionGate.release()
         await sessionEnded(outcome, record: record, followUps: followUps, logger: sessionLogger)
     }
 
-    private func runSession(events expected: [EventStruct], retryCount: UInt32, pendingRequests: [CPERequest],
+    private func readPendingEvents() async -> Result<[PendingEvent], ProxierError> {
+        do throws(ProxierError) {
+            return .success(try await environment.store.pendingEvents(of: agentID))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func runSession(events expected: [EventStruct], pending read: Result<[PendingEvent], ProxierError>,
+                            retryCount: UInt32, pendingRequests: [CPERequest],
                             record: inout InformRecord, followUps: inout [CPEFollowUp],
                             logger: Logger) async -> SessionOutcome {
         let settings = await managementServer.settings
@@ -448,20 +525,24 @@ public actor CWMPAgent: ConnectionRequestAgent {
             return SessionOutcome(failure: .transportFailed("no ACS URL"))
         }
 
-        // The Inform's events come from one read of the store, and the acknowledgment goes up to the highest
-        // sequence read (AgentStore's delivery rule). The state machine's own choice only says which kind.
-        await syncEvents()
+        // The events read before the gate (see runSessionTask). The state machine's own choice only says which kind.
         let pending: [PendingEvent]
-        do {
-            pending = try await environment.store.pendingEvents(of: agentID)
-        } catch {
+        switch read {
+        case .success(let events):
+            pending = events
+        case .failure(let error):
             logger.error("cwmp.session.store-unavailable", metadata: ["error": "\(error)"])
             return SessionOutcome(failure: .transportFailed("agent store unavailable"))
         }
         let heartbeatOnly = expected.count == 1 && expected[0].eventCode == EventCode.heartbeat
         var events = Self.informEvents(from: pending, heartbeatOnly: heartbeatOnly, record: &record)
 
-        mergeValueChanges(await dataModel.takeValueChanges())
+        let taken = await dataModel.takeValueChanges()
+        if !taken.isEmpty {
+            mergeValueChanges(taken)
+            // In the store before the Inform that reports them goes out.
+            await syncEvents()
+        }
         if !heartbeatOnly, !pendingValueChanges.isEmpty, !events.contains(where: { $0.eventCode == EventCode.valueChange }),
            events.count < EventQueue.maximumEventsPerInform {
             events.append(EventStruct(eventCode: EventCode.valueChange))
@@ -471,8 +552,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
         record.connectionRequestURL = parameterList
             .first { $0.name == "Device.ManagementServer.ConnectionRequestURL" }?.value
         // Reading the Inform's parameters may have numbered instances (an InformParameter naming a new row): the
-        // ACS must never see a number the store does not hold.
-        await saveState(logger: logger)
+        // ACS must never see a number the store does not hold. The forced-inform parameters alone are outside
+        // every table and number nothing, so the save (two actor hops and a copy of the data model's state) is
+        // skipped for them: that is every session of an agent whose InformParameter table is empty.
+        if record.readVariableParameters { await saveState(logger: logger) }
         let now = environment.clock.now()
         let seconds = now.sinceUnixEpoch.components.seconds
         let currentTime = (try? CWMPDateTime(secondsSince1970: seconds)) ?? .unknown
@@ -513,13 +596,12 @@ public actor CWMPAgent: ConnectionRequestAgent {
                 action = await exchange(&session, connection: connection, body: nil, waitTimeout: waitTimeout,
                                         deadline: sessionDeadline, clock: sessionClock, decoder: decoder)
             case .executeACSRequest(let request):
-                let outcome = await dispatcher.respond(to: request, within: configuration.rpcBudget)
+                record.ranACSRequests = true
+                // Applied, then committed to the store before the response goes out (`committing`): a response
+                // the store could not back is replaced by fault 9002 and the change is rolled back.
+                let outcome = await committing(await dispatcher.respond(to: request, within: configuration.rpcBudget),
+                                               logger: logger)
                 followUps += outcome.followUps.filter { $0 != .saveDataModelState }
-                // TR-069 Status 0 means committed: what the RPC changed (instance numbers, aliases, ParameterKey,
-                // the ManagementServer values it set) is written in one transaction before the response goes out.
-                // Saved after every RPC, not only on `.saveDataModelState`: a SetParameterValues of a
-                // ManagementServer value with an unchanged ParameterKey changes no data-model state.
-                await saveState(logger: logger)
                 logger.debug("cwmp.session.rpc", metadata: ["cwmp.rpc": "\(CWMPEncoder.rpcName(of: request))",
                                                             "cwmp.rpc.fault": "\(outcome.fault?.code.rawValue ?? 0)"])
                 action = session.acsRequestHandled(outcome.response)
@@ -595,11 +677,17 @@ public actor CWMPAgent: ConnectionRequestAgent {
         var names = ForcedInformParameters.names(in: dataModel.tree)
         if includeValueChanges {
             names += pendingValueChanges.map(\.name)
-            record.valueChangeNames = Set(pendingValueChanges.map(\.name))
+            for change in pendingValueChanges {
+                record.reportedValueChanges[change.name] = valueChangeGenerations[change.name] ?? 0
+            }
+            if !pendingValueChanges.isEmpty { record.readVariableParameters = true }
         }
         let codes = Set(events.map(\.eventCode))
         for row in settings.informParameters where row.enable && !row.parameterName.isEmpty {
-            if row.eventList.isEmpty || row.eventList.contains(where: codes.contains) { names.append(row.parameterName) }
+            if row.eventList.isEmpty || row.eventList.contains(where: codes.contains) {
+                names.append(row.parameterName)
+                record.readVariableParameters = true
+            }
         }
         var seen: Set<String> = []
         names = names.filter { seen.insert($0).inserted }
@@ -613,9 +701,35 @@ public actor CWMPAgent: ConnectionRequestAgent {
     }
 
     private func mergeValueChanges(_ changes: [DataModel.ValueChange]) {
-        for change in changes where !pendingValueChanges.contains(where: { $0.name == change.name }) {
-            pendingValueChanges.append(change)
+        for change in changes {
+            valueChangeCounter += 1
+            valueChangeGenerations[change.name] = valueChangeCounter
+            if let index = pendingValueChanges.firstIndex(where: { $0.name == change.name }) {
+                pendingValueChanges[index].notification = change.notification
+            } else {
+                pendingValueChanges.append(change)
+            }
         }
+    }
+
+    /// The InformResponse acknowledged the Inform: the changes it reported are delivered, unless the parameter
+    /// changed again after the Inform read its value.
+    private func valueChangesDelivered(_ reported: [String: UInt64]) {
+        guard !reported.isEmpty else { return }
+        pendingValueChanges.removeAll { change in
+            guard let generation = reported[change.name] else { return false }
+            return (valueChangeGenerations[change.name] ?? 0) <= generation
+        }
+        let pending = Set(pendingValueChanges.map(\.name))
+        for name in reported.keys where !pending.contains(name) { valueChangeGenerations[name] = nil }
+    }
+
+    /// A reboot, a factory reset or a new ACS URL: the changes are void. TR-069 discards `4 VALUE CHANGE` on a
+    /// reboot and at BOOTSTRAP (cwmp.md §5, `EventQueue.rebooted` / `acsURLChanged`), and Table 7 says of that
+    /// event that when it is discarded the changed parameters go with it (docs/agent-events.md).
+    private func discardValueChanges() {
+        pendingValueChanges = []
+        valueChangeGenerations = [:]
     }
 
     private func sessionEnded(_ outcome: SessionOutcome, record: InformRecord, followUps: [CPEFollowUp],
@@ -645,16 +759,21 @@ public actor CWMPAgent: ConnectionRequestAgent {
                 changes.append(.setValue(path: Self.reportedConnectionRequestURLKey, StoredParameterValue(value: url)))
                 reportedConnectionRequestURL = url
             }
-            pendingValueChanges.removeAll { record.valueChangeNames.contains($0.name) }
+            valueChangesDelivered(record.reportedValueChanges)
         }
-        changes.append(.setRetryCount(Int(machine.retryPolicy.retryCount)))
+        let retryCount = Int(machine.retryPolicy.retryCount)
+        // RetryCount is 0 after almost every session and stays so: writing it unchanged cost a statement each time.
+        if retryCount != persistedRetryCount { changes.append(.setRetryCount(retryCount)) }
         // The acknowledgment, the removal of the requests the ACS answered and the re-queueing of what the Inform
         // did not deliver (completion events, a heartbeat below the highest sequence) are one transaction: a crash
         // between them cannot lose an event, nor send a request the ACS answered again.
         let finished = outcome.deliveredRequests + outcome.rejectedRequests.map(\.request)
-        await syncEvents(prefix: changes, acknowledgedUpTo: acknowledged, removingRequests: finished, logger: logger)
-        // An RPC abandoned at its deadline may have changed the state after its fault was sent.
-        await saveState(logger: logger)
+        if await syncEvents(prefix: changes, acknowledgedUpTo: acknowledged, removingRequests: finished, logger: logger) {
+            persistedRetryCount = retryCount
+        }
+        // An RPC abandoned at its deadline may have changed the state after its fault was sent. Without an RPC
+        // the session changed no persistent state (local settings changes are saved by `settingsChanged`).
+        if record.ranACSRequests { await saveState(logger: logger) }
         // Counted once the outcome is persisted, so an observer that sees the count sees the store updated too.
         sessionsEnded += 1
         lastOutcome = outcome
@@ -667,7 +786,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
         case .reboot(let commandKey):
             // The events that report the reboot are persisted before the "reboot", as on a real CPE.
             _ = await dataModel.takeValueChanges()
-            pendingValueChanges = []
+            discardValueChanges()
             let next = machine.rebooted(now: now, rebootCommandKey: commandKey)
             await syncEvents()
             logger.info("cwmp.agent.rebooting")
@@ -685,7 +804,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
             }
             await dataModel.importState(reset)
             _ = await dataModel.takeValueChanges()
-            pendingValueChanges = []
+            discardValueChanges()
             let next = machine.factoryResetDone(now: now)
             await syncEvents(prefix: [.setParameterKey(""), .setBootstrappedACSURL(nil)], acknowledgedUpTo: nil,
                              removingAllRequests: true, logger: logger)
@@ -724,6 +843,32 @@ public actor CWMPAgent: ConnectionRequestAgent {
         if let acknowledgedUpTo { persisted.removeAll { $0.sequence <= acknowledgedUpTo } }
         let queue = machine.eventQueue.records
         var changes = prefix
+        // Value changes go in the same transaction as the events: the acknowledgment of an Inform removes both.
+        var wantedValueChanges: [String: Int] = [:]
+        for change in pendingValueChanges { wantedValueChanges[change.name] = change.notification.rawValue }
+        if wantedValueChanges != persistedValueChanges {
+            for (path, notification) in wantedValueChanges.sorted(by: { $0.key < $1.key })
+            where persistedValueChanges[path] != notification {
+                changes.append(.setValueChange(path: path, notification: notification))
+            }
+            for path in persistedValueChanges.keys.sorted() where wantedValueChanges[path] == nil {
+                changes.append(.removeValueChange(path: path))
+            }
+        }
+        // Scheduled informs likewise: one that fell due leaves the store in the transaction that appends its events.
+        let wantedScheduledInforms = machine.scheduledInforms.items.map {
+            let (seconds, attoseconds) = $0.due.sinceUnixEpoch.components
+            return StoredScheduledInform(dueMilliseconds: seconds * 1000 + attoseconds / 1_000_000_000_000_000,
+                                         commandKey: $0.commandKey)
+        }
+        if wantedScheduledInforms != persistedScheduledInforms {
+            var stale = persistedScheduledInforms
+            var added: [StoredScheduledInform] = []
+            for item in wantedScheduledInforms {
+                if let index = stale.firstIndex(of: item) { stale.remove(at: index) } else { added.append(item) }
+            }
+            changes += stale.map { .removeScheduledInform($0) } + added.map { .addScheduledInform($0) }
+        }
         var requests = persistedRequests
         if removingAllRequests {
             changes += requests.map { .removeRequest(id: $0.id) }
@@ -768,11 +913,21 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
         do {
             let applied = try await environment.store.apply(changes, to: agentID)
+            if changes.contains(where: { change in
+                switch change {
+                case .acknowledgeEvents, .discardEvents: true
+                default: false
+                }
+            }) {
+                eventRemovals &+= 1
+            }
             persisted.removeAll { discarded.contains($0.code) }
             for (sequence, entry) in zip(applied.eventSequences, ordered) {
                 persisted.append(PendingEvent(sequence: sequence, code: entry.0, commandKey: entry.1))
             }
             persistedEvents = persisted
+            persistedValueChanges = wantedValueChanges
+            persistedScheduledInforms = wantedScheduledInforms
             if let addedRequest, let id = applied.requestIDs.first {
                 requests.append(PersistedRequest(id: id, request: addedRequest.0))
             }
@@ -788,8 +943,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// Writes, in one transaction, what changed in the data model's persistent state (ParameterKey, attributes,
     /// instance numbers, keys and aliases) and the ManagementServer settings changes not yet in the store.
     /// One save at a time, so settings changes reach the store in the order they were made. On failure nothing is
-    /// marked saved and the next save writes it all again.
-    private func saveState(logger: Logger) async {
+    /// marked saved and the next save writes it all again; the error is returned (nil: saved, or nothing to save).
+    @discardableResult
+    private func saveState(logger: Logger) async -> ProxierError? {
         while isSaving {
             await withCheckedContinuation { saveWaiters.append($0) }
         }
@@ -803,13 +959,44 @@ public actor CWMPAgent: ConnectionRequestAgent {
         var changes: [AgentChange] = []
         for change in settingsChanges { changes += ManagementServerSettings.storeChanges(for: change) }
         changes += state.storeChanges(since: savedState)
-        do {
+        do throws(ProxierError) {
             if !changes.isEmpty { _ = try await environment.store.apply(changes, to: agentID) }
             savedState = state
             if !settingsChanges.isEmpty { await managementServer.acknowledgePersisted(settingsChanges.count) }
+            return nil
         } catch {
             logger.error("cwmp.agent.state-not-saved", metadata: ["error": "\(error)"])
+            return error
         }
+    }
+
+    // MARK: - Committing an RPC
+
+    /// Writes what the RPC `outcome` changed (instance numbers, aliases, attributes, ParameterKey, the
+    /// ManagementServer values it set) in one transaction, before its response goes out; the one place that decides
+    /// what an RPC whose changes cannot be stored answers.
+    ///
+    /// TR-069 Status 0 of SetParameterValues, AddObject and DeleteObject means "applied and committed" (cwmp.md §3.3),
+    /// and ManagementServer.ParameterKey MUST change if and only if the method completes successfully; if it does not
+    /// complete, its changes did not take effect and ParameterKey MUST NOT be modified (TR-181 ParameterKey ✔). A
+    /// change the store refused would be lost by the next restart, so it is not committed: the RPC answers
+    /// 9002 Internal error, and the data model's state and the ManagementServer values go back to what the store
+    /// holds. Saved after every RPC, not only on `.saveDataModelState`: a SetParameterValues of a ManagementServer
+    /// value with an unchanged ParameterKey changes no data-model state. A failed save that does not concern this
+    /// RPC (an older local change) leaves its response as it is.
+    ///
+    /// Not undone: values a provider already wrote to a proxied device (an SNMP SET, a UPnP DM SetValues): the
+    /// device holds those, not the store; see docs/agent-events.md.
+    private func committing(_ outcome: CPEMethodOutcome, logger: Logger) async -> CPEMethodOutcome {
+        guard let error = await saveState(logger: logger) else { return outcome }
+        let settingsChanged = await managementServer.unpersistedChanges.contains { $0.origin == .acs }
+        guard outcome.followUps.contains(.saveDataModelState) || settingsChanged else { return outcome }
+        await dataModel.importState(savedState)
+        await managementServer.rollBackUnpersistedACSChanges()
+        logger.error("cwmp.session.rpc-rolled-back", metadata: ["error": "\(error)"])
+        let failure = ProxierError(.storeFailure, "the changes could not be stored", underlying: error)
+        // Follow-ups (a reboot, a scheduled inform) belong to an RPC that completed; this one did not.
+        return CPEMethodOutcome(response: .fault(CWMPFault(converting: failure)))
     }
 
     // MARK: - CPE requests

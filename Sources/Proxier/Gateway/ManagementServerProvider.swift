@@ -177,6 +177,23 @@ public actor ManagementServerProvider: DataModelProvider {
         unpersisted.removeFirst(min(max(count, 0), unpersisted.count))
     }
 
+    /// The owning agent could not store the ACS's latest changes, so the RPC that made them failed and they must
+    /// not take effect (TR-069: a method that does not complete leaves nothing changed): the settings go back to
+    /// what they were before the unpersisted ACS changes at the end of the journal, which leave the journal, and
+    /// observers see the way back as one more change (not journaled: the store holds those values already).
+    public func rollBackUnpersistedACSChanges() {
+        var first = unpersisted.endIndex
+        while first > unpersisted.startIndex, unpersisted[first - 1].origin == .acs { first -= 1 }
+        guard first < unpersisted.endIndex else { return }
+        let restored = unpersisted[first].previous
+        unpersisted.removeSubrange(first...)
+        let old = settings
+        guard restored != old else { return }
+        settings = restored
+        broadcaster.publish(ManagementServerSettingsChange(previous: old, current: restored, origin: .acs,
+                                                           changedParameters: restored.changedParameters(comparedTo: old)))
+    }
+
     /// The agent's connection-request server tells the URL it listens on (read-only for the ACS). The caller
     /// records the value change with the engine (`GatewayDataModel.setConnectionRequestURL` does both).
     public func setConnectionRequestURL(_ url: String) { connectionRequestURL = url }

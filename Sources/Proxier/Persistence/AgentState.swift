@@ -161,6 +161,10 @@ public struct AgentSnapshot: Hashable, Sendable {
     public var instanceKeys: [InstanceKey]
     /// CPE requests owed to the ACS, ordered by id, that is by acceptance.
     public var requests: [StoredCPERequest]
+    /// Parameter path → Notification (1…6) of the value changes no acknowledged Inform has reported yet.
+    public var pendingValueChanges: [String: Int] = [:]
+    /// ScheduleInform requests not yet due, in acceptance order.
+    public var scheduledInforms: [StoredScheduledInform] = []
 
     public init(agentID: String, parameterKey: String = "", bootstrappedACSURL: String? = nil, retryCount: Int = 0,
                 pendingEvents: [PendingEvent] = [], attributes: [String: ParameterAttribute] = [:],
@@ -230,6 +234,26 @@ public enum AgentChange: Hashable, Sendable {
     /// After the ACS answered the request (or refused it for good); also removes the pending transfer the
     /// request reported, if any.
     case removeRequest(id: Int64)
+    /// A parameter with Notification 1…6 changed and the ACS has not been told yet (replaces the notification
+    /// if the path is pending already).
+    case setValueChange(path: String, notification: Int)
+    /// The change of `path` was in an acknowledged Inform (or is void: reboot, factory reset).
+    case removeValueChange(path: String)
+    /// A ScheduleInform the ACS called, not yet due.
+    case addScheduledInform(StoredScheduledInform)
+    /// One stored row equal to this one: it fell due (its events are appended in the same transaction) or is void.
+    case removeScheduledInform(StoredScheduledInform)
+}
+
+/// A ScheduleInform not yet due: when (milliseconds since the Unix epoch) and with which CommandKey.
+public struct StoredScheduledInform: Hashable, Sendable {
+    public var dueMilliseconds: Int64
+    public var commandKey: String
+
+    public init(dueMilliseconds: Int64, commandKey: String) {
+        self.dueMilliseconds = dueMilliseconds
+        self.commandKey = commandKey
+    }
 }
 
 /// What the store assigned while applying a list of `AgentChange`s, in the order of the changes that asked.

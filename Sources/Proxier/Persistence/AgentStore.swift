@@ -64,9 +64,20 @@ public actor AgentStore {
 
     private let connection: SQLiteConnection
     private let logger: Logger
-    private var isClosed = false
+    var isClosed = false
     private var gateIsHeld = false
     private var gateWaiters: [CheckedContinuation<Void, Never>] = []
+    /// The group commit's queue and whether a task is draining it (AgentStore+GroupCommit.swift).
+    var groupQueue: [GroupWaiter] = []
+    var isDrainingGroup = false
+    /// Test hooks: queued calls are not drained while held; batches run so far.
+    var groupCommitHeld = false
+    var groupCommitBatches = 0
+
+    /// Agents this store has seen exist (created, loaded or checked) and not removed since: the group commit checks
+    /// only the others with a SELECT. A row deleted behind the store's back (an operator's sqlite3 shell) is still
+    /// caught by the foreign keys of every INSERT; an UPDATE or DELETE for it then changes nothing.
+    var knownAgents: Set<String> = []
 
     private init(path: String, connection: SQLiteConnection, logger: Logger) {
         self.path = path
@@ -133,6 +144,7 @@ public actor AgentStore {
         try await exclusively { () async throws(ProxierError) -> Void in
             try await query("INSERT INTO agents (agent_id) VALUES (?) ON CONFLICT (agent_id) DO NOTHING",
                             [.text(agentID)])
+            knownAgents.insert(agentID)
         }
     }
 
@@ -141,6 +153,7 @@ public actor AgentStore {
     public func removeAgent(_ agentID: String) async throws(ProxierError) -> Bool {
         try await exclusively { () async throws(ProxierError) -> Bool in
             // ON DELETE CASCADE removes the rows of every per-agent table in the same statement.
+            knownAgents.remove(agentID)
             let rows = try await query("DELETE FROM agents WHERE agent_id = ? RETURNING agent_id", [.text(agentID)])
             return !rows.isEmpty
         }
@@ -158,7 +171,9 @@ public actor AgentStore {
     /// Loads every agent, for startup: one query per table, not per agent.
     public func loadAll() async throws(ProxierError) -> [String: AgentSnapshot] {
         try await exclusively { () async throws(ProxierError) -> [String: AgentSnapshot] in
-            try await loadSnapshots(of: nil)
+            let snapshots = try await loadSnapshots(of: nil)
+            knownAgents.formUnion(snapshots.keys)
+            return snapshots
         }
     }
 
@@ -180,11 +195,13 @@ public actor AgentStore {
     }
 
     /// The agent's undelivered events, oldest first: what its next Inform must carry.
+    ///
+    /// Served by the group commit: the reads of many agents queued together are one SELECT.
     public func pendingEvents(of agentID: String) async throws(ProxierError) -> [PendingEvent] {
-        try await exclusively { () async throws(ProxierError) -> [PendingEvent] in
-            try await query("SELECT seq, code, command_key FROM pending_events WHERE agent_id = ? ORDER BY seq",
-                            [.text(agentID)]).map { row throws(ProxierError) in try row.pendingEvent() }
+        guard case .events(let events) = try await submitToGroup(.pendingEvents(agentID: agentID)) else {
+            throw ProxierError(.storeFailure, "the group commit answered a read with a write's result")
         }
+        return events
     }
 
     /// Deletes the agent's pending events with a sequence number `<= sequence`; call it when the InformResponse
@@ -206,10 +223,22 @@ public actor AgentStore {
 
     /// Applies `changes` to the agent in order, in one transaction, and returns what the store assigned.
     /// If any change fails (an invalid value, an unknown transfer id, a storage error) nothing is applied.
+    ///
+    /// Group commit: the calls of many agents that arrive while the store is busy share one transaction (each
+    /// caller still returns only after that transaction's COMMIT; see AgentStore+GroupCommit.swift). A failure of
+    /// one caller's changes does not fail the others': the batch is then re-run one caller at a time.
     @discardableResult
     public func apply(_ changes: [AgentChange], to agentID: String) async throws(ProxierError) -> AppliedChanges {
         for change in changes { try Self.validate(change) }
-        return try await transaction { () async throws(ProxierError) -> AppliedChanges in
+        guard case .applied(let applied) = try await submitToGroup(.apply(agentID: agentID, changes: changes)) else {
+            throw ProxierError(.storeFailure, "the group commit answered a write with a read's result")
+        }
+        return applied
+    }
+
+    /// `apply` alone in its own transaction, on a connection the caller already holds (the gate).
+    func applyAlone(_ changes: [AgentChange], to agentID: String) async throws(ProxierError) -> AppliedChanges {
+        try await inTransaction { () async throws(ProxierError) -> AppliedChanges in
             // Checked first so that UPDATEs and DELETEs, which no foreign key guards, fail for an unknown agent too.
             guard try await !query("SELECT 1 FROM agents WHERE agent_id = ?", [.text(agentID)]).isEmpty else {
                 throw ProxierError(.unknownAgent, "no agent \(agentID) in the store")
@@ -222,7 +251,7 @@ public actor AgentStore {
         }
     }
 
-    private func execute(_ change: AgentChange, agentID: String, into applied: inout AppliedChanges)
+    func execute(_ change: AgentChange, agentID: String, into applied: inout AppliedChanges)
         async throws(ProxierError) {
         let agent = SQLiteData.text(agentID)
         switch change {
@@ -342,6 +371,10 @@ public actor AgentStore {
         case .setInstanceKey, .removeInstance, .addRequest, .removeRequest:
             // AgentStore+InstanceKeys.swift.
             try await executeInstanceOrRequestChange(change, agent: agent, into: &applied)
+
+        case .setValueChange, .removeValueChange, .addScheduledInform, .removeScheduledInform:
+            // AgentStore+ValueChanges.swift.
+            try await executeValueChange(change, agent: agent)
         }
     }
 
@@ -394,6 +427,7 @@ public actor AgentStore {
                 StoredParameterValue(value: try row.text("value"), type: try row.text("type"))
         }
         try await loadInstanceKeysAndRequests(into: &snapshots, filter: filter, binds: binds)
+        try await loadValueChanges(into: &snapshots, filter: filter, binds: binds)
         return snapshots
     }
 
@@ -482,7 +516,9 @@ public actor AgentStore {
     @discardableResult
     func rawQuery(_ sql: String, _ binds: [String] = []) async throws(ProxierError) -> [[String: String?]] {
         try await exclusively { () async throws(ProxierError) -> [[String: String?]] in
-            try await query(sql, binds.map { .text($0) }).map { row in
+            // Any statement may have removed agents.
+            knownAgents = []
+            return try await query(sql, binds.map { .text($0) }).map { row in
                 Dictionary(uniqueKeysWithValues: row.columns.map { ($0.name, $0.data.isNull ? nil : $0.data.string) })
             }
         }
@@ -501,22 +537,31 @@ public actor AgentStore {
     /// `exclusively` inside BEGIN IMMEDIATE…COMMIT, rolled back if `body` or the COMMIT fails.
     private func transaction<T>(_ body: () async throws(ProxierError) -> T) async throws(ProxierError) -> T {
         try await exclusively { () async throws(ProxierError) -> T in
-            // IMMEDIATE takes the write lock now rather than at the first write, so a transaction never has to be
-            // retried half-way because another connection (say, an operator's sqlite3 shell) wrote in between.
-            try await query("BEGIN IMMEDIATE")
-            do throws(ProxierError) {
-                let result = try await body()
-                try await query("COMMIT")
-                return result
-            } catch {
-                // Fails harmlessly if SQLite already rolled back by itself (some I/O errors do that).
-                _ = try? await connection.query("ROLLBACK")
-                throw error
-            }
+            try await inTransaction(body)
         }
     }
 
-    private func acquireGate() async {
+    /// BEGIN IMMEDIATE…COMMIT around `body`, rolled back if `body` or the COMMIT fails. The caller holds the gate.
+    func inTransaction<T>(_ body: () async throws(ProxierError) -> T) async throws(ProxierError) -> T {
+        // IMMEDIATE takes the write lock now rather than at the first write, so a transaction never has to be
+        // retried half-way because another connection (say, an operator's sqlite3 shell) wrote in between.
+        try await query("BEGIN IMMEDIATE")
+        do throws(ProxierError) {
+            let result = try await body()
+            try await query("COMMIT")
+            return result
+        } catch {
+            await rollback()
+            throw error
+        }
+    }
+
+    /// Fails harmlessly if SQLite already rolled back by itself (some I/O errors do that).
+    func rollback() async {
+        _ = try? await connection.query("ROLLBACK")
+    }
+
+    func acquireGate() async {
         if gateIsHeld {
             // Not cancellable on purpose: an operation that was asked for is either done whole or fails whole.
             await withCheckedContinuation { gateWaiters.append($0) }
@@ -526,7 +571,7 @@ public actor AgentStore {
     }
 
     /// Hands the gate to the oldest waiter (it stays held) or frees it.
-    private func releaseGate() {
+    func releaseGate() {
         if gateWaiters.isEmpty {
             gateIsHeld = false
         } else {
@@ -585,6 +630,12 @@ public actor AgentStore {
             }
         case .setInstanceKey, .removeInstance, .addRequest, .removeRequest:
             try validateInstanceOrRequestChange(change)
+        case .setValueChange(let path, let notification):
+            guard (1...6).contains(notification) else {
+                throw ProxierError(.invalidValue, "a pending value change of \(path) has Notification 1…6: \(notification)")
+            }
+        case .removeValueChange, .addScheduledInform, .removeScheduledInform:
+            break
         }
     }
 
@@ -635,7 +686,7 @@ extension PendingTransfer {
 }
 
 extension Array where Element == SQLiteRow {
-    fileprivate func single() throws(ProxierError) -> SQLiteRow {
+    func single() throws(ProxierError) -> SQLiteRow {
         guard count == 1, let row = first else {
             throw ProxierError(.storeFailure, "expected one row, got \(count)")
         }
@@ -645,7 +696,7 @@ extension Array where Element == SQLiteRow {
 
 extension SQLiteRow {
     // A STRICT schema makes a mistyped column a sign of corruption or of a bug here, not of user input.
-    fileprivate func text(_ name: String) throws(ProxierError) -> String {
+    func text(_ name: String) throws(ProxierError) -> String {
         guard case .text(let value)? = column(name) else { throw Self.unexpected(name) }
         return value
     }
@@ -658,7 +709,7 @@ extension SQLiteRow {
         }
     }
 
-    fileprivate func int64(_ name: String) throws(ProxierError) -> Int64 {
+    func int64(_ name: String) throws(ProxierError) -> Int64 {
         guard case .integer(let value)? = column(name) else { throw Self.unexpected(name) }
         return Int64(value)
     }
@@ -668,7 +719,7 @@ extension SQLiteRow {
         return value
     }
 
-    fileprivate func pendingEvent() throws(ProxierError) -> PendingEvent {
+    func pendingEvent() throws(ProxierError) -> PendingEvent {
         PendingEvent(sequence: try int64("seq"), code: try text("code"), commandKey: try text("command_key"))
     }
 

@@ -144,6 +144,31 @@ enum AgentStoreSchema {
             """,
             "CREATE INDEX pending_requests_by_agent ON pending_requests (agent_id, id)",
         ]),
+        // Version 6: the value changes (parameters with Notification 1 or 2 whose change no acknowledged Inform has
+        // reported yet) and the ScheduleInform requests not yet due. Kept so that a kill -9 loses neither: the next
+        // Inform carries `4 VALUE CHANGE` with their current values, and `3 SCHEDULED` + `M ScheduleInform` come when
+        // due (AgentStore+ValueChanges.swift).
+        SchemaMigration(version: 6, name: "pending value changes and scheduled informs", statements: [
+            // notification: the attribute when the change was recorded (1…6; 0 is never recorded).
+            """
+            CREATE TABLE pending_value_changes (
+                agent_id TEXT NOT NULL REFERENCES agents (agent_id) ON DELETE CASCADE,
+                path TEXT NOT NULL,
+                notification INTEGER NOT NULL CHECK (notification BETWEEN 1 AND 6),
+                PRIMARY KEY (agent_id, path)
+            ) STRICT, WITHOUT ROWID
+            """,
+            // due_ms: the instant the Inform is due, milliseconds since the Unix epoch (the agent clock's timeline).
+            """
+            CREATE TABLE scheduled_informs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                agent_id TEXT NOT NULL REFERENCES agents (agent_id) ON DELETE CASCADE,
+                due_ms INTEGER NOT NULL,
+                command_key TEXT NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX scheduled_informs_by_agent ON scheduled_informs (agent_id, id)",
+        ]),
     ]
 
     /// The bookkeeping table itself is created outside the list: it must exist before the runner can ask it anything.

@@ -62,7 +62,8 @@ public enum SNMPCredentials: Hashable, Sendable {
 
 /// One SNMP agent as the manager sees it. Two equal values share one net-snmp session.
 public struct SNMPAgent: Hashable, Sendable, CustomStringConvertible {
-    /// An IPv4/IPv6 address or host name (resolved by net-snmp when the session opens).
+    /// An IPv4/IPv6 address or host name (resolved by net-snmp when the session opens). An IPv6 literal is kept
+    /// without brackets (`::1`); the initialiser removes them when given (`[::1]`).
     public var host: String
     public var port: Int
     public var credentials: SNMPCredentials
@@ -76,7 +77,7 @@ public struct SNMPAgent: Hashable, Sendable, CustomStringConvertible {
 
     public init(host: String, port: Int = 161, credentials: SNMPCredentials, timeout: Duration = .seconds(1),
                 retries: Int = 2, maxRepetitions: Int = 25) {
-        self.host = host
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         self.port = port
         self.credentials = credentials
         self.timeout = timeout
@@ -87,6 +88,45 @@ public struct SNMPAgent: Hashable, Sendable, CustomStringConvertible {
     /// `udp:HOST:PORT` as net-snmp names a peer (IPv6 literals in brackets, on net-snmp's udp6 transport).
     var peerName: String { host.contains(":") ? "udp6:[\(host)]:\(port)" : "udp:\(host):\(port)" }
 
+    /// `HOST:PORT`, an IPv6 literal in brackets (`[::1]:161`), as people write an agent's address.
+    public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Parses an agent address as people write it: `HOST`, `HOST:PORT`, `[IPv6]`, `[IPv6]:PORT`, or a bare IPv6
+    /// literal (`fe80::1`, whose colons leave no room for a port). Throws `invalidArgument` for anything else.
+    public static func parseAddress(_ text: String, defaultPort: Int = 161) throws(SNMPBridgeError) -> (host: String, port: Int) {
+        func port(_ digits: Substring) throws(SNMPBridgeError) -> Int {
+            guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(digits), (1...65_535).contains(value) else {
+                throw SNMPBridgeError(.invalidArgument, "bad port in agent address '\(text)'")
+            }
+            return value
+        }
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else {
+                throw SNMPBridgeError(.invalidArgument, "agent address '\(text)' opens '[' without closing it")
+            }
+            let host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard !host.isEmpty, host.contains(":") else {
+                throw SNMPBridgeError(.invalidArgument, "agent address '\(text)' has no IPv6 literal in brackets")
+            }
+            if rest.isEmpty { return (String(host), defaultPort) }
+            guard rest.first == ":" else { throw SNMPBridgeError(.invalidArgument, "agent address '\(text)' is not [IPv6]:PORT") }
+            return (String(host), try port(rest.dropFirst()))
+        }
+        let colons = text.count { $0 == ":" }
+        guard !text.isEmpty, !text.contains("]"), !text.contains(where: \.isWhitespace) else {
+            throw SNMPBridgeError(.invalidArgument, "'\(text)' is not an agent address (HOST[:PORT] or [IPv6]:PORT)")
+        }
+        switch colons {
+        case 0: return (text, defaultPort)
+        case 1:
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard !parts[0].isEmpty else { throw SNMPBridgeError(.invalidArgument, "agent address '\(text)' has no host") }
+            return (String(parts[0]), try port(parts[1]))
+        default: return (text, defaultPort)  // a bare IPv6 literal
+        }
+    }
+
     /// The worst case a caller waits for one request, engine discovery included (used to document bounds).
     public var requestBound: Duration { timeout * (retries + 1) * (isV3 ? 2 : 1) }
 
@@ -95,9 +135,9 @@ public struct SNMPAgent: Hashable, Sendable, CustomStringConvertible {
     /// Never shows a community or password.
     public var description: String {
         switch credentials {
-        case .v1: "v1 \(host):\(port)"
-        case .v2c: "v2c \(host):\(port)"
-        case .v3(let user): "v3 \(user.name)@\(host):\(port) \(user.securityLevel.rawValue)"
+        case .v1: "v1 \(address)"
+        case .v2c: "v2c \(address)"
+        case .v3(let user): "v3 \(user.name)@\(address) \(user.securityLevel.rawValue)"
         }
     }
 }

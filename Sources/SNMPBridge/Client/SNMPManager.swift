@@ -9,6 +9,13 @@ public final class SNMPManager: Sendable {
 
     public init() {}
 
+    /// The SNMP I/O thread as a task executor. A task that runs its SNMP request/response code under
+    /// `withTaskExecutorPreference(manager.ioExecutor) { ... }` executes that code on the I/O thread itself, so each
+    /// request costs no thread wake-up on the way in or out (the per-request latency of net-snmp's own synchronous
+    /// loop, measured in Benchmarks/README.md). Everything that runs there delays every agent's I/O while it runs:
+    /// use it for short glue (issue requests, convert varbinds), never for blocking or long computations.
+    public var ioExecutor: any TaskExecutor { thread }
+
     /// The session for `agent`, opened on first use (opening sends nothing; SNMPv3 discovery happens with the
     /// first request).
     public func session(for agent: SNMPAgent) -> SNMPAgentSession {

@@ -81,6 +81,9 @@ final class NetSNMPSession {
 
     var hasInFlight: Bool { !inFlight.isEmpty || !abandoned.isEmpty }
 
+    /// Whether the next request would start engine-ID discovery (and so needs an ID for the probe).
+    var needsProbeID: Bool { machine.discovery == .undiscovered }
+
     /// Requests in flight for callers, and abandoned ones net-snmp has not finished yet.
     var counts: (inFlight: Int, abandoned: Int, queued: Int) { (inFlight.count, abandoned.count, queued.count) }
 

@@ -55,14 +55,31 @@ final class SNMPIOThread: Sendable {
     }
 }
 
+/// The I/O thread as a task executor, for `SNMPManager.ioExecutor`: a task that prefers it runs its jobs on this
+/// thread, between net-snmp calls, so its requests are handed over and its continuations resumed without waking
+/// another thread (the caller is already here). net-snmp itself is still only called from the I/O loop.
+extension SNMPIOThread: TaskExecutor {
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        execute { _ in job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
 /// The hand-over from callers to the I/O thread: a locked list of work and a pipe whose byte wakes `poll`.
+///
+/// The pipe is written only when the I/O thread is (about to be) blocked in `poll`: it says so under the lock
+/// (`sleeping`), and the first caller that finds it asleep writes one byte and clears the flag, so a burst of
+/// submissions costs one wake-up, and a submission that arrives while the thread is awake (running work, or a
+/// continuation resumed on the thread itself under `SNMPManager.ioExecutor`) costs no system call at all.
 final class SNMPInbox: Sendable {
     private struct State {
         var work: [SNMPIOThread.Work] = []
-        var nextID: UInt64 = 1
+        /// The I/O thread checked the list empty and is going to block in `poll` (set and cleared under the lock).
+        var sleeping = false
     }
 
     private let state = Mutex(State())
+    private let nextID = Atomic<UInt64>(1)
     let wakeupRead: Int32
     private let wakeupWrite: Int32
 
@@ -78,24 +95,45 @@ final class SNMPInbox: Sendable {
         wakeupWrite = fds[1]
     }
 
-    func makeID() -> UInt64 {
-        state.withLock { state in
-            defer { state.nextID &+= 1 }
-            return state.nextID
-        }
+    deinit {
+        close(wakeupRead)
+        close(wakeupWrite)
     }
+
+    func makeID() -> UInt64 { nextID.wrappingAdd(1, ordering: .relaxed).oldValue }
 
     func append(_ work: @escaping SNMPIOThread.Work) {
-        state.withLock { $0.work.append(work) }
-        var byte: UInt8 = 1
-        _ = write(wakeupWrite, &byte, 1)  // a full pipe already means "wake up"
+        let wake = state.withLock { state in
+            state.work.append(work)
+            defer { state.sleeping = false }
+            return state.sleeping
+        }
+        if wake {
+            var byte: UInt8 = 1
+            _ = write(wakeupWrite, &byte, 1)  // a full pipe already means "wake up"
+        }
     }
 
-    func takeWork() -> [SNMPIOThread.Work] {
+    /// The work submitted since the last call.
+    func takeWork(into work: inout [SNMPIOThread.Work]) {
+        state.withLock { swap(&work, &$0.work) }
+    }
+
+    /// Whether work is waiting.
+    var hasWork: Bool { state.withLock { !$0.work.isEmpty } }
+
+    /// The I/O thread is about to block: true if it may (nothing is waiting; callers will now write the pipe).
+    func prepareToSleep() -> Bool {
         state.withLock { state in
-            defer { state.work = [] }
-            return state.work
+            guard state.work.isEmpty else { return false }
+            state.sleeping = true
+            return true
         }
+    }
+
+    /// The I/O thread is back from `poll`: submissions need no wake-up until it sleeps again.
+    func wokeUp() {
+        state.withLock { $0.sleeping = false }
     }
 }
 
@@ -121,20 +159,33 @@ final class SNMPIOLoopState: @unchecked Sendable {
         Self.initializeNetSNMP()
         netsnmp_large_fd_set_init(&readSet, 1024)
         var buffer = [UInt8](repeating: 0, count: 256)
+        // Reused every iteration (no allocation per turn of the loop).
+        var work: [SNMPIOThread.Work] = []
+        var pollFDs: [pollfd] = []
+        var polled: [NetSNMPSession] = []
+        var listening: [NetSNMPNotificationListener] = []
         while true {
-            for work in inbox.takeWork() { work(self) }
-            var pollFDs = [pollfd(fd: inbox.wakeupRead, events: Int16(POLLIN), revents: 0)]
-            var polled: [NetSNMPSession] = []
+            inbox.takeWork(into: &work)
+            for item in work { item(self) }
+            work.removeAll(keepingCapacity: true)
+            pollFDs.removeAll(keepingCapacity: true)
+            polled.removeAll(keepingCapacity: true)
+            listening.removeAll(keepingCapacity: true)
+            pollFDs.append(pollfd(fd: inbox.wakeupRead, events: Int16(POLLIN), revents: 0))
             for session in sessions.values where session.hasInFlight && session.socket >= 0 {
                 pollFDs.append(pollfd(fd: session.socket, events: Int16(POLLIN), revents: 0))
                 polled.append(session)
             }
-            let listening = Array(listeners.values)
-            for listener in listening where listener.socket >= 0 {
+            for listener in listeners.values where listener.socket >= 0 {
                 pollFDs.append(pollfd(fd: listener.socket, events: Int16(POLLIN), revents: 0))
+                listening.append(listener)
             }
             let timeout: Int32 = polled.isEmpty ? -1 : Int32(Self.sweepInterval.components.attoseconds / 1_000_000_000_000_000)
-            let ready = poll(&pollFDs, nfds_t(pollFDs.count), timeout)
+            // Block only when no work is waiting (work submitted by the work just run, e.g. a continuation resumed
+            // onto `ioExecutor`, is run after a non-blocking look at the sockets).
+            let mayBlock = inbox.prepareToSleep()
+            let ready = poll(&pollFDs, nfds_t(pollFDs.count), mayBlock ? timeout : 0)
+            if mayBlock { inbox.wokeUp() }
             if ready > 0 {
                 if pollFDs[0].revents != 0 {
                     while read(inbox.wakeupRead, &buffer, buffer.count) > 0 {}
@@ -147,12 +198,11 @@ final class SNMPIOLoopState: @unchecked Sendable {
                     netsnmp_large_fd_clr(session.socket, &readSet)
                     process(session)
                 }
-                var listenerIndex = 1 + polled.count
-                for listener in listening where listener.socket >= 0 {
-                    defer { listenerIndex += 1 }
-                    if pollFDs[listenerIndex].revents != 0 { listener.read(&readSet) }
+                for (index, listener) in listening.enumerated() where pollFDs[index + 1 + polled.count].revents != 0 {
+                    listener.read(&readSet)
                 }
             }
+            if polled.isEmpty { continue }
             let now = ContinuousClock.now
             if now - lastTimeoutSweep >= Self.sweepInterval {
                 lastTimeoutSweep = now
@@ -204,9 +254,19 @@ final class SNMPIOLoopState: @unchecked Sendable {
             request.continuation?.resume(throwing: error)
             return
         }
-        let probeID = inbox.makeID()
+        let action = session.machine.requestSubmitted(request.id, probeID: session.needsProbeID ? inbox.makeID() : 0)
+        if case .send(let ids) = action, ids.count == 1, ids[0] == request.id {
+            // The common case (v1/v2c, or v3 with its engine known): straight to net-snmp, not via the queue.
+            claimUSMUser(for: session)
+            do {
+                try session.send(request)
+            } catch {
+                request.continuation?.resume(throwing: error)
+            }
+            return
+        }
         session.queued[request.id] = request
-        run(session.machine.requestSubmitted(request.id, probeID: probeID), on: session)
+        run(action, on: session)
     }
 
     /// What a session still has outstanding, on our side and in net-snmp (nil when there is no such session).

@@ -1,6 +1,6 @@
 // MIB symbols in profiles (`IF-MIB::ifDescr`, `SNMPv2-MIB::sysName.0`) are resolved through this protocol; the
-// net-snmp MIB-parser implementation comes with the mib2profile work. Built-in profiles use numeric OIDs only,
-// so they work without MIB files (Debian's snmpd ships none).
+// net-snmp MIB-parser implementation is `SNMPMIBResolver` (Sources/SNMPBridge/MIB). Built-in profiles use numeric
+// OIDs only, so they work without MIB files (Debian's snmpd ships none).
 
 /// Turns a MIB symbol, optionally followed by numeric arcs (`IF-MIB::ifDescr`, `SNMPv2-MIB::sysName.0`), into an OID.
 public protocol SNMPNameResolving: Sendable {

@@ -117,9 +117,12 @@ public struct SNMPValueMapping: Decodable, Hashable, Sendable {
     public var writable: Bool
     /// Scalars only: `oid` is a column and the value comes from the row this picks.
     public var select: SNMPRowSelector?
+    /// The TR-106 type of a vendor-extension parameter (`Device.X_MIB_IfTable.{i}.IfDescr`), which the TR-181
+    /// schema does not define; for a TR-181 parameter it must agree with the schema.
+    public var type: SNMPParameterType?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case parameter, oid, fallbackOID, fallbackConversion, label, conversion, syntax, writable, select
+        case parameter, oid, fallbackOID, fallbackConversion, label, conversion, syntax, writable, select, type
     }
 
     public init(from decoder: any Decoder) throws {
@@ -134,7 +137,13 @@ public struct SNMPValueMapping: Decodable, Hashable, Sendable {
         syntax = try c.decodeIfPresent(SNMPSyntax.self, forKey: .syntax)
         writable = try c.decodeIfPresent(Bool.self, forKey: .writable) ?? false
         select = try c.decodeIfPresent(SNMPRowSelector.self, forKey: .select)
+        type = try c.decodeIfPresent(SNMPParameterType.self, forKey: .type)
     }
+}
+
+/// A TR-106 base type, for parameters the profile adds as vendor extensions (`X_…` in the path).
+public enum SNMPParameterType: String, Decodable, Hashable, Sendable, CaseIterable {
+    case string, int, unsignedInt, long, unsignedLong, boolean, dateTime, hexBinary, base64
 }
 
 /// A conceptual table → a multi-instance object.
@@ -286,8 +295,10 @@ public struct SNMPComputedValue: Decodable, Hashable, Sendable {
     public var divide: Int64
     /// Profile-level only: evaluate per row of a table and combine (hrProcessorLoad averaged over CPUs).
     public var over: SNMPAggregation?
+    /// The TR-106 type of a vendor-extension parameter (see `SNMPValueMapping.type`).
+    public var type: SNMPParameterType?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case parameter, label, terms, factors, multiply, divide, over }
+    enum CodingKeys: String, CodingKey, CaseIterable { case parameter, label, terms, factors, multiply, divide, over, type }
 
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases)
@@ -299,6 +310,7 @@ public struct SNMPComputedValue: Decodable, Hashable, Sendable {
         multiply = try c.decodeIfPresent(Int64.self, forKey: .multiply) ?? 1
         divide = try c.decodeIfPresent(Int64.self, forKey: .divide) ?? 1
         over = try c.decodeIfPresent(SNMPAggregation.self, forKey: .over)
+        type = try c.decodeIfPresent(SNMPParameterType.self, forKey: .type)
     }
 }
 
@@ -362,5 +374,33 @@ func rejectUnknownKeys<Keys: Collection>(in decoder: any Decoder, allowed: Keys)
         throw DecodingError.dataCorrupted(DecodingError.Context(
             codingPath: decoder.codingPath + [key],
             debugDescription: "unknown key \"\(key.stringValue)\" (allowed: \(known.sorted().joined(separator: ", ")))"))
+    }
+}
+
+// MARK: Names used
+
+extension SNMPProfile {
+    /// Every OID or MIB name the profile uses, in document order (duplicates kept): what a MIB resolver must know.
+    public var objectNames: [String] {
+        var names: [String] = []
+        func addMapping(_ m: SNMPValueMapping) {
+            names += [m.oid, m.fallbackOID, m.select?.column].compactMap { $0 }
+        }
+        func addComputed(_ c: SNMPComputedValue) {
+            for term in c.terms { names += [term.oid, term.fallbackOID].compactMap { $0 } }
+            names += c.factors
+            names += [c.over?.indexColumn, c.over?.filter?.column].compactMap { $0 }
+        }
+        scalars.forEach(addMapping)
+        computed.forEach(addComputed)
+        for table in tables {
+            names.append(table.indexColumn)
+            names += table.keyColumns.map(\.oid)
+            names += [table.filter?.column, table.parent?.column, table.rowStatus?.column].compactMap { $0 }
+            names += table.rowStatus?.createValues.map(\.column) ?? []
+            table.columns.forEach(addMapping)
+            table.computed.forEach(addComputed)
+        }
+        return names
     }
 }

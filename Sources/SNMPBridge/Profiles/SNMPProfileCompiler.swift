@@ -11,6 +11,10 @@ public struct CompiledSNMPProfile: Sendable {
     public var scalars: [CompiledSNMPMapping]
     public var tables: [CompiledSNMPTable]
     public var computed: [CompiledSNMPComputed]
+    /// Objects the profile adds as vendor extensions (`Device.X_MIB_IfTable.{i}.`, `Device.X_MIB_System.`), with
+    /// the parameters it maps there, and the ancestors they need: to be merged into the served schema. A TR-181
+    /// object that only gains extension parameters (`Device.DeviceInfo.X_ACME_Temperature`) appears with just those.
+    public var extensionObjects: [ObjectSchema] = []
 
     /// Every parameter template the profile serves (for `DataModelSchema.restricted(to:)`).
     public var parameterTemplates: [String] {
@@ -142,15 +146,28 @@ public struct SNMPProfileCompiler: Sendable {
 
     /// Decodes a profile's JSON and compiles it.
     public func compile(json: String) throws(SNMPBridgeError) -> CompiledSNMPProfile {
-        let profile: SNMPProfile
+        try compile(try Self.decode(json: json))
+    }
+
+    /// Decodes a profile's JSON without checking it against the schema.
+    public static func decode(json: String) throws(SNMPBridgeError) -> SNMPProfile {
         do {
-            profile = try JSONDecoder().decode(SNMPProfile.self, from: Data(json.utf8))
+            return try JSONDecoder().decode(SNMPProfile.self, from: Data(json.utf8))
         } catch let error as DecodingError {
-            throw SNMPBridgeError(.invalidProfile, Self.describe(error), underlying: error)
+            throw SNMPBridgeError(.invalidProfile, describe(error), underlying: error)
         } catch {
             throw SNMPBridgeError(.invalidProfile, "not a profile: \(error)", underlying: error)
         }
-        return try compile(profile)
+    }
+
+    /// Decodes and compiles a profile whose names may be MIB symbols: they are resolved by net-snmp's MIB parser
+    /// from `mibSearchPath` first (the configured `resolver` is replaced). Without symbols no MIB is read.
+    public func compile(json: String, mibSearchPath: SNMPMIBSearchPath) async throws(SNMPBridgeError) -> CompiledSNMPProfile {
+        let profile = try Self.decode(json: json)
+        guard profile.objectNames.contains(where: { SNMPObjectIdentifier($0) == nil }) else { return try compile(profile) }
+        var compiler = self
+        compiler.resolver = try await SNMPMIBResolver.prepare(for: profile, searchPath: mibSearchPath)
+        return try compiler.compile(profile)
     }
 
     /// `key tables[0].columns[2].oid: unknown key ...`
@@ -218,8 +235,12 @@ public struct SNMPProfileCompiler: Sendable {
         var tables: [CompiledSNMPTable] = []
         for (t, table) in profile.tables.enumerated() {
             let key = "tables[\(t)]"
-            guard let object = schema.object(atTemplate: table.object), object.isMultiInstance else {
-                throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).object: \(table.object) is no multi-instance object of the schema")
+            if let object = schema.object(atTemplate: table.object) {
+                guard object.isMultiInstance else {
+                    throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).object: \(table.object) is no multi-instance object of the schema")
+                }
+            } else if !(Self.isVendorExtension(table.object) && table.object.hasSuffix(".{i}.")) {
+                throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).object: \(table.object) is no multi-instance object of the schema (a vendor extension needs an X_ name and must end in .{i}.)")
             }
             let depth = table.object.ranges(of: "{i}").count
             var parent: CompiledSNMPTable.ParentLink?
@@ -284,8 +305,51 @@ public struct SNMPProfileCompiler: Sendable {
                 filter: try table.filter.map { (f) throws(SNMPBridgeError) in (try oid(f.column, key: key + ".filter.column", context: context), Set(f.in)) },
                 parent: parent, columns: columns, computed: tableComputed, rowStatus: rowStatus))
         }
-        return CompiledSNMPProfile(name: profile.name, priority: profile.priority, match: profile.match,
-                                   scalars: scalars, tables: tables, computed: computed)
+        var compiled = CompiledSNMPProfile(name: profile.name, priority: profile.priority, match: profile.match,
+                                           scalars: scalars, tables: tables, computed: computed)
+        compiled.extensionObjects = extensionObjects(of: compiled)
+        return compiled
+    }
+
+    /// A vendor extension: some object or parameter name on the path starts with `X_` (TR-106 §3.3).
+    static func isVendorExtension(_ template: String) -> Bool {
+        template.split(separator: ".").contains { $0.hasPrefix("X_") }
+    }
+
+    /// The schema objects for the profile's extension parameters and tables, and their missing ancestors.
+    private func extensionObjects(of profile: CompiledSNMPProfile) -> [ObjectSchema] {
+        var objects: [String: ObjectSchema] = [:]
+        func ensure(_ path: String, access: SchemaAccess = .readOnly) {
+            // Ancestors first: `Device.X_A.{i}.B.` needs `Device.X_A.{i}.`; `Device.X_A.` names the table, no object.
+            let parts = path.split(separator: ".").map(String.init)
+            for end in 1...parts.count {
+                let prefix = parts[..<end].joined(separator: ".") + "."
+                if end < parts.count, parts[end] == "{i}" { continue }
+                guard schema.object(atTemplate: prefix) == nil, objects[prefix] == nil else { continue }
+                let table = prefix.hasSuffix(".{i}.")
+                objects[prefix] = ObjectSchema(path: prefix, access: .readOnly, minEntries: table ? 0 : 1,
+                                               maxEntries: table ? nil : 1, parameters: [])
+            }
+            if objects[path] != nil, access == .readWrite { objects[path]?.access = .readWrite }
+        }
+        for table in profile.tables where schema.object(atTemplate: table.object) == nil {
+            ensure(table.object, access: table.rowStatus == nil ? .readOnly : .readWrite)
+        }
+        let mapped = profile.scalars.map { ($0.parameter, $0.schema) } + profile.computed.map { ($0.parameter, $0.schema) }
+            + profile.tables.flatMap { $0.columns.map { ($0.parameter, $0.schema) } + $0.computed.map { ($0.parameter, $0.schema) } }
+        for (template, parameter) in mapped where schema.parameter(atTemplate: template) == nil {
+            guard let dot = template.lastIndex(of: ".") else { continue }
+            let object = String(template[...dot])
+            if objects[object] == nil, var existing = schema.object(atTemplate: object) {
+                // An extension parameter in a TR-181 object (`Device.DeviceInfo.X_ACME_Temperature`): the entry
+                // carries only the parameters to add.
+                existing.parameters = []
+                objects[object] = existing
+            }
+            ensure(object)
+            objects[object]?.parameters.append(parameter)
+        }
+        return objects.values.sorted { $0.path < $1.path }
     }
 
     private func oid(_ text: String, key: String, context: String) throws(SNMPBridgeError) -> SNMPObjectIdentifier {
@@ -295,12 +359,28 @@ public struct SNMPProfileCompiler: Sendable {
         }
         do {
             return try resolver.resolve(text)
+        } catch let error as SNMPBridgeError {
+            throw SNMPBridgeError(.invalidProfile, "\(context): key \(key): cannot resolve \"\(text)\": \(error.reason)", underlying: error)
         } catch {
             throw SNMPBridgeError(.invalidProfile, "\(context): key \(key): cannot resolve \"\(text)\"", underlying: error)
         }
     }
 
-    private func parameterSchema(_ template: String, key: String, context: String) throws(SNMPBridgeError) -> ParameterSchema {
+    private func parameterSchema(_ template: String, key: String, context: String, type: SNMPParameterType?,
+                                 writable: Bool = false, conversion: SNMPConversion? = nil) throws(SNMPBridgeError) -> ParameterSchema {
+        if let parameter = schema.parameter(atTemplate: template) {
+            if let type, type != SNMPParameterType(parameter.syntax) {
+                throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).type: \(template) is \(SNMPParameterType(parameter.syntax).rawValue) in TR-181, not \(type.rawValue)")
+            }
+            return parameter
+        }
+        if Self.isVendorExtension(template), let dot = template.lastIndex(of: ".") {
+            guard let type else {
+                throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).type: \(template) is a vendor extension; give its TR-106 type (\(SNMPParameterType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return ParameterSchema(name: String(template[template.index(after: dot)...]), access: writable ? .readWrite : .readOnly,
+                                   syntax: type.syntax(for: conversion))
+        }
         guard let parameter = schema.parameter(atTemplate: template) else {
             throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).parameter: \(template) is not in the TR-181 schema")
         }
@@ -308,7 +388,8 @@ public struct SNMPProfileCompiler: Sendable {
     }
 
     private func compileMapping(_ mapping: SNMPValueMapping, template: String, key: String, context: String) throws(SNMPBridgeError) -> CompiledSNMPMapping {
-        let parameter = try parameterSchema(template, key: key, context: context)
+        let parameter = try parameterSchema(template, key: key, context: context, type: mapping.type,
+                                            writable: mapping.writable, conversion: mapping.conversion)
         let oid: SNMPObjectIdentifier?
         if case .index = mapping.conversion {
             guard template.contains("{i}") else {
@@ -341,7 +422,7 @@ public struct SNMPProfileCompiler: Sendable {
     }
 
     private func compileComputed(_ value: SNMPComputedValue, template: String, key: String, context: String) throws(SNMPBridgeError) -> CompiledSNMPComputed {
-        let parameter = try parameterSchema(template, key: key, context: context)
+        let parameter = try parameterSchema(template, key: key, context: context, type: value.type)
         guard !value.terms.isEmpty else { throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).terms: empty") }
         guard value.divide != 0 else { throw SNMPBridgeError(.invalidProfile, "\(context): key \(key).divide: must not be 0") }
         var terms: [CompiledSNMPTerm] = []
@@ -394,5 +475,49 @@ public enum SNMPProfileSelection {
             .filter { $0.element.matches(sysObjectID: sysObjectID, sysDescr: sysDescr) }
             .sorted { $0.element.priority != $1.element.priority ? $0.element.priority > $1.element.priority : $0.offset < $1.offset }
             .map(\.element)
+    }
+}
+
+// MARK: Vendor-extension types
+
+extension SNMPParameterType {
+    /// The TR-106 base type of a schema syntax.
+    init(_ syntax: ParameterSyntax) {
+        switch syntax {
+        case .string: self = .string
+        case .int: self = .int
+        case .unsignedInt: self = .unsignedInt
+        case .long: self = .long
+        case .unsignedLong: self = .unsignedLong
+        case .boolean: self = .boolean
+        case .dateTime: self = .dateTime
+        case .base64: self = .base64
+        case .hexBinary: self = .hexBinary
+        }
+    }
+
+    /// The schema syntax of an extension parameter; strings take their limits from the conversion (the
+    /// enumeration's texts, displayString's maxLength), so SetParameterValues checks them like TR-181's.
+    func syntax(for conversion: SNMPConversion?) -> ParameterSyntax {
+        switch self {
+        case .string:
+            switch conversion {
+            case .enumeration(let values, let fallback, let set):
+                let texts = Set(values.values).union(set.map { Set($0.keys) } ?? []).union(fallback.map { [$0] } ?? [])
+                return .string(StringFacets(enumerations: texts.sorted()))
+            case .displayString(let maxLength?):
+                return .string(StringFacets(sizes: [SizeRange(maxLength: maxLength)]))
+            default:
+                return .string(StringFacets())
+            }
+        case .int: return .int([])
+        case .unsignedInt: return .unsignedInt([])
+        case .long: return .long([])
+        case .unsignedLong: return .unsignedLong([])
+        case .boolean: return .boolean
+        case .dateTime: return .dateTime
+        case .hexBinary: return .hexBinary([])
+        case .base64: return .base64([])
+        }
     }
 }

@@ -247,8 +247,9 @@ public actor SNMPProfileProvider: DataModelProvider {
         guard entries.isEmpty else { throw ProviderSetValuesError(entries: entries) }
         guard !varBinds.isEmpty else { return .applied }
         let request = varBinds
+        let response: [SNMPVarBind]
         do {
-            _ = try await exchange { try await self.client.set(request) }
+            response = try await exchange { try await self.client.set(request) }
         } catch let error as SNMPBridgeError where error.code == .pduError {
             // error-index is 1-based into our varbinds; 0 blames the whole request.
             if let errorIndex = error.pduErrorIndex, errorIndex >= 1, errorIndex <= varBinds.count {
@@ -256,6 +257,16 @@ public actor SNMPProfileProvider: DataModelProvider {
                                                              faultCode: error.cwmpFault.code, reason: error.reason)])
             }
             throw error
+        }
+        // error-status 0 with an exception in a varbind (snmpsim answers so for objects it cannot write): the agent
+        // did not take that value, so the SET is not reported applied (9002 for the parameters concerned).
+        let refused = response.indices.filter { response[$0].value.isException }
+        if !refused.isEmpty {
+            let error = SNMPBridgeError(.malformedResponse, "the agent answered the SET with an exception instead of the value")
+            throw ProviderSetValuesError(entries: refused.map { position in
+                .init(index: position < valueIndexOfVarBind.count ? valueIndexOfVarBind[position] : 0, faultCode: error.cwmpFault.code,
+                      reason: "\(error.reason): \(response[position].oid) \(response[position].value)")
+            })
         }
         logger.debug("SNMP SET applied", metadata: ["snmp.varbinds": "\(varBinds.count)"])
         return .applied

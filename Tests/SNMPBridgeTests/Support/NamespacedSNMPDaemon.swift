@@ -118,7 +118,7 @@ final class NamespacedSNMPDaemon: @unchecked Sendable {
         try NetSNMPOutput.parse(await inNamespace(["snmpwalk"] + Self.tool + ["-c", "public", "-Ox", "-Oe", "127.0.0.1", root]))
     }
 
-    /// Walks of several subtrees, concatenated: a recording to replay through `RecordedAgent`.
+    /// Walks of several subtrees, concatenated: a recording to serve through snmpsim (`ReplayedAgent`).
     func record(_ roots: [String]) async throws -> [SNMPVarBind] {
         var result: [SNMPVarBind] = []
         for root in roots { result += try await walk(root) }
