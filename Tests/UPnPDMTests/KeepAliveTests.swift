@@ -135,7 +135,17 @@ func withKeepAliveServer<T>(reply: @escaping @Sendable (Int, Int) -> KeepAliveSe
 }
 
 @Suite struct KeepAliveTests {
-    let client = UPnPHTTPClient(configuration: .init(connectTimeout: .seconds(2), timeout: .seconds(5)))
+    // A long idle timeout: on a loaded machine seconds can pass between two requests of a test, and an expiry
+    // there would look like a missed reuse. `serve` closes what is left at the end of each test.
+    // Generous connect and total deadlines for the same reason: only the deadline test relies on one (its own).
+    let client = UPnPHTTPClient(configuration: .init(connectTimeout: .seconds(10), timeout: .seconds(20),
+                                                     idleConnectionTimeout: .seconds(120)))
+
+    func withKeepAliveServer<T>(reply: @escaping @Sendable (Int, Int) -> KeepAliveServer.Reply,
+                                _ body: (KeepAliveServer) async throws -> T) async throws -> T {
+        defer { client.closeIdleConnections() }
+        return try await UPnPDMTests.withKeepAliveServer(reply: reply, body)
+    }
 
     @Test func sequentialRequestsShareOneConnection() async throws {
         try await withKeepAliveServer(reply: { _, _ in .respond(KeepAliveServer.ok()) }) { server in
