@@ -55,6 +55,9 @@ public struct SNMPAgentSession: SNMPQuerying {
     let sessionID: UInt64
     let thread: SNMPIOThread
 
+    /// The SNMP I/O thread: the provider, discovery and the trap reaction run their request sequences there.
+    public var preferredExecutor: (any TaskExecutor)? { thread }
+
     public func get(_ oids: [SNMPObjectIdentifier]) async throws -> [SNMPVarBind] {
         try Self.check(oids)
         return try await perform(.get(oids))

@@ -60,4 +60,13 @@ public protocol SNMPQuerying: Sendable {
     func walk(_ root: SNMPObjectIdentifier) async throws -> [SNMPVarBind]
     /// One SET PDU with all varbinds (atomic as far as the agent's SNMP implementation is).
     func set(_ varBinds: [SNMPVarBind]) async throws -> [SNMPVarBind]
+    /// Where a caller should run a short sequence of requests and their glue: for `SNMPAgentSession` the SNMP I/O
+    /// thread (`SNMPManager.ioExecutor`), so each request is handed over and resumed without a thread wake-up.
+    /// nil (the default, e.g. test doubles) means no preference. Use it with `withTaskExecutorPreference`, and only
+    /// for short glue: whatever runs there holds up every agent's I/O.
+    var preferredExecutor: (any TaskExecutor)? { get }
+}
+
+extension SNMPQuerying {
+    public var preferredExecutor: (any TaskExecutor)? { nil }
 }

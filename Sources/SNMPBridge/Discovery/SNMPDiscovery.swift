@@ -79,18 +79,24 @@ public struct SNMPDiscovery: Sendable {
 
     /// One address: each credential in turn until the agent answers (or the list is exhausted).
     public func probe(host: String, port: Int, using manager: SNMPManager) async -> SNMPDiscoveredAgent? {
-        for credentials in self.credentials {
-            let agent = SNMPAgent(host: host, port: port, credentials: credentials, timeout: timeout, retries: retries)
-            let session = manager.session(for: agent)
-            defer { manager.close(agent) }
-            guard let varBinds = try? await session.get([Self.sysDescr, Self.sysObjectID, Self.sysName]) else { continue }
-            func text(_ index: Int) -> String {
-                if case .octetString(let bytes) = varBinds[index].value { String(decoding: bytes, as: UTF8.self) } else { "" }
+        // The credential sequence (one GET each, waiting on the I/O thread's timeout) runs on the SNMP I/O thread
+        // itself, so each GET is handed over and resumed without a thread wake-up; only that short glue runs there
+        // (nothing blocks: a timeout is the I/O loop's timer). Matching the profiles runs after leaving it.
+        let answer = await withTaskExecutorPreference(manager.ioExecutor) { () async -> (SNMPAgent, [SNMPVarBind])? in
+            for credentials in self.credentials {
+                let agent = SNMPAgent(host: host, port: port, credentials: credentials, timeout: timeout, retries: retries)
+                let session = manager.session(for: agent)
+                defer { manager.close(agent) }
+                if let varBinds = try? await session.get([Self.sysDescr, Self.sysObjectID, Self.sysName]) { return (agent, varBinds) }
             }
-            let objectID: SNMPObjectIdentifier? = if case .objectIdentifier(let oid) = varBinds[1].value { oid } else { nil }
-            let matched = SNMPProfileSelection.select(profiles, sysObjectID: objectID, sysDescr: text(0)).map(\.name)
-            return SNMPDiscoveredAgent(agent: agent, sysObjectID: objectID, sysDescr: text(0), sysName: text(2), profiles: matched)
+            return nil
         }
-        return nil
+        guard let (agent, varBinds) = answer else { return nil }
+        func text(_ index: Int) -> String {
+            if case .octetString(let bytes) = varBinds[index].value { String(decoding: bytes, as: UTF8.self) } else { "" }
+        }
+        let objectID: SNMPObjectIdentifier? = if case .objectIdentifier(let oid) = varBinds[1].value { oid } else { nil }
+        let matched = SNMPProfileSelection.select(profiles, sysObjectID: objectID, sysDescr: text(0)).map(\.name)
+        return SNMPDiscoveredAgent(agent: agent, sysObjectID: objectID, sysDescr: text(0), sysName: text(2), profiles: matched)
     }
 }

@@ -30,6 +30,9 @@ public actor SNMPProfileProvider: DataModelProvider {
     private let computedColumns: [String: (table: String, computed: CompiledSNMPComputed)]
 
     private var counters = SNMPCounterAccumulator()
+    /// The client's preferred executor (the SNMP I/O thread for a real session), for callers that run a sequence
+    /// of this provider's calls near the agent (Traps/SNMPTrapReaction).
+    nonisolated var preferredExecutor: (any TaskExecutor)? { client.preferredExecutor }
     /// Whether the last exchange with the agent timed out (the registry shows the device offline).
     public private(set) var isOffline = false
 
@@ -76,6 +79,10 @@ public actor SNMPProfileProvider: DataModelProvider {
     /// The mapped parameters the agent actually has: scalars whose object (or fallback) answers a GET, columns
     /// whose column (or fallback) has at least one row. Feed it to `DataModelSchema.restricted(to:)`.
     public func probeSupportedParameters() async throws -> Set<String> {
+        try await nearTheAgent { try await probeSupportedParametersNearTheAgent() }
+    }
+
+    private func probeSupportedParametersNearTheAgent() async throws -> Set<String> {
         var supported: Set<String> = []
         var scalarOIDs: [SNMPObjectIdentifier] = []
         for mapping in scalars.values where mapping.select == nil {
@@ -125,6 +132,10 @@ public actor SNMPProfileProvider: DataModelProvider {
     // MARK: DataModelProvider
 
     public func instances(of tablePaths: [ProviderPath]) async throws -> [[ProviderInstance]] {
+        try await nearTheAgent { try await instancesNearTheAgent(of: tablePaths) }
+    }
+
+    private func instancesNearTheAgent(of tablePaths: [ProviderPath]) async throws -> [[ProviderInstance]] {
         var cache = WalkCache()
         var result: [[ProviderInstance]] = []
         for path in tablePaths {
@@ -139,6 +150,16 @@ public actor SNMPProfileProvider: DataModelProvider {
 
     public func values(of parameters: [ProviderPath]) async throws -> [String] {
         var cache = WalkCache()
+        // The requests (table walks for the plans, the GETs) run near the agent; turning the varbinds into
+        // TR-181 strings (below) runs after leaving the I/O thread, so a large GetParameterValues' conversions
+        // do not hold up other agents' I/O.
+        let (plans, got) = try await nearTheAgent { try await read(parameters, cache: &cache) }
+        return try await convert(parameters, plans: plans, got: got, cache: &cache)
+    }
+
+    /// The plan of every parameter and every value its plan reads (fallbacks included).
+    private func read(_ parameters: [ProviderPath], cache: inout WalkCache) async throws
+        -> (plans: [Plan], got: [SNMPObjectIdentifier: SNMPValue]) {
         var plans: [Plan] = []
         plans.reserveCapacity(parameters.count)
         for path in parameters { plans.append(try await plan(path, cache: &cache)) }
@@ -179,7 +200,11 @@ public actor SNMPProfileProvider: DataModelProvider {
         if needsUpTime, case .timeTicks(let ticks)? = got[Self.sysUpTime], counters.observeUpTime(ticks) {
             logger.info("SNMP agent restarted; counters continue from their totals", metadata: ["snmp.sysUpTime": "\(ticks)"])
         }
+        return (plans, got)
+    }
 
+    private func convert(_ parameters: [ProviderPath], plans: [Plan], got: [SNMPObjectIdentifier: SNMPValue],
+                         cache: inout WalkCache) async throws -> [String] {
         var values: [String] = []
         values.reserveCapacity(plans.count)
         for (path, plan) in zip(parameters, plans) {
@@ -213,6 +238,10 @@ public actor SNMPProfileProvider: DataModelProvider {
     /// (IF-MIB's ifEntry for a linkUp/linkDown of ifIndex N): what a notification about that row makes worth
     /// re-reading (Traps/SNMPTrapReaction).
     func parameters(ofRow rowIndex: [UInt32], indexedUnder prefixes: [SNMPObjectIdentifier]) async throws -> [ProviderPath] {
+        try await nearTheAgent { try await parametersNearTheAgent(ofRow: rowIndex, indexedUnder: prefixes) }
+    }
+
+    private func parametersNearTheAgent(ofRow rowIndex: [UInt32], indexedUnder prefixes: [SNMPObjectIdentifier]) async throws -> [ProviderPath] {
         var cache = WalkCache()
         var result: [ProviderPath] = []
         for table in tables.values.sorted(by: { $0.object < $1.object })
@@ -227,6 +256,10 @@ public actor SNMPProfileProvider: DataModelProvider {
     }
 
     public func setValues(_ values: [ProviderParameterValue]) async throws -> ApplyStatus {
+        try await nearTheAgent { try await setValuesNearTheAgent(values) }
+    }
+
+    private func setValuesNearTheAgent(_ values: [ProviderParameterValue]) async throws -> ApplyStatus {
         var cache = WalkCache()
         var varBinds: [SNMPVarBind] = []
         var valueIndexOfVarBind: [Int] = []
@@ -273,6 +306,10 @@ public actor SNMPProfileProvider: DataModelProvider {
     }
 
     public func addInstance(to tablePath: ProviderPath, instanceNumber: UInt32) async throws -> (key: String, status: ApplyStatus) {
+        try await nearTheAgent { try await addInstanceNearTheAgent(to: tablePath, instanceNumber: instanceNumber) }
+    }
+
+    private func addInstanceNearTheAgent(to tablePath: ProviderPath, instanceNumber: UInt32) async throws -> (key: String, status: ApplyStatus) {
         guard let table = tables[tablePath.template + "{i}."] else {
             throw SNMPBridgeError(.unknownInstance, "no profile maps the table \(tablePath.template)")
         }
@@ -306,6 +343,10 @@ public actor SNMPProfileProvider: DataModelProvider {
     }
 
     public func deleteInstance(_ instance: ProviderPath) async throws -> ApplyStatus {
+        try await nearTheAgent { try await deleteInstanceNearTheAgent(instance) }
+    }
+
+    private func deleteInstanceNearTheAgent(_ instance: ProviderPath) async throws -> ApplyStatus {
         guard let table = tables[instance.template] else {
             throw SNMPBridgeError(.unknownInstance, "no profile maps \(instance.template)")
         }
@@ -316,6 +357,17 @@ public actor SNMPProfileProvider: DataModelProvider {
         let index = try await rowIndex(of: table, keys: instance.instanceKeys, cache: &cache)
         _ = try await exchange { try await self.client.set([SNMPVarBind(oid: rowStatus.column.appending(index), value: .integer(6))]) }
         return .applied
+    }
+
+    // MARK: Where the requests run
+
+    /// Runs `body` under the client's preferred executor (`SNMPAgentSession`: the SNMP I/O thread; nil: wherever
+    /// the caller runs). A default actor honours a task executor preference, so this actor's glue between two
+    /// requests (planning, collecting varbinds) runs on the I/O thread too and each request costs no thread
+    /// hand-over (Benchmarks/README.md, SNMPBenchmark "provider path"). Only short, non-blocking work may run
+    /// there: everything on that thread holds up every agent's I/O.
+    private func nearTheAgent<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await withTaskExecutorPreference(client.preferredExecutor, operation: body)
     }
 
     // MARK: Reachability

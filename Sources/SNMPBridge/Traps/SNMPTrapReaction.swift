@@ -31,9 +31,14 @@ public actor SNMPTrapReaction {
     /// (all of them the first time: the notification itself says they changed). Throws the provider's errors.
     public func changedParameters(after notification: SNMPNotification) async throws -> [ProviderPath] {
         guard let ifIndex = Self.affectedInterface(notification) else { return [] }
-        let paths = try await provider.parameters(ofRow: [ifIndex], indexedUnder: [Self.ifEntry, Self.ifXEntry])
+        // The re-read (a walk per key column, then GETs) runs near the agent: on the SNMP I/O thread for a real
+        // session, so neither the requests nor the hops between this actor and the provider wake another thread.
+        // Only that short glue runs there; the comparison below runs after leaving it.
+        let (paths, values) = try await withTaskExecutorPreference(provider.preferredExecutor) {
+            let paths = try await provider.parameters(ofRow: [ifIndex], indexedUnder: [Self.ifEntry, Self.ifXEntry])
+            return (paths, paths.isEmpty ? [] : try await provider.values(of: paths))
+        }
         guard !paths.isEmpty else { return [] }
-        let values = try await provider.values(of: paths)
         var changed: [ProviderPath] = []
         for (path, value) in zip(paths, values) where lastValues.updateValue(value, forKey: path) != value {
             changed.append(path)
