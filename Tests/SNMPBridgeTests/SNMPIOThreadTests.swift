@@ -4,6 +4,8 @@ import CWMPClient
 import CWMPTestSupport
 import Foundation
 @testable import SNMPBridge
+import Proxier
+import Synchronization
 import Testing
 
 struct SNMPInboxTests {
@@ -117,5 +119,87 @@ struct SNMPIOThreadTests {
             return try await group.reduce(0, +)
         }
         #expect(answered == 1_000)
+    }
+}
+
+/// A real session that records the thread each request is issued from and resumed on, and that may hide the
+/// session's preferred executor (`hidePreference`) to show what the provider does without it.
+final class ThreadRecordingClient: SNMPQuerying {
+    let session: SNMPAgentSession
+    let hidePreference: Bool
+    private let recorded = Mutex<[UInt]>([])
+
+    init(_ session: SNMPAgentSession, hidePreference: Bool = false) {
+        self.session = session
+        self.hidePreference = hidePreference
+    }
+
+    var threads: [UInt] { recorded.withLock { $0 } }
+    var preferredExecutor: (any TaskExecutor)? { hidePreference ? nil : session.preferredExecutor }
+
+    private func record<T>(_ body: () async throws -> T) async rethrows -> T {
+        recorded.withLock { $0.append(UInt(pthread_self())) }
+        let result = try await body()
+        recorded.withLock { $0.append(UInt(pthread_self())) }
+        return result
+    }
+
+    func get(_ oids: [SNMPObjectIdentifier]) async throws -> [SNMPVarBind] { try await record { try await session.get(oids) } }
+    func getNext(_ oids: [SNMPObjectIdentifier]) async throws -> [SNMPVarBind] { try await record { try await session.getNext(oids) } }
+    func getBulk(_ oids: [SNMPObjectIdentifier], nonRepeaters: Int, maxRepetitions: Int) async throws -> [SNMPVarBind] {
+        try await record { try await session.getBulk(oids, nonRepeaters: nonRepeaters, maxRepetitions: maxRepetitions) }
+    }
+    func walk(_ root: SNMPObjectIdentifier) async throws -> [SNMPVarBind] { try await record { try await session.walk(root) } }
+    func set(_ varBinds: [SNMPVarBind]) async throws -> [SNMPVarBind] { try await record { try await session.set(varBinds) } }
+}
+
+@Suite(.enabled(if: snmpdAvailable, snmpdSkipMessage), .timeLimit(.minutes(2)))
+struct SNMPProviderExecutorTests {
+    /// GetParameterValues-, GetParameterNames- and SetParameterValues-shaped calls plus a linkUp re-read: every
+    /// request the provider (and the trap reaction through it) issues starts and resumes on the SNMP I/O thread.
+    @Test func theProvidersRequestsRunOnTheIOThread() async throws {
+        let peer = try SNMPDaemonPeer()
+        defer { peer.stop() }
+        let manager = SNMPManager()
+        defer { manager.shutdown() }
+        let ioThread = await SNMPIOThread.shared.inspect { _ in UInt(pthread_self()) }
+        let client = ThreadRecordingClient(manager.session(for: peer.v2cPublic))
+        let provider = SNMPProfileProvider(client: client, profiles: try SNMPBuiltinProfiles.compiled(), agentID: peer.address)
+
+        let values = try await provider.values(of: ["Description", "HostName", "UpTime"].map { ProviderPath(template: "Device.DeviceInfo." + $0) })
+        #expect(values.count == 3 && !values[0].isEmpty)
+        let keys = try await provider.instances(of: [ProviderPath(template: "Device.IP.Interface.")])[0].map(\.key)
+        #expect(keys.contains("ifName=lo"))
+        // A SET through the write community and a profile that maps HostName to the peer's writable sysContact.0.
+        let writer = ThreadRecordingClient(manager.session(for: peer.v2cPrivate))
+        let setter = SNMPProfileProvider(client: writer, profiles: [try SNMPProfileCompiler().compile(json: ProviderNetSNMPClientTests.setProfile)],
+                                         agentID: peer.address)
+        let hostName = ProviderPath(template: "Device.DeviceInfo.HostName")
+        #expect(try await setter.setValues([ProviderParameterValue(path: hostName, value: "exec-test", type: .string)]) == .applied)
+        let reaction = SNMPTrapReaction(provider: provider)
+        let up = SNMPNotification(sourceHost: "127.0.0.1", sourcePort: 1, version: .v2c, kind: .trap, trapOID: SNMPNotification.linkUp,
+                                  varBinds: [SNMPVarBind(oid: SNMPObjectIdentifier("1.3.6.1.2.1.2.2.1.1.1")!, value: .integer(1))])
+        #expect(try await !reaction.changedParameters(after: up).isEmpty)
+
+        let threads = client.threads + writer.threads
+        #expect(writer.threads.count >= 2)
+        #expect(threads.count >= 10)
+        #expect(Set(threads) == [ioThread])
+    }
+
+    /// The control: the same calls through a client without a preferred executor never run on the I/O thread (the
+    /// cooperative pool does not include it), so the test above would see it if the provider ignored the preference.
+    @Test func withoutAPreferenceTheProviderStaysOffTheIOThread() async throws {
+        let peer = try SNMPDaemonPeer()
+        defer { peer.stop() }
+        let manager = SNMPManager()
+        defer { manager.shutdown() }
+        let ioThread = await SNMPIOThread.shared.inspect { _ in UInt(pthread_self()) }
+        let client = ThreadRecordingClient(manager.session(for: peer.v2cPublic), hidePreference: true)
+        let provider = SNMPProfileProvider(client: client, profiles: try SNMPBuiltinProfiles.compiled(), agentID: peer.address)
+        _ = try await provider.values(of: ["Description", "HostName"].map { ProviderPath(template: "Device.DeviceInfo." + $0) })
+        _ = try await provider.instances(of: [ProviderPath(template: "Device.IP.Interface.")])
+        #expect(client.threads.count >= 4)
+        #expect(!client.threads.contains(ioThread))
     }
 }
