@@ -86,6 +86,7 @@ let package = Package(
                 .product(name: "SNMPBridge", package: proxyPackage),
                 .product(name: "CWMPClient", package: proxyPackage),
                 .product(name: "CNetSNMP", package: proxyPackage),
+                .product(name: "Proxier", package: proxyPackage),
             ],
             path: "Sources/SNMPBenchmark",
             swiftSettings: [.treatAllWarnings(as: .error)]

@@ -13,6 +13,7 @@
 //   swift build -c release --product SNMPBenchmark && .build/release/SNMPBenchmark
 import CNetSNMP
 import CWMPClient
+import Proxier
 import SNMPBridge
 #if canImport(Glibc)
 import Glibc
@@ -257,6 +258,57 @@ func run() async throws {
               + format(executorPerGET.min()! / rawPerGET.min()!, 2))
     }
 
+    // (a2) The provider path: GetParameterValues-shaped reads through SNMPProfileProvider, which now runs its
+    // request glue on the I/O thread (`SNMPQuerying.preferredExecutor`); "before" = the same provider over a session
+    // whose preference is hidden. One parameter (DeviceInfo.Description = one GET of sysDescr.0, the PDU of (a))
+    // compares with raw per GET; IP.Interface lo's four parameters (a walk of ifName for the instance key, then one
+    // GET of three varbinds) shows an RPC of several requests, as a ratio to "before".
+    let providerCount = max(1, options.gets / 3)
+    let profiles = try SNMPBuiltinProfiles.compiled()
+    let provider = SNMPProfileProvider(client: bridge, profiles: profiles, agentID: "benchmark")
+    let providerBefore = SNMPProfileProvider(client: NoPreferenceSession(session: bridge), profiles: profiles, agentID: "benchmark")
+    let onePath = [ProviderPath(template: "Device.DeviceInfo.Description")]
+    let interfacePaths = ["Name", "Type", "MaxMTUSize", "Status"].map {
+        ProviderPath(template: "Device.IP.Interface.{i}." + $0, instanceKeys: ["ifName=lo"])
+    }
+    print("\n(a2) provider path: \(providerCount) sequential provider.values(of:) per round and variant, rounds alternate")
+    _ = try await providerSequentialReads(provider, onePath, count: 100)
+    _ = try await providerSequentialReads(providerBefore, onePath, count: 100)
+    var providerRatios: [Double] = []
+    var providerBeforeRatios: [Double] = []
+    var interfaceRatios: [Double] = []
+    for round in 1...options.rounds {
+        func timed(_ provider: SNMPProfileProvider, _ paths: [ProviderPath], _ count: Int) async throws -> Double {
+            let result = try await measureAsync { try await providerSequentialReads(provider, paths, count: count) }
+            guard result.result == count else { throw BenchmarkError("provider path: \(result.result) of \(count) reads complete") }
+            return result.wall / Double(count) * 1e6
+        }
+        let rawMicroseconds: Double
+        let now: Double
+        let before: Double
+        if round % 2 == 1 {
+            rawMicroseconds = measureSync { raw.sequentialGETs(rawName, count: providerCount) }.wall / Double(providerCount) * 1e6
+            now = try await timed(provider, onePath, providerCount)
+            before = try await timed(providerBefore, onePath, providerCount)
+        } else {
+            before = try await timed(providerBefore, onePath, providerCount)
+            now = try await timed(provider, onePath, providerCount)
+            rawMicroseconds = measureSync { raw.sequentialGETs(rawName, count: providerCount) }.wall / Double(providerCount) * 1e6
+        }
+        let interfaceCount = max(1, providerCount / 5)
+        let interfaceBefore = try await timed(providerBefore, interfacePaths, interfaceCount)
+        let interfaceNow = try await timed(provider, interfacePaths, interfaceCount)
+        providerRatios.append(now / rawMicroseconds)
+        providerBeforeRatios.append(before / rawMicroseconds)
+        interfaceRatios.append(interfaceNow / interfaceBefore)
+        print("  round \(round): raw \(format(rawMicroseconds)) µs/GET; provider 1 parameter \(format(now)) µs/RPC, ratio "
+              + "\(format(now / rawMicroseconds, 2)) (before: \(format(before)) µs, \(format(before / rawMicroseconds, 2))); "
+              + "IP.Interface 4 parameters \(format(interfaceNow)) µs/RPC vs before \(format(interfaceBefore)) µs, "
+              + "ratio \(format(interfaceNow / interfaceBefore, 2))")
+    }
+    print("  median: provider (1 parameter) / raw GET \(format(median(providerRatios), 2)) (before: "
+          + "\(format(median(providerBeforeRatios), 2))); IP.Interface RPC now / before \(format(median(interfaceRatios), 2))")
+
     // (b) Table walk.
     guard let walkRoot = SNMPObjectIdentifier(options.walkRoot) else { throw BenchmarkError("bad --walk-root") }
     print("\n(b) GETBULK walks of \(walkRoot) (max-repetitions \(options.maxRepetitions)) against snmpd, "
@@ -355,6 +407,8 @@ func run() async throws {
         + (executorRatios.isEmpty ? "" : " executor_latency_ratio=\(format(median(executorRatios), 2)) "
             + "executor_us=\(format(median(executorPerGET))) executor_walk_ratio=\(format(median(executorWalkRatios), 2)) "
             + "executor_concurrent_snmpd_ratio=\(format(median(executorConcurrentRatios), 2))")
+        + " provider_ratio=\(format(median(providerRatios), 2)) provider_before_ratio=\(format(median(providerBeforeRatios), 2))"
+        + " provider_interface_now_over_before=\(format(median(interfaceRatios), 2))"
     if !options.skipFleet {
         summary += try await fleetBenchmark(snmpdPort: port, bridge: bridge)
     }

@@ -1,6 +1,7 @@
 // The measured side: the proxier's SNMP client (SNMPManager / SNMPAgentSession) used as the proxier uses it, from
 // tasks on Swift's global concurrent executor (these functions are nonisolated, so they do not run on the main
 // actor, whose hops would be this harness's cost, not the bridge's).
+import Proxier
 import SNMPBridge
 
 // Each function takes the task executor the measured tasks prefer: nil for none (the proxier's default: tasks on
@@ -95,4 +96,27 @@ func snmprecLine(_ varBind: SNMPVarBind) -> String? {
     case .counter64(let value): return "\(oid)|70|\(value)"
     case .ipAddress, .noSuchObject, .noSuchInstance, .endOfMibView: return nil
     }
+}
+
+// The provider path: SNMPProfileProvider as an RPC uses it (one `values(of:)` per GetParameterValues).
+
+/// A session whose preferred executor is hidden: the provider then issues its requests from the cooperative pool,
+/// as it did before it ran its request glue on the SNMP I/O thread (the same-run "before" of the provider path).
+struct NoPreferenceSession: SNMPQuerying {
+    let session: SNMPAgentSession
+    func get(_ oids: [SNMPObjectIdentifier]) async throws -> [SNMPVarBind] { try await session.get(oids) }
+    func getNext(_ oids: [SNMPObjectIdentifier]) async throws -> [SNMPVarBind] { try await session.getNext(oids) }
+    func getBulk(_ oids: [SNMPObjectIdentifier], nonRepeaters: Int, maxRepetitions: Int) async throws -> [SNMPVarBind] {
+        try await session.getBulk(oids, nonRepeaters: nonRepeaters, maxRepetitions: maxRepetitions)
+    }
+    func walk(_ root: SNMPObjectIdentifier) async throws -> [SNMPVarBind] { try await session.walk(root) }
+    func set(_ varBinds: [SNMPVarBind]) async throws -> [SNMPVarBind] { try await session.set(varBinds) }
+}
+
+/// `count` GetParameterValues-shaped reads of `paths`, each awaited before the next, from a task on the global
+/// concurrent executor (as the CWMP session's task calls the provider). Returns how many came back complete.
+func providerSequentialReads(_ provider: SNMPProfileProvider, _ paths: [ProviderPath], count: Int) async throws -> Int {
+    var answered = 0
+    for _ in 0..<count where try await provider.values(of: paths).allSatisfy({ !$0.isEmpty }) { answered += 1 }
+    return answered
 }
