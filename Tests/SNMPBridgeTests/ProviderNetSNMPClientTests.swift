@@ -158,6 +158,34 @@ struct ProviderNetSNMPClientTests {
         #expect(Rendered.string(try get(peer, ["1.3.6.1.2.1.1.5.0"])["1.3.6.1.2.1.1.5.0"]) != "fine")
     }
 
+    /// What the engine runs on every provider of a SetParameterValues spanning several agents before any applies:
+    /// the same per-value faults as setValues, and no SET sent, whether the values are good or not.
+    @Test func validateValuesChecksLikeSetValuesAndSendsNothing() async throws {
+        let peer = try SNMPDaemonPeer()
+        defer { peer.stop() }
+        let manager = SNMPManager()
+        defer { manager.shutdown() }
+        let provider = SNMPProfileProvider(client: manager.session(for: peer.v2cPrivate), profiles: try SNMPBuiltinProfiles.compiled(),
+                                           agentID: peer.address)
+        let nameBefore = Rendered.string(try get(peer, ["1.3.6.1.2.1.1.5.0"])["1.3.6.1.2.1.1.5.0"])
+        do {
+            try await provider.validateValues([
+                value("Device.DeviceInfo.HostName", "validated-only"),
+                value("Device.IP.Interface.{i}.Enable", "maybe", .boolean).withKeys(["ifName=lo"]),
+                value("Device.DeviceInfo.Description", "read-only in the profile"),
+            ])
+            Issue.record("validateValues accepted an invalid and a read-only value")
+        } catch let error as ProviderSetValuesError {
+            #expect(error.entries.map(\.index) == [1, 2])
+            #expect(error.entries.map(\.faultCode) == [.invalidParameterValue, .attemptToSetNonWritableParameter])
+        }
+        // Good values pass, and validating applies nothing.
+        try await provider.validateValues([value("Device.DeviceInfo.HostName", "validated-only")])
+        let nameAfter = Rendered.string(try get(peer, ["1.3.6.1.2.1.1.5.0"])["1.3.6.1.2.1.1.5.0"])
+        #expect(nameAfter == nameBefore)
+        #expect(nameAfter != "validated-only")
+    }
+
     @Test func tablesWithoutRowStatusRefuseAddAndDelete() async throws {
         let peer = try SNMPDaemonPeer()
         defer { peer.stop() }

@@ -259,7 +259,19 @@ public actor SNMPProfileProvider: DataModelProvider {
         try await nearTheAgent { try await setValuesNearTheAgent(values) }
     }
 
-    private func setValuesNearTheAgent(_ values: [ProviderParameterValue]) async throws -> ApplyStatus {
+    /// The engine calls this for every provider of a SetParameterValues that spans several providers (several
+    /// agents, or an agent and the gateway's own objects) before any of them applies, so that a value one agent
+    /// cannot take stops the whole RPC before another agent was SET. It runs the same checks and conversions as
+    /// `setValues` (the row lookups may read the agent) and sends no SET. What SNMP cannot give is a rollback: an
+    /// agent that refuses a SET after the others applied theirs leaves those applied (docs/snmp-profiles.md).
+    public func validateValues(_ values: [ProviderParameterValue]) async throws {
+        _ = try await nearTheAgent { try await setVarBinds(for: values) }
+    }
+
+    /// Each value's varbind (the writable column at its row, the value converted to the column's SET syntax) and
+    /// the index of the value it came from; every value that fails is a `ProviderSetValuesError` entry.
+    private func setVarBinds(for values: [ProviderParameterValue]) async throws
+        -> (varBinds: [SNMPVarBind], valueIndexOfVarBind: [Int]) {
         var cache = WalkCache()
         var varBinds: [SNMPVarBind] = []
         var valueIndexOfVarBind: [Int] = []
@@ -278,6 +290,11 @@ public actor SNMPProfileProvider: DataModelProvider {
             }
         }
         guard entries.isEmpty else { throw ProviderSetValuesError(entries: entries) }
+        return (varBinds, valueIndexOfVarBind)
+    }
+
+    private func setValuesNearTheAgent(_ values: [ProviderParameterValue]) async throws -> ApplyStatus {
+        let (varBinds, valueIndexOfVarBind) = try await setVarBinds(for: values)
         guard !varBinds.isEmpty else { return .applied }
         let request = varBinds
         let response: [SNMPVarBind]
