@@ -25,7 +25,7 @@ struct XMLElement: Sendable, Hashable {
     /// Attributes by local name.
     var attributes: [String: String]
     /// The serialised content (child elements with the namespaces they use declared on them), for elements with
-    /// element children at most `innerXMLDepth` deep; nil otherwise.
+    /// element children exactly `innerXMLDepth` deep; nil otherwise.
     var innerXML: String?
 
     /// The text without leading and trailing whitespace (UPnP values are padded by real devices).
@@ -64,8 +64,9 @@ enum UPnPXML {
     }
 
     /// Parses `bytes` into its root element.
-    /// - Parameter innerXMLDepth: elements with element children at this depth or less (the root is 1) get
-    ///   `innerXML`.
+    /// - Parameter innerXMLDepth: elements with element children at exactly this depth (the root is 1) get
+    ///   `innerXML`. Not the shallower ones: serialising the Envelope, the Body and the ActionResponse (each a
+    ///   deep copy and a dump of the whole response) cost every action three copies nobody read.
     static func parse(_ bytes: [UInt8], limits: Limits = Limits(), innerXMLDepth: Int = 0,
                       what: String = "document") throws(UPnPDMError) -> XMLElement {
         _ = initialized
@@ -178,7 +179,7 @@ enum UPnPXML {
                 }
                 child = current.pointee.next
             }
-            if depth <= innerXMLDepth, !result.children.isEmpty { result.innerXML = innerXML(of: node) }
+            if depth == innerXMLDepth, !result.children.isEmpty { result.innerXML = innerXML(of: node) }
             return result
         }
 
