@@ -115,6 +115,20 @@ func upnpFault(_ code: Int, _ description: String) -> String {
         #expect(fragment.child("Parameter")?.child("Value")?.text == " 8 ")
     }
 
+    @Test func innerXMLOnlyAtTheArgumentDepth() throws {
+        // Envelope (1) / Body (2) / Response (3) / argument (4): only the argument is serialised.
+        let bytes = Array(("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+            + "<u:GetValuesResponse xmlns:u=\"\(cms)\"><List><P>1</P></List><Text>x</Text></u:GetValuesResponse>"
+            + "</s:Body></s:Envelope>").utf8)
+        let envelope = try UPnPXML.parse(bytes, innerXMLDepth: 4)
+        let response = try #require(envelope.child("Body")?.children.first)
+        #expect(envelope.innerXML == nil)
+        #expect(envelope.child("Body")?.innerXML == nil)
+        #expect(response.innerXML == nil)
+        #expect(response.child("List")?.innerXML == "<P>1</P>")
+        #expect(response.child("Text")?.innerXML == nil)
+    }
+
     @Test func upnpFaultBecomesActionFailed() throws {
         do {
             _ = try decode(upnpFault(703, "No Such Name"))
