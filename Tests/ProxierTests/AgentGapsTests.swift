@@ -285,7 +285,118 @@ struct AgentGapsTests {
         }
     }
 
+    /// The child's first session: the peer serves a ScheduleInform (DelaySeconds 600), records the
+    /// ScheduleInformResponse and holds its answer to it (the next RPC, a GetParameterValues) for 60 s, so the
+    /// session is still open when the child is killed. The ScheduleInform was stored before its response went out: the next start reports `3 SCHEDULED` +
+    /// `M ScheduleInform` with its CommandKey when the delay has passed, and never again.
+    @Test("a ScheduleInform answered in a session killed before its end fires after the restart, once")
+    func scheduledInformSurvivesSIGKILLMidSession() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        try await withTemporaryStateDirectory { directory in
+            let urlFile = directory + ".acs-url"
+            try peer.acsURL.write(toFile: urlFile, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: urlFile) }
+            let key = ScheduleInformCrashChild.commandKey
+            try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs",
+                             ["method": "ScheduleInform", "delay_seconds": 600, "command_key": key])
+            // A GetParameterValues waits behind it, so the session has more to do when the child dies.
+            try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs",
+                             ["method": "GetParameterValues", "names": [Self.upTime]])
+            try peer.control("POST", "/inject", ["delay_on": "response", "delay_count": 1, "delay_seconds": 60])
+            let responsesPath = "/devices/\(AgentHarness.deviceID)/responses"
+            let lines = try await CrashChild.run(mode: .scheduleInformThenHang, directory: directory) { lines in
+                guard lines.contains("SENDING") else { return false }
+                // Killed once the peer has the response (it was sent), while the peer still holds the session.
+                for _ in 0..<1000 {
+                    let answered = (try? peer.control("GET", responsesPath)) as? [[String: Any]] ?? []
+                    if answered.contains(where: { $0["response_method"] as? String == "ScheduleInformResponse" }) { break }
+                    usleep(10_000)
+                }
+                return true
+            }
+            #expect(lines.contains("STARTED") && lines.contains("SENDING"))
+            #expect(try responses(peer).map { $0["response_method"] as? String } == ["ScheduleInformResponse"])
+            // Mid-session: the peer has not answered the ScheduleInformResponse yet (its GetParameterValues is still to
+            // come), so the session never ended.
+            #expect(peer.device(AgentHarness.deviceID)?["in_session"] as? Bool == true)
+            try await withStore(in: directory) { store in
+                let snapshot = try #require(try await store.load(AgentHarness.agentID))
+                #expect(snapshot.scheduledInforms.map(\.commandKey) == [key])
+            }
+
+            let clock = ManualAgentClock()
+            let second = try await AgentHarness.make(peer: peer, directory: directory, clock: clock)
+            try await second.agent.start()
+            #expect(await second.sessions(1))
+            #expect(!peer.eventCodes(peer.lastInform(AgentHarness.deviceID)).contains("3 SCHEDULED"))
+            clock.advance(by: .seconds(600))
+            #expect(await second.sessions(2))
+            let inform = peer.lastInform(AgentHarness.deviceID)
+            let events = inform?["events"] as? [[String: Any]] ?? []
+            #expect(peer.eventCodes(inform).filter { $0 == "3 SCHEDULED" }.count == 1)
+            #expect(events.filter { $0["code"] as? String == "M ScheduleInform" }.map { $0["command_key"] as? String } == [key])
+            #expect(try await second.store.load(AgentHarness.agentID)?.scheduledInforms == [])
+
+            // Exactly once: not in the next session, not after another restart.
+            #expect(try second.connectionRequest()["status"] as? Int == 200)
+            #expect(await second.sessions(3))
+            #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)) == ["6 CONNECTION REQUEST"])
+            await second.stopKeepingPeer()
+
+            let third = try await AgentHarness.make(peer: peer, directory: directory, clock: clock)
+            try await third.agent.start()
+            #expect(await third.sessions(1))
+            let codes = peer.eventCodes(peer.lastInform(AgentHarness.deviceID))
+            #expect(!codes.contains("3 SCHEDULED") && !codes.contains("M ScheduleInform"))
+            #expect(try await third.store.load(AgentHarness.agentID)?.scheduledInforms == [])
+            await third.stopKeepingPeer()
+        }
+    }
+
     // MARK: Store failures
+
+    /// The store refuses the scheduled_informs row: the ScheduleInform is answered 9002 and is not scheduled (in
+    /// the store or in the agent's timer); once the store works again the same RPC is stored and fires.
+    @Test("a ScheduleInform that cannot be stored answers 9002 and schedules nothing")
+    func scheduleInformRefusedWhenTheStoreFails() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        let harness = try await AgentHarness.make(peer: peer)
+        try await harness.agent.start()
+        #expect(await harness.sessions(1))
+        try await harness.store.rawQuery("""
+            CREATE TRIGGER inject_store_failure BEFORE INSERT ON scheduled_informs
+            BEGIN SELECT RAISE(ABORT, 'injected store failure'); END
+            """)
+        try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs",
+                         ["method": "ScheduleInform", "delay_seconds": 600, "command_key": "sched-refused"])
+        #expect(try harness.connectionRequest()["status"] as? Int == 200)
+        #expect(await harness.sessions(2))
+        let refused = try #require(try responses(peer).last)
+        #expect(refused["response_method"] as? String == "Fault")
+        #expect((refused["fault"] as? [String: Any])?["code"] as? Int == 9002)
+        // The manual clock stands still: the scheduled instant would be now + 600 s; the timer waits for the periodic
+        // inform (3600 s) instead.
+        let due = harness.clock.now().advanced(by: .seconds(600))
+        #expect(harness.agent.armedDeadline.map { $0 > due } == true)
+        #expect(try await harness.store.load(AgentHarness.agentID)?.scheduledInforms == [])
+
+        try await harness.store.rawQuery("DROP TRIGGER inject_store_failure")
+        try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs",
+                         ["method": "ScheduleInform", "delay_seconds": 600, "command_key": "sched-stored"])
+        #expect(try harness.connectionRequest()["status"] as? Int == 200)
+        #expect(await harness.sessions(3))
+        #expect(try responses(peer).last?["response_method"] as? String == "ScheduleInformResponse")
+        #expect(try await harness.store.load(AgentHarness.agentID)?.scheduledInforms.map(\.commandKey) == ["sched-stored"])
+        #expect(harness.agent.armedDeadline == due)
+        harness.clock.advance(by: .seconds(600))
+        #expect(await harness.sessions(4))
+        let events = peer.lastInform(AgentHarness.deviceID)?["events"] as? [[String: Any]] ?? []
+        #expect(events.filter { $0["code"] as? String == "M ScheduleInform" }.map { $0["command_key"] as? String }
+                == ["sched-stored"])
+        await harness.shutdown()
+    }
 
     /// The store refuses the ParameterKey (a trigger makes SQLite abort the UPDATE, as a full or broken database
     /// would): the SetParameterValues is answered with 9002, ParameterKey and the value are as before in memory
@@ -441,6 +552,40 @@ enum ValueChangeCrashChild {
         }
         CrashChild.report("RECORDED")
         // The parent kills us here.
+        while true { try await Task.sleep(for: .seconds(1)) }
+    }
+}
+
+/// The crash child of `scheduledInformSurvivesSIGKILLMidSession` (run through `CrashChild`, PersistenceCrashTests.swift).
+enum ScheduleInformCrashChild {
+    static let commandKey = "sched-kill-9"
+
+    /// Bootstrapped with the peer before (so the restart is a plain BOOT); its first session gets the ScheduleInform
+    /// the parent queued. "SENDING" goes out as the ScheduleInformResponse is posted; the parent kills the process
+    /// once the peer has it, with the session still open.
+    static func answerScheduleInformThenHang(directory: String) async throws {
+        let url = try String(contentsOfFile: directory + ".acs-url", encoding: .utf8)
+        let store = try await AgentStore.open(directory: directory)
+        try await store.createAgent(AgentHarness.agentID)
+        try await store.apply([.setBootstrappedACSURL(url)], to: AgentHarness.agentID)
+        let settings = ManagementServerSettings(url: url, connectionRequestUsername: "cr-user",
+                                                connectionRequestPassword: "cr-s3cret")
+        let gateway = try await makeGatewayDataModel(identity: AgentHarness.identity, settings: settings)
+        let transport = ObservingTransport(inner: NIOACSTransport()) { body in
+            if String(decoding: body, as: UTF8.self).contains("ScheduleInformResponse") { CrashChild.report("SENDING") }
+        }
+        let environment = AgentEnvironment(store: store, transport: transport, clock: ManualAgentClock())
+        let identity = AgentHarness.identity
+        let agent = CWMPAgent(configuration: .init(agentID: AgentHarness.agentID,
+                                                   deviceId: DeviceId(manufacturer: identity.manufacturer,
+                                                                      oui: identity.manufacturerOUI,
+                                                                      productClass: identity.productClass,
+                                                                      serialNumber: identity.serialNumber),
+                                                   startupJitterWindow: .zero),
+                              gateway: gateway, environment: environment)
+        try await agent.start()
+        CrashChild.report("STARTED")
+        // The parent kills us during the session.
         while true { try await Task.sleep(for: .seconds(1)) }
     }
 }

@@ -116,6 +116,9 @@ import Testing
         case .valueChangesThenHang?:
             // AgentGapsTests.valueChangesSurviveSIGKILL.
             try await ValueChangeCrashChild.recordValueChangesThenHang(directory: directory)
+        case .scheduleInformThenHang?:
+            // AgentGapsTests.scheduledInformSurvivesSIGKILLMidSession.
+            try await ScheduleInformCrashChild.answerScheduleInformThenHang(directory: directory)
         case nil:
             Issue.record("crashChildEntryPoint runs only in a child process")
         }
@@ -128,6 +131,7 @@ enum CrashChild {
         case informThenHang
         case queueRequestThenHang
         case valueChangesThenHang
+        case scheduleInformThenHang
     }
 
     static let modeVariable = "CWMP_PROXY_STORE_CRASH_CHILD"

@@ -498,12 +498,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
         var sessionLogger = logger
         sessionLogger[metadataKey: "cwmp.session.id"] = .string("\(agentID)/\(sessionCounter)")
         var record = InformRecord()
-        var followUps: [CPEFollowUp] = []
         let outcome = await runSession(events: events, pending: pending, retryCount: retryCount,
-                                       pendingRequests: pendingRequests, record: &record, followUps: &followUps,
-                                       logger: sessionLogger)
+                                       pendingRequests: pendingRequests, record: &record, logger: sessionLogger)
         environment.sessionGate.release()
-        await sessionEnded(outcome, record: record, followUps: followUps, logger: sessionLogger)
+        await sessionEnded(outcome, record: record, logger: sessionLogger)
     }
 
     private func readPendingEvents() async -> Result<[PendingEvent], ProxierError> {
@@ -516,8 +514,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
 
     private func runSession(events expected: [EventStruct], pending read: Result<[PendingEvent], ProxierError>,
                             retryCount: UInt32, pendingRequests: [CPERequest],
-                            record: inout InformRecord, followUps: inout [CPEFollowUp],
-                            logger: Logger) async -> SessionOutcome {
+                            record: inout InformRecord, logger: Logger) async -> SessionOutcome {
         let settings = await managementServer.settings
         record.acsURL = settings.url
         var session = CWMPSessionStateMachine(configuration: configuration.session)
@@ -598,10 +595,11 @@ public actor CWMPAgent: ConnectionRequestAgent {
             case .executeACSRequest(let request):
                 record.ranACSRequests = true
                 // Applied, then committed to the store before the response goes out (`committing`): a response
-                // the store could not back is replaced by fault 9002 and the change is rolled back.
+                // the store could not back is replaced by fault 9002 and the change is rolled back. A Reboot or
+                // FactoryReset acts through the session's outcome (`postSessionAction`), a ScheduleInform is in
+                // the agent's schedule once `committing` returns.
                 let outcome = await committing(await dispatcher.respond(to: request, within: configuration.rpcBudget),
                                                logger: logger)
-                followUps += outcome.followUps.filter { $0 != .saveDataModelState }
                 logger.debug("cwmp.session.rpc", metadata: ["cwmp.rpc": "\(CWMPEncoder.rpcName(of: request))",
                                                             "cwmp.rpc.fault": "\(outcome.fault?.code.rawValue ?? 0)"])
                 action = session.acsRequestHandled(outcome.response)
@@ -732,20 +730,15 @@ public actor CWMPAgent: ConnectionRequestAgent {
         valueChangeGenerations = [:]
     }
 
-    private func sessionEnded(_ outcome: SessionOutcome, record: InformRecord, followUps: [CPEFollowUp],
-                              logger: Logger) async {
+    private func sessionEnded(_ outcome: SessionOutcome, record: InformRecord, logger: Logger) async {
         let now = environment.clock.now()
         if outcome.succeeded {
             logger.info("cwmp.session.ended")
         } else {
             logger.warning("cwmp.session.failed", metadata: ["cwmp.session.failure": "\(outcome.failure!)"])
         }
-        var action = machine.sessionEnded(outcome, now: now, using: &generator)
-        for case .scheduleInform(let delay, let commandKey) in followUps {
-            let seconds = UInt32(clamping: delay.components.seconds)
-            let next = machine.scheduleInform(ScheduleInform(delaySeconds: seconds, commandKey: commandKey), now: now)
-            if case .none = action { action = next } else if case .armTimer = action { action = next }
-        }
+        // The session's ScheduleInforms are in the machine already (`committing`): its timer covers them.
+        let action = machine.sessionEnded(outcome, now: now, using: &generator)
 
         var changes: [AgentChange] = []
         var acknowledged: Int64? = nil
@@ -823,9 +816,13 @@ public actor CWMPAgent: ConnectionRequestAgent {
     ///
     /// CPE requests are added and removed in the same transaction (`adding`: the request and its stored form;
     /// `removingRequests`: requests the ACS answered). Both are matched with their store ids under the sync gate,
-    /// so a request added by one sync is known to the next. Returns whether the transaction committed.
+    /// so a request added by one sync is known to the next. `schedulingInforms`: ScheduleInform items written as if
+    /// the machine held them already; the caller adds them to the machine once this returns true (with no await in
+    /// between, so no other sync diffs against a mirror that has them and a machine that does not).
+    /// Returns whether the transaction committed.
     @discardableResult
     private func syncEvents(prefix: [AgentChange] = [], acknowledgedUpTo: Int64? = nil,
+                            schedulingInforms: [ScheduledInforms.Item] = [],
                             adding addedRequest: (CPERequest, PendingCPERequest)? = nil,
                             removingRequests: [CPERequest] = [], removingAllRequests: Bool = false,
                             logger: Logger? = nil) async -> Bool {
@@ -856,7 +853,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
             }
         }
         // Scheduled informs likewise: one that fell due leaves the store in the transaction that appends its events.
-        let wantedScheduledInforms = machine.scheduledInforms.items.map {
+        let wantedScheduledInforms = (machine.scheduledInforms.items + schedulingInforms).map {
             let (seconds, attoseconds) = $0.due.sinceUnixEpoch.components
             return StoredScheduledInform(dueMilliseconds: seconds * 1000 + attoseconds / 1_000_000_000_000_000,
                                          commandKey: $0.commandKey)
@@ -985,18 +982,52 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// value with an unchanged ParameterKey changes no data-model state. A failed save that does not concern this
     /// RPC (an older local change) leaves its response as it is.
     ///
+    /// A ScheduleInform is stored here too, after the state (`committingScheduledInforms`).
+    ///
     /// Not undone: values a provider already wrote to a proxied device (an SNMP SET, a UPnP DM SetValues): the
     /// device holds those, not the store; see docs/agent-events.md.
     private func committing(_ outcome: CPEMethodOutcome, logger: Logger) async -> CPEMethodOutcome {
-        guard let error = await saveState(logger: logger) else { return outcome }
+        guard let error = await saveState(logger: logger) else {
+            return await committingScheduledInforms(outcome, logger: logger)
+        }
         let settingsChanged = await managementServer.unpersistedChanges.contains { $0.origin == .acs }
-        guard outcome.followUps.contains(.saveDataModelState) || settingsChanged else { return outcome }
+        guard outcome.followUps.contains(.saveDataModelState) || settingsChanged else {
+            return await committingScheduledInforms(outcome, logger: logger)
+        }
         await dataModel.importState(savedState)
         await managementServer.rollBackUnpersistedACSChanges()
         logger.error("cwmp.session.rpc-rolled-back", metadata: ["error": "\(error)"])
         let failure = ProxierError(.storeFailure, "the changes could not be stored", underlying: error)
         // Follow-ups (a reboot, a scheduled inform) belong to an RPC that completed; this one did not.
         return CPEMethodOutcome(response: .fault(CWMPFault(converting: failure)))
+    }
+
+    /// The RPC's data-model changes are stored (`committing`); now its ScheduleInforms. Each is written before its
+    /// ScheduleInformResponse goes out, so a `kill -9` at any later moment of the session (or before its end is
+    /// recorded) loses no accepted ScheduleInform; after a restart `3 SCHEDULED` + `M ScheduleInform` come when it
+    /// is due. The row leaves the store in the transaction that appends those events (`syncEvents`). The delay
+    /// counts from the call (TR-069 A.4.1.4: "from the time this method is called"), not from the session's end.
+    /// One the store refuses is not accepted: 9002, and the agent's schedule stays without it.
+    private func committingScheduledInforms(_ outcome: CPEMethodOutcome, logger: Logger) async -> CPEMethodOutcome {
+        let requests = outcome.followUps.compactMap { followUp -> ScheduleInform? in
+            guard case .scheduleInform(let delay, let commandKey) = followUp else { return nil }
+            return ScheduleInform(delaySeconds: UInt32(clamping: delay.components.seconds), commandKey: commandKey)
+        }
+        guard !requests.isEmpty else { return outcome }
+        let now = environment.clock.now()
+        // The items exactly as `AgentStateMachine.scheduleInform` will hold them (same instant, same order).
+        var scheduled = ScheduledInforms()
+        for request in requests { scheduled.schedule(request, now: now) }
+        guard await syncEvents(schedulingInforms: scheduled.items, logger: logger) else {
+            logger.error("cwmp.session.rpc-rolled-back")
+            let failure = ProxierError(.storeFailure, "the scheduled inform could not be stored")
+            return CPEMethodOutcome(response: .fault(CWMPFault(converting: failure)))
+        }
+        for request in requests {
+            // In a session the machine only records it (`.none`); its timer is armed when the session ends.
+            perform(machine.scheduleInform(request, now: now))
+        }
+        return outcome
     }
 
     // MARK: - CPE requests
