@@ -110,7 +110,9 @@ struct ACSSessionRules: Sendable {
             throw CWMPError(.tooManyRedirects, "more than \(maximumRedirects) redirects in one session")
         }
         redirects += 1
-        let newOrigin = target.isTLS != url.isTLS || target.host != url.host || target.port != url.port
+        // Host names compare case-insensitively (RFC 3986 §6.2.2.1): ACS.example is the same server as acs.example.
+        let newOrigin = target.isTLS != url.isTLS || target.host.lowercased() != url.host.lowercased()
+            || target.port != url.port
         if newOrigin {
             // Another origin is another server: its cookies and nonces are not this one's, and no credentials go
             // there before it asks for them (a fresh authenticator sends nothing until challenged). Basic is

@@ -42,7 +42,7 @@ public struct NIOACSTransport: ACSTransport {
     public let configuration: Configuration
     private let group: any EventLoopGroup
     private let tlsContext: NIOSSLContext?
-    private let logger: Logger
+    fileprivate let logger: Logger
 
     public init(configuration: Configuration = Configuration(),
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -229,7 +229,11 @@ final class NIOACSSession: ACSSession {
         do {
             try state.withLock { try $0.rules.beginPost() }
             while true {
-                let raw = try await exchange(body: body, timeout: timeout)
+                let (raw, url) = try await exchange(body: body, timeout: timeout)
+                transport.logger.debug("acs.http.exchange", metadata: [
+                    "acs.url": "\(url.requestURL)", "http.status": "\(raw.head.status.code)",
+                    "http.request.bytes": "\(body?.count ?? 0)", "http.response.bytes": "\(raw.body.count)",
+                ])
                 let action = try state.withLock { state in
                     try state.rules.received(status: Int(raw.head.status.code), headers: raw.head.headers,
                                              body: raw.body)
@@ -241,10 +245,14 @@ final class NIOACSSession: ACSSession {
                     continue  // same connection if the ACS kept it open; connectedChannel() reconnects otherwise
                 case .resend(newOrigin: true):
                     // The connection goes to the old origin; the next exchange connects to the new one.
-                    let old = state.withLock { state -> (any Channel)? in
+                    let (old, target) = state.withLock { state -> ((any Channel)?, ACSURL) in
                         defer { state.channel = nil }
-                        return state.channel
+                        return (state.channel, state.rules.url)
                     }
+                    transport.logger.debug("acs.http.redirect", metadata: [
+                        "http.status": "\(raw.head.status.code)", "acs.url": "\(target.requestURL)",
+                        "acs.redirect.new-origin": "true",
+                    ])
                     try? await old?.close()
                 }
             }
@@ -265,7 +273,8 @@ final class NIOACSSession: ACSSession {
         try? await channel?.close()
     }
 
-    private func exchange(body: [UInt8]?, timeout: Duration) async throws -> ACSRawResponse {
+    /// One request and its answer, with the URL it went to.
+    private func exchange(body: [UInt8]?, timeout: Duration) async throws -> (ACSRawResponse, ACSURL) {
         let channel = try await connectedChannel()
         let request = state.withLock { $0.rules.nextRequest() }
         let url = request.url
@@ -302,7 +311,7 @@ final class NIOACSSession: ACSSession {
             state.withLock { if $0.channel === channel { $0.channel = nil } }
             try? await channel.close()
         }
-        return raw
+        return (raw, url)
     }
 
     /// The session's connection to the current URL's origin, (re)connecting when the ACS closed it (a 401 with
