@@ -431,6 +431,19 @@ import Testing
         await server.stop()
     }
 
+    /// A NIO transport built without TLS never turns a redirect to https into plain TCP to that port.
+    @Test func aRedirectToHTTPSWithoutTLSIsRefusedNotSentInClear() async throws {
+        let tls = try await WireTransport.nioTLS.server { _ in .ok("tls") }
+        let target = tls.url
+        let server = try await TestHTTPServer { _ in Reply(.found, headers: [("Location", target)]) }
+        let session = try await WireTransport.nio.transport().openSession(url: server.url, credentials: nil)
+        #expect(await transportErrorKind { _ = try await session.post(body: nil, timeout: .seconds(10)) } == .invalidURL)
+        await session.close()
+        #expect(tls.connections == 0)
+        await server.stop()
+        await tls.stop()
+    }
+
     // MARK: - Bodies: gzip, size, Retry-After, timeouts
 
     @Test(arguments: WireTransport.allCases)

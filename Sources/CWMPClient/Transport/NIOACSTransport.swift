@@ -70,6 +70,9 @@ public struct NIOACSTransport: ACSTransport {
     }
 
     fileprivate func connect(to url: ACSURL) async throws -> any Channel {
+        // openSession checks this for the configured URL; a redirect can still lead to https, and https without a
+        // context must not quietly become plain TCP.
+        if url.isTLS, tlsContext == nil { throw ACSTransportError(.invalidURL, "TLS is not configured") }
         let tlsContext = url.isTLS ? self.tlsContext : nil
         let maximumBytes = configuration.maximumResponseBytes
         let decompresses = configuration.acceptsCompressedResponses
