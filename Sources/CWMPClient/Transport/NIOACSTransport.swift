@@ -109,7 +109,6 @@ public struct NIOACSTransport: ACSTransport {
             throw ACSTransportError(.connectionFailed, "connect to \(url.hostHeader) failed")
         }
     }
-
 }
 
 /// One request and the promise of its response, written into the pipeline as one outbound message.
@@ -224,9 +223,6 @@ final class NIOACSSession: ACSSession {
             url: url, credentials: credentials, allowsBasicOverPlainHTTP: configuration.allowsBasicOverPlainHTTP,
             maximumRedirects: configuration.maximumRedirects)))
     }
-
-    /// The URL the session posts to now: the configured one, or where a redirect sent the session.
-    var currentURL: ACSURL { state.withLock { $0.rules.url } }
 
     func post(body: [UInt8]?, timeout: Duration) async throws -> ACSHTTPResponse {
         do {
