@@ -6,16 +6,15 @@
 // the document unescaped as child elements), and libxml2 does every bit of escaping and unescaping.
 //
 // Reading is defensive, because the documents come from LAN devices nobody vouches for:
-// * no DTD at all: the internalSubset/externalSubset/entityDecl callbacks stop the parser at the first
-//   `<!DOCTYPE`, so no entity is ever declared (billion laughs) and nothing external is fetched (XXE); options are
-//   NONET (+ NOERROR/NOWARNING so libxml2 prints nothing), never NOENT, DTDLOAD or HUGE;
+// * no DTD at all, through UPnPXMLStream (the DTD callbacks stop the parser at the first `<!DOCTYPE`: no entity is
+//   ever declared, nothing external is fetched); options NONET and IGNORE_ENC, never NOENT, DTDLOAD or HUGE;
 // * a byte cap before libxml2 sees anything, CWMPClient's StartTagGuard against libxml2 2.9's quadratic attribute
-//   check, and depth and element-count caps while the tree is copied out.
-// The DOM is copied into plain Swift values (`DMXMLElement`) and freed at once: no C pointer leaves this file.
-// Errors use the module's XML codes (malformedXML, forbiddenDocumentType, documentTooLarge, documentTooDeep) like
-// UPnPXML, which reads descriptions and SOAP envelopes. This reader differs in two ways the argument documents need:
-// the bytes are always read as UTF-8 (they come from a Swift String, whatever the declaration says), and
-// CWMPClient's StartTagGuard runs first.
+//   check, and depth and element-count caps checked as each element opens.
+// The SAX events are built straight into plain Swift values (`DMXMLElement`): no libxml2 tree, no C pointer
+// leaves the parse. Errors use the module's XML codes (malformedXML, forbiddenDocumentType, documentTooLarge,
+// documentTooDeep) like UPnPXML, which reads descriptions and SOAP envelopes. This reader differs in two ways the
+// argument documents need: the bytes are always read as UTF-8 (they come from a Swift String, whatever the
+// declaration says), and CWMPClient's StartTagGuard runs first.
 
 internal import CLibXML2
 import CWMPClient
@@ -80,59 +79,40 @@ enum DMXML {
 
     // MARK: Reading
 
-    /// Parses `text` and returns its root element, which must have the local name `rootName`.
+    /// Parses `text` and returns its root element, which must have the local name `rootName`. Streamed through
+    /// SAX (UPnPXMLStream) into `DMXMLElement`s: no libxml2 tree is built, and the caps apply as elements open.
     static func parse(_ text: String, root rootName: String, limits: DMDocumentLimits) throws(UPnPDMError) -> DMXMLElement {
-        _ = initialized
-        var bytes = Array(text.utf8)
+        var text = text
+        // Contiguous UTF-8 without a copy for native strings (a bridged or odd string is made native once).
+        let result: Result<DMXMLElement, UPnPDMError> = text.withUTF8 { bytes in
+            Result { () throws(UPnPDMError) -> DMXMLElement in
+                try parse(UnsafeRawBufferPointer(bytes), root: rootName, limits: limits)
+            }
+        }
+        return try result.get()
+    }
+
+    private static func parse(_ bytes: UnsafeRawBufferPointer, root rootName: String,
+                              limits: DMDocumentLimits) throws(UPnPDMError) -> DMXMLElement {
         guard bytes.count <= limits.maximumBytes else {
             throw UPnPDMError(.documentTooLarge, "the \(rootName) document is \(bytes.count) bytes, more than \(limits.maximumBytes)")
         }
         guard !bytes.isEmpty else { throw UPnPDMError(.malformedXML, "the \(rootName) document is empty") }
         var guardian = StartTagGuard(limit: 64)
-        let admitted = bytes.withUnsafeBytes { guardian.admit($0) }
-        guard admitted else {
+        guard guardian.admit(bytes) else {
             throw UPnPDMError(.documentTooLarge, "the \(rootName) document has a start tag with more than 64 attributes")
         }
-        let document = try DMXMLDocument(parsing: &bytes, what: rootName)
-        guard let root = xmlDocGetRootElement(document.pointer) else {
+        let builder = DMTreeBuilder(limits: limits, what: rootName)
+        // The builder checks depth itself (its message names the cap); libxml2's own 256 still applies.
+        try UPnPXMLStream.parse(bytes, maximumDepth: .max, readAsUTF8: true, what: "\(rootName) document",
+                                handler: builder)
+        guard let tree = builder.root else {
             throw UPnPDMError(.malformedXML, "the \(rootName) document has no root element")
         }
-        var elements = 0
-        let tree = try copy(root, depth: 1, elements: &elements, limits: limits, what: rootName)
         guard tree.name == rootName else {
             throw UPnPDMError(.invalidResponse, "expected a \(rootName) document, got <\(tree.name)>")
         }
         return tree
-    }
-
-    private static func copy(_ node: xmlNodePtr, depth: Int, elements: inout Int, limits: DMDocumentLimits,
-                             what: String) throws(UPnPDMError) -> DMXMLElement {
-        elements += 1
-        guard elements <= limits.maximumElements else {
-            throw UPnPDMError(.documentTooLarge, "the \(what) document has more than \(limits.maximumElements) elements")
-        }
-        guard depth <= limits.maximumDepth else {
-            throw UPnPDMError(.documentTooDeep, "the \(what) document nests deeper than \(limits.maximumDepth)")
-        }
-        let name = node.pointee.name.map { String(cString: $0) } ?? ""
-        var children: [DMXMLElement] = []
-        var text = ""
-        var child = node.pointee.children
-        while let current = child {
-            switch current.pointee.type {
-            case XML_ELEMENT_NODE:
-                children.append(try copy(current, depth: depth + 1, elements: &elements, limits: limits, what: what))
-            case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
-                if let content = current.pointee.content { text += String(cString: content) }
-            case XML_ENTITY_REF_NODE:
-                // Unreachable without a DTD (undeclared entities are fatal); refuse rather than drop text silently.
-                throw UPnPDMError(.forbiddenDocumentType, "the \(what) document references an entity")
-            default:
-                break  // comments, processing instructions
-            }
-            child = current.pointee.next
-        }
-        return DMXMLElement(name: name, text: children.isEmpty ? text : "", children: children)
     }
 
     // MARK: Writing
@@ -155,52 +135,52 @@ enum DMXML {
     }
 }
 
-/// Owns one libxml2 document and frees it in `deinit`. Confined to the function that parses (never shared).
-final class DMXMLDocument {
-    let pointer: xmlDocPtr
+/// Builds the `DMXMLElement` tree from a document's SAX events: local names (prefixes and namespaces ignored, as
+/// devices use several), the text of leaf elements (text beside child elements is dropped), children in order.
+/// Element-count and depth caps are checked as each element opens, before anything is kept.
+private final class DMTreeBuilder: UPnPXMLStreamHandler {
+    let limits: DMDocumentLimits
+    let what: String
+    /// The elements open now, outermost first.
+    private var open: [DMXMLElement] = []
+    /// The text since the innermost open element started (or its last child ended): a leaf's whole text at its end.
+    private var text: [UInt8] = []
+    private var elements = 0
+    private(set) var root: DMXMLElement?
 
-    /// A `_private` marker the DTD callbacks leave on the parser context, so the error can say why it stopped.
-    private static var sawDTD: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: 0xD7D) }
-
-    init(parsing bytes: inout [UInt8], what: String) throws(UPnPDMError) {
-        guard let context = xmlNewParserCtxt() else {
-            throw UPnPDMError(.malformedXML, "libxml2 could not allocate a parser for the \(what) document")
-        }
-        defer { xmlFreeParserCtxt(context) }
-        if let sax = context.pointee.sax {
-            // User data of the DOM builder is the context itself, so the callbacks can stop it.
-            sax.pointee.internalSubset = { user, _, _, _ in DMXMLDocument.refuseDTD(user) }
-            sax.pointee.externalSubset = { user, _, _, _ in DMXMLDocument.refuseDTD(user) }
-            sax.pointee.entityDecl = { user, _, _, _, _, _ in DMXMLDocument.refuseDTD(user) }
-        }
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
-        let document = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) {
-                // The SOAP layer hands over a Swift String, so the bytes are UTF-8 whatever the declaration says.
-                xmlCtxtReadMemory(context, $0.baseAddress, Int32($0.count), nil, "UTF-8", options)
-            }
-        }
-        if context.pointee._private == Self.sawDTD {
-            if let document { xmlFreeDoc(document) }
-            throw UPnPDMError(.forbiddenDocumentType, "the \(what) document has a DTD (refused: entities, external subsets)")
-        }
-        guard let document, context.pointee.wellFormed != 0 else {
-            if let document { xmlFreeDoc(document) }
-            var reason = "the \(what) document is not well-formed XML"
-            if let message = context.pointee.lastError.message {
-                reason += ": " + DMXML.trimmed(String(cString: message))
-            }
-            throw UPnPDMError(.malformedXML, reason)
-        }
-        pointer = document
+    init(limits: DMDocumentLimits, what: String) {
+        self.limits = limits
+        self.what = what
     }
 
-    deinit { xmlFreeDoc(pointer) }
+    func startElement(_ localName: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError? {
+        elements += 1
+        guard elements <= limits.maximumElements else {
+            return UPnPDMError(.documentTooLarge, "the \(what) document has more than \(limits.maximumElements) elements")
+        }
+        guard depth <= limits.maximumDepth else {
+            return UPnPDMError(.documentTooDeep, "the \(what) document nests deeper than \(limits.maximumDepth)")
+        }
+        open.append(DMXMLElement(name: String(decoding: localName, as: UTF8.self), text: "", children: []))
+        text.removeAll(keepingCapacity: true)
+        return nil
+    }
 
-    private static func refuseDTD(_ user: UnsafeMutableRawPointer?) {
-        guard let context = user?.assumingMemoryBound(to: xmlParserCtxt.self) else { return }
-        context.pointee._private = sawDTD
-        xmlStopParser(context)
+    func characters(_ bytes: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError? {
+        text.append(contentsOf: bytes)
+        return nil
+    }
+
+    func endElement(depth: Int) -> UPnPDMError? {
+        guard var element = open.popLast() else { return nil }
+        if element.children.isEmpty { element.text = String(decoding: text, as: UTF8.self) }
+        text.removeAll(keepingCapacity: true)
+        if open.isEmpty {
+            root = element
+        } else {
+            open[open.count - 1].children.append(element)
+        }
+        return nil
     }
 }
 

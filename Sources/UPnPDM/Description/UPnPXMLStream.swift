@@ -1,0 +1,162 @@
+// libxml2's SAX2 interface for the documents read on every action (the SOAP envelope of a response and the
+// ParameterValueList-style argument documents inside it): events go straight into the caller's Swift state, with
+// no libxml2 tree built, copied and freed in between. For a GetValues answer that tree work (xmlNode and text node
+// allocations, the copy into Swift values, xmlFreeDoc) cost more than the tokenising itself.
+//
+// The defences are those of UPnPXML and DMXML, on the same libxml2 entry points:
+// * DTDs: the internalSubset/externalSubset/entityDecl callbacks stop the parser at the first `<!DOCTYPE`, so no
+//   entity is ever declared (billion laughs) and nothing external is fetched (XXE). Options: NONET, never NOENT,
+//   DTDLOAD, DTDATTR or HUGE, so libxml2's own limits stay on. An undeclared entity reference is a fatal error.
+// * Depth: checked as elements open, against the caller's cap (and libxml2's own 256).
+// * Diagnostics go to a structured-error callback that keeps the first fatal message; nothing reaches stderr.
+// The caller checks the byte size before calling, and counts elements itself.
+
+internal import CLibXML2
+
+/// Receives the events of one document from `UPnPXMLStream.parse`, synchronously, on the parsing thread. Local
+/// names and text are UTF-8 bytes, valid only during the call (libxml2 has already converted the document to UTF-8
+/// and checked it). Returning an error stops the parse; `parse` throws that error.
+protocol UPnPXMLStreamHandler: AnyObject {
+    /// An element opens; `depth` is 1 for the root.
+    func startElement(_ localName: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError?
+    /// The element at `depth` closes.
+    func endElement(depth: Int) -> UPnPDMError?
+    /// Character data (text, resolved predefined entities, CDATA) directly inside the element at `depth`; one
+    /// run of text may arrive in several calls.
+    func characters(_ bytes: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError?
+}
+
+enum UPnPXMLStream {
+    /// libxml2 wants xmlInitParser() once before threads use it; a static's initialiser runs exactly once.
+    private static let initialized: Bool = {
+        xmlInitParser()
+        return true
+    }()
+
+    /// Parses `bytes` and reports its events to `handler`.
+    /// - Parameters:
+    ///   - maximumDepth: elements may nest this deep (the root is 1); deeper is `.documentTooDeep`.
+    ///   - readAsUTF8: read the bytes as UTF-8 whatever the XML declaration says (argument documents come from a
+    ///     Swift String); otherwise the declaration's encoding is honoured, as for documents off the wire.
+    ///   - what: the document, for error reasons ("response to GetValues").
+    /// - Throws: `.forbiddenDocumentType` for a DTD, `.documentTooDeep`, `.malformedXML` with libxml2's first
+    ///   fatal message, or the error a handler method returned.
+    static func parse(_ bytes: UnsafeRawBufferPointer, maximumDepth: Int, readAsUTF8: Bool, what: String,
+                      handler: some UPnPXMLStreamHandler) throws(UPnPDMError) {
+        _ = initialized
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            throw UPnPDMError(.malformedXML, "the \(what) is empty")
+        }
+        guard let context = xmlCreateMemoryParserCtxt(base.assumingMemoryBound(to: CChar.self), Int32(bytes.count)) else {
+            throw UPnPDMError(.malformedXML, "libxml2 could not allocate a parser for the \(what)")
+        }
+        defer { xmlFreeParserCtxt(context) }
+        var options = XML_PARSE_NONET.rawValue
+        if readAsUTF8 { options |= XML_PARSE_IGNORE_ENC.rawValue }
+        _ = xmlCtxtUseOptions(context, Int32(options))
+        let state = StreamState(handler: handler, maximumDepth: maximumDepth, what: what)
+        context.pointee._private = Unmanaged.passUnretained(state).toOpaque()
+        guard let sax = context.pointee.sax else {
+            throw UPnPDMError(.malformedXML, "libxml2 gave the \(what)'s parser no SAX handler")
+        }
+        // No tree: without startDocument there is no xmlDoc, and the element and text callbacks are ours.
+        sax.pointee.startDocument = nil
+        sax.pointee.endDocument = nil
+        sax.pointee.startElement = nil
+        sax.pointee.endElement = nil
+        sax.pointee.reference = nil
+        sax.pointee.comment = nil
+        sax.pointee.processingInstruction = nil
+        sax.pointee.startElementNs = { context, localName, _, _, _, _, _, _, _ in
+            guard let state = StreamState.of(context), let localName else { return }
+            state.depth += 1
+            guard state.depth <= state.maximumDepth else {
+                state.stop(context, UPnPDMError(.documentTooDeep,
+                                                "the \(state.what) nests elements deeper than \(state.maximumDepth)"))
+                return
+            }
+            let name = UnsafeRawBufferPointer(start: localName, count: Int(xmlStrlen(localName)))
+            if let error = state.handler.startElement(name, depth: state.depth) { state.stop(context, error) }
+        }
+        sax.pointee.endElementNs = { context, _, _, _ in
+            guard let state = StreamState.of(context) else { return }
+            let depth = state.depth
+            state.depth -= 1
+            if let error = state.handler.endElement(depth: depth) { state.stop(context, error) }
+        }
+        let characters: charactersSAXFunc = { context, text, length in
+            guard let state = StreamState.of(context), let text, length > 0 else { return }
+            if let error = state.handler.characters(UnsafeRawBufferPointer(start: text, count: Int(length)),
+                                                    depth: state.depth) {
+                state.stop(context, error)
+            }
+        }
+        sax.pointee.characters = characters
+        sax.pointee.ignorableWhitespace = characters
+        sax.pointee.cdataBlock = characters
+        sax.pointee.internalSubset = { context, _, _, _ in StreamState.refuse(context, "a DOCTYPE") }
+        sax.pointee.externalSubset = { context, _, _, _ in StreamState.refuse(context, "an external DTD") }
+        sax.pointee.entityDecl = { context, _, _, _, _, _ in StreamState.refuse(context, "an entity declaration") }
+        sax.pointee.serror = { userData, error in
+            guard let error, error.pointee.level == XML_ERR_FATAL, let state = StreamState.of(userData),
+                  state.firstError == nil else { return }
+            var message = error.pointee.message.map { String(cString: $0) } ?? "error \(error.pointee.code)"
+            while message.last == "\n" { message.removeLast() }
+            state.firstError = "\(message) (line \(error.pointee.line))"
+        }
+        _ = xmlParseDocument(context)
+        if let document = context.pointee.myDoc {   // not expected without startDocument; never leaked
+            xmlFreeDoc(document)
+            context.pointee.myDoc = nil
+        }
+        if let forbidden = state.forbidden {
+            throw UPnPDMError(.forbiddenDocumentType, "the \(what) has \(forbidden); DTDs are refused")
+        }
+        if let failure = state.failure { throw failure }
+        guard context.pointee.wellFormed != 0 else {
+            let message = state.firstError ?? "not well-formed"
+            if message.contains("Excessive depth") {
+                throw UPnPDMError(.documentTooDeep, "the \(what) nests elements too deep: \(message)")
+            }
+            throw UPnPDMError(.malformedXML, "the \(what) is not well-formed XML: \(message)")
+        }
+    }
+
+    /// Per-parse state reached from the C callbacks through the parser context's `_private`.
+    private final class StreamState {
+        let handler: any UPnPXMLStreamHandler
+        let maximumDepth: Int
+        let what: String
+        var depth = 0
+        var failure: UPnPDMError?
+        var forbidden: String?
+        var firstError: String?
+
+        init(handler: any UPnPXMLStreamHandler, maximumDepth: Int, what: String) {
+            self.handler = handler
+            self.maximumDepth = maximumDepth
+            self.what = what
+        }
+
+        /// The state of the parse whose callback got `userData` (the parser context, libxml2's default).
+        static func of(_ userData: UnsafeMutableRawPointer?) -> StreamState? {
+            guard let userData else { return nil }
+            let context = userData.assumingMemoryBound(to: xmlParserCtxt.self)
+            guard let state = context.pointee._private else { return nil }
+            return Unmanaged<StreamState>.fromOpaque(state).takeUnretainedValue()
+        }
+
+        /// Records the first failure and stops the parser (no further callbacks).
+        func stop(_ userData: UnsafeMutableRawPointer?, _ error: UPnPDMError) {
+            if failure == nil { failure = error }
+            if let userData { xmlStopParser(userData.assumingMemoryBound(to: xmlParserCtxt.self)) }
+        }
+
+        /// A DTD callback: records what was found and stops the parser.
+        static func refuse(_ userData: UnsafeMutableRawPointer?, _ what: String) {
+            guard let userData else { return }
+            if let state = of(userData), state.forbidden == nil { state.forbidden = what }
+            xmlStopParser(userData.assumingMemoryBound(to: xmlParserCtxt.self))
+        }
+    }
+}
