@@ -21,8 +21,8 @@ protocol UPnPXMLStreamHandler: AnyObject {
     func startElement(_ localName: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError?
     /// The element at `depth` closes.
     func endElement(depth: Int) -> UPnPDMError?
-    /// Character data (text, resolved predefined entities, CDATA) directly inside the element at `depth`; one
-    /// run of text may arrive in several calls.
+    /// Character data (text, resolved predefined entities, CDATA) directly inside the element at `depth`, one
+    /// call per run of text between two tags (comments and processing instructions do not break a run).
     func characters(_ bytes: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError?
 }
 
@@ -69,6 +69,7 @@ enum UPnPXMLStream {
         sax.pointee.processingInstruction = nil
         sax.pointee.startElementNs = { context, localName, _, _, _, _, _, _, _ in
             guard let state = StreamState.of(context), let localName else { return }
+            guard state.flushText(context) else { return }
             state.depth += 1
             guard state.depth <= state.maximumDepth else {
                 state.stop(context, UPnPDMError(.documentTooDeep,
@@ -79,17 +80,16 @@ enum UPnPXMLStream {
             if let error = state.handler.startElement(name, depth: state.depth) { state.stop(context, error) }
         }
         sax.pointee.endElementNs = { context, _, _, _ in
-            guard let state = StreamState.of(context) else { return }
+            guard let state = StreamState.of(context), state.flushText(context) else { return }
             let depth = state.depth
             state.depth -= 1
             if let error = state.handler.endElement(depth: depth) { state.stop(context, error) }
         }
         let characters: charactersSAXFunc = { context, text, length in
+            // Collected here and handed over once per run of text: libxml2 reports text in pieces (each entity
+            // reference splits it, and an escaped argument document is mostly references).
             guard let state = StreamState.of(context), let text, length > 0 else { return }
-            if let error = state.handler.characters(UnsafeRawBufferPointer(start: text, count: Int(length)),
-                                                    depth: state.depth) {
-                state.stop(context, error)
-            }
+            state.text.append(contentsOf: UnsafeBufferPointer(start: text, count: Int(length)))
         }
         sax.pointee.characters = characters
         sax.pointee.ignorableWhitespace = characters
@@ -131,6 +131,8 @@ enum UPnPXMLStream {
         var failure: UPnPDMError?
         var forbidden: String?
         var firstError: String?
+        /// Character data not yet handed to the handler (see the characters callback).
+        var text: [UInt8] = []
 
         init(handler: any UPnPXMLStreamHandler, maximumDepth: Int, what: String) {
             self.handler = handler
@@ -144,6 +146,18 @@ enum UPnPXMLStream {
             let context = userData.assumingMemoryBound(to: xmlParserCtxt.self)
             guard let state = context.pointee._private else { return nil }
             return Unmanaged<StreamState>.fromOpaque(state).takeUnretainedValue()
+        }
+
+        /// Hands the collected text to the handler (at the next element boundary); false when that stopped the parse.
+        func flushText(_ userData: UnsafeMutableRawPointer?) -> Bool {
+            guard !text.isEmpty else { return true }
+            let error = text.withUnsafeBytes { handler.characters($0, depth: depth) }
+            text.removeAll(keepingCapacity: true)
+            if let error {
+                stop(userData, error)
+                return false
+            }
+            return true
         }
 
         /// Records the first failure and stops the parser (no further callbacks).

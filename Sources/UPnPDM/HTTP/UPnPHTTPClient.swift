@@ -127,6 +127,8 @@ public struct UPnPHTTPClient: Sendable {
     private let logger: Logger
     /// nil when keep-alive is off.
     let pool: UPnPHTTPConnectionPool?
+    /// Parsed control URLs: a client sends every action of a device to the same few URLs.
+    private let targets = UPnPHTTPTargetCache()
 
     public init(configuration: Configuration = .init(),
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -169,7 +171,7 @@ public struct UPnPHTTPClient: Sendable {
     /// `.malformedHTTPResponse`, `.responseTooLarge`.
     /// - Parameter timeout: overrides the configured total deadline for this request (a retry included).
     public func execute(_ request: UPnPHTTPRequest, timeout: TimeAmount? = nil) async throws(UPnPDMError) -> UPnPHTTPResponse {
-        let target = try UPnPHTTPTarget(url: request.url)
+        let target = try targets.target(for: request.url)
         let total = timeout ?? configuration.timeout
         let deadline = NIODeadline.now() + total
         let keepAlive = pool != nil
@@ -288,11 +290,16 @@ public struct UPnPHTTPClient: Sendable {
         }
     }
 
+    /// `name` is "Host" in any case, without a lowercased copy per header.
+    private static func isHost(_ name: String) -> Bool {
+        name.utf8.count == 4 && name.utf8.elementsEqual("host".utf8, by: { ($0 | 0x20) == $1 })
+    }
+
     static func makeHead(_ request: UPnPHTTPRequest, target: UPnPHTTPTarget, userAgent: String,
                          keepAlive: Bool = false) -> HTTPRequestHead {
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: target.hostHeader)
-        for (name, value) in request.headers where name.lowercased() != "host" { headers.add(name: name, value: value) }
+        for (name, value) in request.headers where !Self.isHost(name) { headers.add(name: name, value: value) }
         // HTTP/1.1 keeps the connection by default; some HTTP/1.0-minded devices need to be told.
         if !headers.contains(name: "Connection") { headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close") }
         if !headers.contains(name: "User-Agent") { headers.add(name: "User-Agent", value: userAgent) }
@@ -303,6 +310,28 @@ public struct UPnPHTTPClient: Sendable {
         }
         return HTTPRequestHead(version: .http1_1, method: request.method, uri: target.requestTarget, headers: headers)
     }
+}
+
+/// The last URLs taken apart, so each action does not run the RFC 3986 parser again (per GetValues it cost about as
+/// much as reading the answer's HTTP head). Bounded: past `capacity` entries it starts over, so a client fed
+/// endless distinct URLs (a hostile description) holds at most that many.
+final class UPnPHTTPTargetCache: Sendable {
+    private let entries = NIOLockedValueBox([String: UPnPHTTPTarget]())
+    let capacity: Int
+
+    init(capacity: Int = 256) { self.capacity = capacity }
+
+    func target(for url: String) throws(UPnPDMError) -> UPnPHTTPTarget {
+        if let target = entries.withLockedValue({ $0[url] }) { return target }
+        let target = try UPnPHTTPTarget(url: url)   // errors are not cached: a bad URL is rare and cheap to refuse
+        entries.withLockedValue { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[url] = target
+        }
+        return target
+    }
+
+    var count: Int { entries.withLockedValue { $0.count } }
 }
 
 /// What one exchange sends and how its response is read.
