@@ -266,6 +266,18 @@ func upnpFault(_ code: Int, _ description: String) -> String {
         }
     }
 
+    @Test func longTextInManyPiecesIsKeptWhole() throws {
+        // ~60,000 pieces (every entity reference splits the text) growing the text buffer many times over.
+        let value = String(repeating: "&lt;a b=&quot;1&quot;&gt;x&amp;y&lt;/a&gt;", count: 6_000)
+        let xml = "\(Self.envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"><L>\(value)</L><M>2</M>"
+            + "</u:GetValuesResponse></s:Body></s:Envelope>"
+        let response = response(xml)
+        let streamed = try #require(ResponseArgumentsReader.read(response.body, action: "GetValues", maximumBytes: 1 << 20))
+        #expect(streamed.count == 2)
+        #expect(streamed.first?.value == String(repeating: "<a b=\"1\">x&y</a>", count: 6_000))
+        #expect(streamed == (try tree(response, action: "GetValues").get()))
+    }
+
     @Test func caps() {
         let xml = "\(Self.envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"><A>1</A></u:GetValuesResponse></s:Body></s:Envelope>"
         let bytes = Array(xml.utf8)

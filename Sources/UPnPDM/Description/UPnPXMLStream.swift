@@ -55,7 +55,14 @@ enum UPnPXMLStream {
         if readAsUTF8 { options |= XML_PARSE_IGNORE_ENC.rawValue }
         _ = xmlCtxtUseOptions(context, Int32(options))
         let state = StreamState(handler: handler, maximumDepth: maximumDepth, what: what)
-        context.pointee._private = Unmanaged.passUnretained(state).toOpaque()
+        let callbacks = UnsafeMutablePointer<CallbackContext>.allocate(capacity: 1)
+        callbacks.initialize(to: CallbackContext(state: state))
+        defer {
+            callbacks.pointee.text.deallocate()
+            callbacks.deinitialize(count: 1)
+            callbacks.deallocate()
+        }
+        context.pointee._private = UnsafeMutableRawPointer(callbacks)
         guard let sax = context.pointee.sax else {
             throw UPnPDMError(.malformedXML, "libxml2 gave the \(what)'s parser no SAX handler")
         }
@@ -68,28 +75,34 @@ enum UPnPXMLStream {
         sax.pointee.comment = nil
         sax.pointee.processingInstruction = nil
         sax.pointee.startElementNs = { context, localName, _, _, _, _, _, _, _ in
-            guard let state = StreamState.of(context), let localName else { return }
-            guard state.flushText(context) else { return }
-            state.depth += 1
-            guard state.depth <= state.maximumDepth else {
-                state.stop(context, UPnPDMError(.documentTooDeep,
-                                                "the \(state.what) nests elements deeper than \(state.maximumDepth)"))
-                return
+            guard let callbacks = CallbackContext.of(context), let localName else { return }
+            callbacks.pointee.state._withUnsafeGuaranteedRef { state in
+                guard state.flushText(callbacks, context) else { return }
+                state.depth += 1
+                guard state.depth <= state.maximumDepth else {
+                    state.stop(context, UPnPDMError(.documentTooDeep,
+                                                    "the \(state.what) nests elements deeper than \(state.maximumDepth)"))
+                    return
+                }
+                let name = UnsafeRawBufferPointer(start: localName, count: Int(xmlStrlen(localName)))
+                if let error = state.handler.startElement(name, depth: state.depth) { state.stop(context, error) }
             }
-            let name = UnsafeRawBufferPointer(start: localName, count: Int(xmlStrlen(localName)))
-            if let error = state.handler.startElement(name, depth: state.depth) { state.stop(context, error) }
         }
         sax.pointee.endElementNs = { context, _, _, _ in
-            guard let state = StreamState.of(context), state.flushText(context) else { return }
-            let depth = state.depth
-            state.depth -= 1
-            if let error = state.handler.endElement(depth: depth) { state.stop(context, error) }
+            guard let callbacks = CallbackContext.of(context) else { return }
+            callbacks.pointee.state._withUnsafeGuaranteedRef { state in
+                guard state.flushText(callbacks, context) else { return }
+                let depth = state.depth
+                state.depth -= 1
+                if let error = state.handler.endElement(depth: depth) { state.stop(context, error) }
+            }
         }
         let characters: charactersSAXFunc = { context, text, length in
-            // Collected here and handed over once per run of text: libxml2 reports text in pieces (each entity
-            // reference splits it, and an escaped argument document is mostly references).
-            guard let state = StreamState.of(context), let text, length > 0 else { return }
-            state.text.append(contentsOf: UnsafeBufferPointer(start: text, count: Int(length)))
+            // Collected in plain memory and handed over once per run of text: libxml2 reports text in pieces
+            // (each entity reference splits it, and an escaped argument document is mostly references), and
+            // this callback, hundreds of times per answer, touches no Swift object (no reference counting).
+            guard let callbacks = CallbackContext.of(context), let text, length > 0 else { return }
+            callbacks.pointee.append(text, count: Int(length))
         }
         sax.pointee.characters = characters
         sax.pointee.ignorableWhitespace = characters
@@ -98,7 +111,8 @@ enum UPnPXMLStream {
         sax.pointee.externalSubset = { context, _, _, _ in StreamState.refuse(context, "an external DTD") }
         sax.pointee.entityDecl = { context, _, _, _, _, _ in StreamState.refuse(context, "an entity declaration") }
         sax.pointee.serror = { userData, error in
-            guard let error, error.pointee.level == XML_ERR_FATAL, let state = StreamState.of(userData),
+            guard let error, error.pointee.level == XML_ERR_FATAL,
+                  let state = CallbackContext.of(userData)?.pointee.state.takeUnretainedValue(),
                   state.firstError == nil else { return }
             var message = error.pointee.message.map { String(cString: $0) } ?? "error \(error.pointee.code)"
             while message.last == "\n" { message.removeLast() }
@@ -122,7 +136,42 @@ enum UPnPXMLStream {
         }
     }
 
-    /// Per-parse state reached from the C callbacks through the parser context's `_private`.
+    /// What the C callbacks reach through the parser context's `_private`: the pending text in plain memory and
+    /// the parse's state, unretained (the parse keeps it alive).
+    private struct CallbackContext {
+        var text: UnsafeMutablePointer<UInt8>
+        var count = 0
+        var capacity: Int
+        let state: Unmanaged<StreamState>
+
+        init(state: StreamState) {
+            capacity = 256
+            text = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+            self.state = Unmanaged.passUnretained(state)
+        }
+
+        /// The context of the parse whose callback got `userData` (the parser context, libxml2's default).
+        static func of(_ userData: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<CallbackContext>? {
+            guard let userData, let callbacks = userData.assumingMemoryBound(to: xmlParserCtxt.self).pointee._private
+            else { return nil }
+            return callbacks.assumingMemoryBound(to: CallbackContext.self)
+        }
+
+        /// Appends text; the document's byte cap (checked before parsing) bounds the growth.
+        mutating func append(_ bytes: UnsafePointer<xmlChar>, count length: Int) {
+            if count + length > capacity {
+                let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: max(capacity * 2, count + length))
+                grown.initialize(from: text, count: count)
+                text.deallocate()
+                text = grown
+                capacity = max(capacity * 2, count + length)
+            }
+            (text + count).initialize(from: bytes, count: length)
+            count += length
+        }
+    }
+
+    /// Per-parse state: the handler, the depth, and why the parse stopped.
     private final class StreamState {
         let handler: any UPnPXMLStreamHandler
         let maximumDepth: Int
@@ -131,8 +180,6 @@ enum UPnPXMLStream {
         var failure: UPnPDMError?
         var forbidden: String?
         var firstError: String?
-        /// Character data not yet handed to the handler (see the characters callback).
-        var text: [UInt8] = []
 
         init(handler: any UPnPXMLStreamHandler, maximumDepth: Int, what: String) {
             self.handler = handler
@@ -140,24 +187,15 @@ enum UPnPXMLStream {
             self.what = what
         }
 
-        /// The state of the parse whose callback got `userData` (the parser context, libxml2's default).
-        static func of(_ userData: UnsafeMutableRawPointer?) -> StreamState? {
-            guard let userData else { return nil }
-            let context = userData.assumingMemoryBound(to: xmlParserCtxt.self)
-            guard let state = context.pointee._private else { return nil }
-            return Unmanaged<StreamState>.fromOpaque(state).takeUnretainedValue()
-        }
-
         /// Hands the collected text to the handler (at the next element boundary); false when that stopped the parse.
-        func flushText(_ userData: UnsafeMutableRawPointer?) -> Bool {
-            guard !text.isEmpty else { return true }
-            let error = text.withUnsafeBytes { handler.characters($0, depth: depth) }
-            text.removeAll(keepingCapacity: true)
-            if let error {
-                stop(userData, error)
-                return false
-            }
-            return true
+        func flushText(_ callbacks: UnsafeMutablePointer<CallbackContext>, _ userData: UnsafeMutableRawPointer?) -> Bool {
+            let count = callbacks.pointee.count
+            guard count > 0 else { return true }
+            callbacks.pointee.count = 0
+            guard let error = handler.characters(UnsafeRawBufferPointer(start: callbacks.pointee.text, count: count),
+                                                 depth: depth) else { return true }
+            stop(userData, error)
+            return false
         }
 
         /// Records the first failure and stops the parser (no further callbacks).
@@ -169,7 +207,9 @@ enum UPnPXMLStream {
         /// A DTD callback: records what was found and stops the parser.
         static func refuse(_ userData: UnsafeMutableRawPointer?, _ what: String) {
             guard let userData else { return }
-            if let state = of(userData), state.forbidden == nil { state.forbidden = what }
+            if let state = CallbackContext.of(userData)?.pointee.state.takeUnretainedValue(), state.forbidden == nil {
+                state.forbidden = what
+            }
             xmlStopParser(userData.assumingMemoryBound(to: xmlParserCtxt.self))
         }
     }
