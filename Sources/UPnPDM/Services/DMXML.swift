@@ -82,37 +82,44 @@ enum DMXML {
     /// Parses `text` and returns its root element, which must have the local name `rootName`. Streamed through
     /// SAX (UPnPXMLStream) into `DMXMLElement`s: no libxml2 tree is built, and the caps apply as elements open.
     static func parse(_ text: String, root rootName: String, limits: DMDocumentLimits) throws(UPnPDMError) -> DMXMLElement {
-        var text = text
-        // Contiguous UTF-8 without a copy for native strings (a bridged or odd string is made native once).
-        let result: Result<DMXMLElement, UPnPDMError> = text.withUTF8 { bytes in
-            Result { () throws(UPnPDMError) -> DMXMLElement in
-                try parse(UnsafeRawBufferPointer(bytes), root: rootName, limits: limits)
-            }
-        }
-        return try result.get()
-    }
-
-    private static func parse(_ bytes: UnsafeRawBufferPointer, root rootName: String,
-                              limits: DMDocumentLimits) throws(UPnPDMError) -> DMXMLElement {
-        guard bytes.count <= limits.maximumBytes else {
-            throw UPnPDMError(.documentTooLarge, "the \(rootName) document is \(bytes.count) bytes, more than \(limits.maximumBytes)")
-        }
-        guard !bytes.isEmpty else { throw UPnPDMError(.malformedXML, "the \(rootName) document is empty") }
-        var guardian = StartTagGuard(limit: 64)
-        guard guardian.admit(bytes) else {
-            throw UPnPDMError(.documentTooLarge, "the \(rootName) document has a start tag with more than 64 attributes")
-        }
         let builder = DMTreeBuilder(limits: limits, what: rootName)
-        // The builder checks depth itself (its message names the cap); libxml2's own 256 still applies.
-        try UPnPXMLStream.parse(bytes, maximumDepth: .max, readAsUTF8: true, what: "\(rootName) document",
-                                handler: builder)
+        try read(text, root: rootName, handler: builder, limits: limits)
         guard let tree = builder.root else {
             throw UPnPDMError(.malformedXML, "the \(rootName) document has no root element")
         }
-        guard tree.name == rootName else {
-            throw UPnPDMError(.invalidResponse, "expected a \(rootName) document, got <\(tree.name)>")
-        }
+        try check(rootName: tree.name, expected: rootName)
         return tree
+    }
+
+    /// Streams `text` to `handler` after the checks every argument document gets (byte cap, StartTagGuard); the
+    /// handler counts elements and checks depth (`DMElementCaps`), libxml2's own depth limit of 256 still applies.
+    static func read(_ text: String, root rootName: String, handler: some UPnPXMLStreamHandler,
+                     limits: DMDocumentLimits) throws(UPnPDMError) {
+        var text = text
+        // Contiguous UTF-8 without a copy for native strings (a bridged or odd string is made native once).
+        let result: Result<Void, UPnPDMError> = text.withUTF8 { bytes in
+            Result { () throws(UPnPDMError) in
+                let bytes = UnsafeRawBufferPointer(bytes)
+                guard bytes.count <= limits.maximumBytes else {
+                    throw UPnPDMError(.documentTooLarge, "the \(rootName) document is \(bytes.count) bytes, more than \(limits.maximumBytes)")
+                }
+                guard !bytes.isEmpty else { throw UPnPDMError(.malformedXML, "the \(rootName) document is empty") }
+                var guardian = StartTagGuard(limit: 64)
+                guard guardian.admit(bytes) else {
+                    throw UPnPDMError(.documentTooLarge, "the \(rootName) document has a start tag with more than 64 attributes")
+                }
+                try UPnPXMLStream.parse(bytes, maximumDepth: .max, readAsUTF8: true, what: "\(rootName) document",
+                                        handler: handler)
+            }
+        }
+        try result.get()
+    }
+
+    /// The root element must have the expected local name.
+    static func check(rootName: String, expected: String) throws(UPnPDMError) {
+        guard rootName == expected else {
+            throw UPnPDMError(.invalidResponse, "expected a \(expected) document, got <\(rootName)>")
+        }
     }
 
     // MARK: Writing
@@ -135,25 +142,18 @@ enum DMXML {
     }
 }
 
-/// Builds the `DMXMLElement` tree from a document's SAX events: local names (prefixes and namespaces ignored, as
-/// devices use several), the text of leaf elements (text beside child elements is dropped), children in order.
-/// Element-count and depth caps are checked as each element opens, before anything is kept.
-private final class DMTreeBuilder: UPnPXMLStreamHandler {
+/// The element-count and depth caps of an argument document, checked as each element opens.
+struct DMElementCaps {
     let limits: DMDocumentLimits
     let what: String
-    /// The elements open now, outermost first.
-    private var open: [DMXMLElement] = []
-    /// The text since the innermost open element started (or its last child ended): a leaf's whole text at its end.
-    private var text: [UInt8] = []
     private var elements = 0
-    private(set) var root: DMXMLElement?
 
     init(limits: DMDocumentLimits, what: String) {
         self.limits = limits
         self.what = what
     }
 
-    func startElement(_ localName: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError? {
+    mutating func admit(depth: Int) -> UPnPDMError? {
         elements += 1
         guard elements <= limits.maximumElements else {
             return UPnPDMError(.documentTooLarge, "the \(what) document has more than \(limits.maximumElements) elements")
@@ -161,6 +161,27 @@ private final class DMTreeBuilder: UPnPXMLStreamHandler {
         guard depth <= limits.maximumDepth else {
             return UPnPDMError(.documentTooDeep, "the \(what) document nests deeper than \(limits.maximumDepth)")
         }
+        return nil
+    }
+}
+
+/// Builds the `DMXMLElement` tree from a document's SAX events: local names (prefixes and namespaces ignored, as
+/// devices use several), the text of leaf elements (text beside child elements is dropped), children in order.
+/// Element-count and depth caps are checked as each element opens, before anything is kept.
+private final class DMTreeBuilder: UPnPXMLStreamHandler {
+    private var caps: DMElementCaps
+    /// The elements open now, outermost first.
+    private var open: [DMXMLElement] = []
+    /// The text since the innermost open element started (or its last child ended): a leaf's whole text at its end.
+    private var text: [UInt8] = []
+    private(set) var root: DMXMLElement?
+
+    init(limits: DMDocumentLimits, what: String) {
+        caps = DMElementCaps(limits: limits, what: what)
+    }
+
+    func startElement(_ localName: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError? {
+        if let error = caps.admit(depth: depth) { return error }
         open.append(DMXMLElement(name: String(decoding: localName, as: UTF8.self), text: "", children: []))
         text.removeAll(keepingCapacity: true)
         return nil
