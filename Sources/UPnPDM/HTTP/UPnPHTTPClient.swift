@@ -5,7 +5,8 @@
 // a connection is only pooled again after a response that was framed cleanly (Content-Length or chunked, no
 // tolerated anomaly, no byte after it) and that did not ask to close (`Connection: close`, or HTTP/1.0 without
 // `Connection: keep-alive`). Anything odd closes the connection, so a misbehaving device cannot poison the next
-// request. A device's connections all live on one event loop (chosen from the host and port).
+// request. A device's connections all live on one event loop (chosen from the host and port), which callers can
+// run on (`preferredExecutor(for:)`).
 //
 // The retry rule (why POSTs are special): a device may close an idle connection at the moment a request is
 // written on it; the request then dies unanswered, and whether the device acted on it cannot be known. So
@@ -129,6 +130,8 @@ public struct UPnPHTTPClient: Sendable {
     let pool: UPnPHTTPConnectionPool?
     /// Parsed control URLs: a client sends every action of a device to the same few URLs.
     private let targets = UPnPHTTPTargetCache()
+    /// One task executor per loop of the group, made once (a caller asks for one per provider call).
+    private let executors: [EventLoopTaskExecutor]
 
     public init(configuration: Configuration = .init(),
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -136,9 +139,9 @@ public struct UPnPHTTPClient: Sendable {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        self.executors = eventLoopGroup.makeIterator().map { EventLoopTaskExecutor($0) }
         self.pool = configuration.maximumIdleConnectionsPerDevice > 0
-            ? UPnPHTTPConnectionPool(eventLoopGroup: eventLoopGroup,
-                                     maximumIdlePerDevice: configuration.maximumIdleConnectionsPerDevice,
+            ? UPnPHTTPConnectionPool(maximumIdlePerDevice: configuration.maximumIdleConnectionsPerDevice,
                                      maximumIdle: configuration.maximumIdleConnections,
                                      idleTimeout: configuration.idleConnectionTimeout)
             : nil
@@ -147,12 +150,26 @@ public struct UPnPHTTPClient: Sendable {
     /// The event loop that carries every connection to the device at `url` (nil for an invalid URL). Code that
     /// runs a whole action there avoids a thread hop per exchange.
     public func eventLoop(for url: String) -> (any EventLoop)? {
-        guard let target = try? UPnPHTTPTarget(url: url) else { return nil }
+        guard let target = try? targets.target(for: url) else { return nil }
         return eventLoop(for: target)
     }
 
+    /// The device's event loop as a task executor (nil for an invalid URL): run a device's action sequence under
+    /// `withTaskExecutorPreference(client.preferredExecutor(for: controlURL))` and each action costs no thread
+    /// crossing (EventLoopTaskExecutor.swift says why, and what must never run there).
+    public func preferredExecutor(for url: String) -> (any TaskExecutor)? {
+        guard let target = try? targets.target(for: url), let index = loopIndex(for: target) else { return nil }
+        return executors[index]
+    }
+
+    /// One loop per device (host, port), so its connections, and a caller that follows them, stay on one thread.
+    private func loopIndex(for target: UPnPHTTPTarget) -> Int? {
+        guard !executors.isEmpty else { return nil }
+        return Int(UInt(bitPattern: UPnPHTTPConnectionPool.Key(target).hashValue) % UInt(executors.count))
+    }
+
     private func eventLoop(for target: UPnPHTTPTarget) -> any EventLoop {
-        pool?.eventLoop(for: UPnPHTTPConnectionPool.Key(target)) ?? eventLoopGroup.next()
+        loopIndex(for: target).map { executors[$0].eventLoop } ?? eventLoopGroup.next()
     }
 
     /// Closes every idle connection now (they also close on their own after `idleConnectionTimeout`).
@@ -373,24 +390,14 @@ final class UPnPHTTPConnectionPool: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    private let eventLoops: [any EventLoop]
-    private let fallbackGroup: any EventLoopGroup
     let maximumIdlePerDevice: Int
     let maximumIdle: Int
     let idleTimeout: TimeAmount
 
-    init(eventLoopGroup: any EventLoopGroup, maximumIdlePerDevice: Int, maximumIdle: Int, idleTimeout: TimeAmount) {
-        self.eventLoops = Array(eventLoopGroup.makeIterator())
-        self.fallbackGroup = eventLoopGroup
+    init(maximumIdlePerDevice: Int, maximumIdle: Int, idleTimeout: TimeAmount) {
         self.maximumIdlePerDevice = maximumIdlePerDevice
         self.maximumIdle = maximumIdle
         self.idleTimeout = idleTimeout
-    }
-
-    /// One loop per device, so its connections (and a caller that follows them) stay on one thread.
-    func eventLoop(for key: Key) -> any EventLoop {
-        guard !eventLoops.isEmpty else { return fallbackGroup.next() }
-        return eventLoops[Int(UInt(bitPattern: key.hashValue) % UInt(eventLoops.count))]
     }
 
     /// The most recently pooled idle connection to the device, taken out of the pool.
