@@ -83,3 +83,67 @@ import Testing
         #expect(values.map(\.value) == (1...40).map { "\($0)" })
     }
 }
+
+/// UPnPXMLStream reuses one libxml2 context per thread. Synchronous tests run every parse on one thread, so each
+/// parse below reuses the context the previous one left (or its replacement after a failure).
+@Suite struct ReusedParserContextTests {
+    static let good = "<cms:ParameterValueList xmlns:cms=\"urn:schemas-upnp-org:dm:cms\"><Parameter>"
+        + "<ParameterPath>/A</ParameterPath><Value>v</Value></Parameter></cms:ParameterValueList>"
+
+    func readGood() throws {
+        #expect(try CMSDocuments.parseParameterValueList(Self.good) == [DMParameterValue(path: "/A", value: "v")])
+    }
+
+    @Test func aFailedParseLeavesNothingBehind() throws {
+        try readGood()
+        #expect(throws: UPnPDMError(.malformedXML, "")) { try CMSDocuments.parseParameterValueList("<a><b></a>") }
+        try readGood()
+        #expect(throws: UPnPDMError(.forbiddenDocumentType, "")) {
+            try CMSDocuments.parseParameterValueList("<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>")
+        }
+        try readGood()
+        // Stopped by the handler (the element cap) in the middle of the document.
+        #expect(throws: UPnPDMError(.documentTooLarge, "")) {
+            try CMSDocuments.parseParameterValueList(Self.good, limits: DMDocumentLimits(maximumElements: 2))
+        }
+        try readGood()
+        // Truncated in the middle of a tag, then a document whose first bytes would continue it.
+        #expect(throws: UPnPDMError(.malformedXML, "")) { try CMSDocuments.parseParameterValueList("<cms:Parameter") }
+        try readGood()
+    }
+
+    @Test func encodingsDoNotCarryOverFromOneDocumentToTheNext() throws {
+        let cms = "urn:schemas-upnp-org:service:ConfigurationManagement:2"
+        func envelope(_ declaration: String, _ value: [UInt8]) -> UPnPHTTPResponse {
+            let head = Array("\(declaration)<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+                .utf8) + Array("<u:GetValuesResponse xmlns:u=\"\(cms)\"><A>".utf8)
+            let tail = Array("</A></u:GetValuesResponse></s:Body></s:Envelope>".utf8)
+            return UPnPHTTPResponse(statusCode: 200, body: head + value + tail)
+        }
+        let latin1 = envelope("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>", [0x63, 0x61, 0x66, 0xE9])  // café
+        let utf8 = envelope("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", Array("café".utf8))
+        let undeclared = envelope("", Array("café".utf8))
+        for response in [latin1, utf8, latin1, undeclared, latin1, utf8] {
+            let arguments = try UPnPSOAP.decodeResponse(response, action: "GetValues", serviceType: cms, maximumBytes: 1 << 20)
+            #expect(arguments == [UPnPActionArgument(name: "A", value: "café")])
+        }
+        // Argument documents are read as UTF-8 whatever they declare, before and after an envelope that was not.
+        let declaredLatin1 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>" + Self.good.replacingOccurrences("v", "é")
+        #expect(try CMSDocuments.parseParameterValueList(declaredLatin1).first?.value == "é")
+    }
+
+    @Test func manyDistinctElementNamesKeepBeingReadCorrectly() throws {
+        // A device inventing element names: the reused context's dictionary would grow; it is replaced instead.
+        for index in 0..<3_000 {
+            let text = "<ParameterValueList><X\(index)/><Parameter><ParameterPath>/P\(index)</ParameterPath></Parameter>"
+                + "</ParameterValueList>"
+            #expect(try CMSDocuments.parseParameterValueList(text) == [DMParameterValue(path: "/P\(index)", value: "")])
+        }
+    }
+}
+
+private extension String {
+    func replacingOccurrences(_ target: Character, _ replacement: Character) -> String {
+        String(map { $0 == target ? replacement : $0 })
+    }
+}

@@ -12,6 +12,7 @@
 // The caller checks the byte size before calling, and counts elements itself.
 
 internal import CLibXML2
+import NIOPosix
 
 /// Receives the events of one document from `UPnPXMLStream.parse`, synchronously, on the parsing thread. Local
 /// names and text are UTF-8 bytes, valid only during the call (libxml2 has already converted the document to UTF-8
@@ -47,82 +48,40 @@ enum UPnPXMLStream {
         guard let base = bytes.baseAddress, !bytes.isEmpty else {
             throw UPnPDMError(.malformedXML, "the \(what) is empty")
         }
-        guard let context = xmlCreateMemoryParserCtxt(base.assumingMemoryBound(to: CChar.self), Int32(bytes.count)) else {
+        guard let parser = ReusableParser.forThisThread() else {
             throw UPnPDMError(.malformedXML, "libxml2 could not allocate a parser for the \(what)")
         }
-        defer { xmlFreeParserCtxt(context) }
-        var options = XML_PARSE_NONET.rawValue
-        if readAsUTF8 { options |= XML_PARSE_IGNORE_ENC.rawValue }
-        _ = xmlCtxtUseOptions(context, Int32(options))
+        parser.busy = true
+        defer { parser.busy = false }
+        let context = parser.context
         let state = StreamState(handler: handler, maximumDepth: maximumDepth, what: what)
         let callbacks = UnsafeMutablePointer<CallbackContext>.allocate(capacity: 1)
         callbacks.initialize(to: CallbackContext(state: state))
         defer {
+            context.pointee._private = nil
             callbacks.pointee.text.deallocate()
             callbacks.deinitialize(count: 1)
             callbacks.deallocate()
         }
+        // The whole document as the push parser's only chunk: the reset detects a BOM-marked encoding from its
+        // first bytes, as a memory parser would.
+        guard xmlCtxtResetPush(context, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil, nil) == 0 else {
+            parser.retire()
+            throw UPnPDMError(.malformedXML, "libxml2 could not reset its parser for the \(what)")
+        }
+        var options = XML_PARSE_NONET.rawValue
+        if readAsUTF8 { options |= XML_PARSE_IGNORE_ENC.rawValue }
+        _ = xmlCtxtUseOptions(context, Int32(options))
         context.pointee._private = UnsafeMutableRawPointer(callbacks)
-        guard let sax = context.pointee.sax else {
-            throw UPnPDMError(.malformedXML, "libxml2 gave the \(what)'s parser no SAX handler")
-        }
-        // No tree: without startDocument there is no xmlDoc, and the element and text callbacks are ours.
-        sax.pointee.startDocument = nil
-        sax.pointee.endDocument = nil
-        sax.pointee.startElement = nil
-        sax.pointee.endElement = nil
-        sax.pointee.reference = nil
-        sax.pointee.comment = nil
-        sax.pointee.processingInstruction = nil
-        sax.pointee.startElementNs = { context, localName, _, _, _, _, _, _, _ in
-            guard let callbacks = CallbackContext.of(context), let localName else { return }
-            callbacks.pointee.state._withUnsafeGuaranteedRef { state in
-                guard state.flushText(callbacks, context) else { return }
-                state.depth += 1
-                guard state.depth <= state.maximumDepth else {
-                    state.stop(context, UPnPDMError(.documentTooDeep,
-                                                    "the \(state.what) nests elements deeper than \(state.maximumDepth)"))
-                    return
-                }
-                let name = UnsafeRawBufferPointer(start: localName, count: Int(xmlStrlen(localName)))
-                if let error = state.handler.startElement(name, depth: state.depth) { state.stop(context, error) }
-            }
-        }
-        sax.pointee.endElementNs = { context, _, _, _ in
-            guard let callbacks = CallbackContext.of(context) else { return }
-            callbacks.pointee.state._withUnsafeGuaranteedRef { state in
-                guard state.flushText(callbacks, context) else { return }
-                let depth = state.depth
-                state.depth -= 1
-                if let error = state.handler.endElement(depth: depth) { state.stop(context, error) }
-            }
-        }
-        let characters: charactersSAXFunc = { context, text, length in
-            // Collected in plain memory and handed over once per run of text: libxml2 reports text in pieces
-            // (each entity reference splits it, and an escaped argument document is mostly references), and
-            // this callback, hundreds of times per answer, touches no Swift object (no reference counting).
-            guard let callbacks = CallbackContext.of(context), let text, length > 0 else { return }
-            callbacks.pointee.append(text, count: Int(length))
-        }
-        sax.pointee.characters = characters
-        sax.pointee.ignorableWhitespace = characters
-        sax.pointee.cdataBlock = characters
-        sax.pointee.internalSubset = { context, _, _, _ in StreamState.refuse(context, "a DOCTYPE") }
-        sax.pointee.externalSubset = { context, _, _, _ in StreamState.refuse(context, "an external DTD") }
-        sax.pointee.entityDecl = { context, _, _, _, _, _ in StreamState.refuse(context, "an entity declaration") }
-        sax.pointee.serror = { userData, error in
-            guard let error, error.pointee.level == XML_ERR_FATAL,
-                  let state = CallbackContext.of(userData)?.pointee.state.takeUnretainedValue(),
-                  state.firstError == nil else { return }
-            var message = error.pointee.message.map { String(cString: $0) } ?? "error \(error.pointee.code)"
-            while message.last == "\n" { message.removeLast() }
-            state.firstError = "\(message) (line \(error.pointee.line))"
-        }
-        _ = xmlParseDocument(context)
+        _ = xmlParseChunk(context, nil, 0, 1)
         if let document = context.pointee.myDoc {   // not expected without startDocument; never leaked
             xmlFreeDoc(document)
             context.pointee.myDoc = nil
         }
+        let clean = state.forbidden == nil && state.failure == nil && context.pointee.wellFormed != 0
+        // A parser that stopped, failed, or has interned many names (its dictionary outlives each document: a device
+        // inventing element names would grow it) is not reused.
+        if !clean || parser.shouldRetire { parser.retire() }
         if let forbidden = state.forbidden {
             throw UPnPDMError(.forbiddenDocumentType, "the \(what) has \(forbidden); DTDs are refused")
         }
@@ -133,6 +92,107 @@ enum UPnPXMLStream {
                 throw UPnPDMError(.documentTooDeep, "the \(what) nests elements too deep: \(message)")
             }
             throw UPnPDMError(.malformedXML, "the \(what) is not well-formed XML: \(message)")
+        }
+    }
+
+    /// One push parser context per thread, reused from document to document: creating and freeing a context (its
+    /// dictionary, input buffers and stacks) for each of the two documents of every action cost more than a small
+    /// document's parse. Its SAX handler is ours (`install`), set once. A context is only ever used by one parse
+    /// at a time (`busy`: a parse that somehow started inside another gets a context of its own).
+    private final class ReusableParser: @unchecked Sendable {
+        let context: xmlParserCtxtPtr
+        var busy = false
+        private var documents = 0
+
+        private static let perThread = ThreadSpecificVariable<ReusableParser>()
+
+        /// This thread's parser, or a fresh one when it is in use or was retired.
+        static func forThisThread() -> ReusableParser? {
+            if let parser = perThread.currentValue, !parser.busy {
+                parser.documents += 1
+                return parser
+            }
+            guard let parser = ReusableParser() else { return nil }
+            if perThread.currentValue == nil { perThread.currentValue = parser }
+            return parser
+        }
+
+        private init?() {
+            guard let context = xmlCreatePushParserCtxt(nil, nil, nil, 0, nil) else { return nil }
+            guard let sax = context.pointee.sax else {
+                xmlFreeParserCtxt(context)
+                return nil
+            }
+            Self.install(sax)
+            self.context = context
+        }
+
+        deinit { xmlFreeParserCtxt(context) }
+
+        /// Past these the context is replaced: its dictionary keeps every name it interned.
+        var shouldRetire: Bool {
+            documents >= 10_000 || (context.pointee.dict.map { xmlDictSize($0) } ?? 0) > 2_000
+        }
+
+        /// Not used again: the next parse on this thread makes a new context (this one is freed when the last
+        /// reference goes).
+        func retire() {
+            if Self.perThread.currentValue === self { Self.perThread.currentValue = nil }
+        }
+
+        private static func install(_ sax: UnsafeMutablePointer<xmlSAXHandler>) {
+            // No tree: without startDocument there is no xmlDoc, and the element and text callbacks are ours.
+            sax.pointee.startDocument = nil
+            sax.pointee.endDocument = nil
+            sax.pointee.startElement = nil
+            sax.pointee.endElement = nil
+            sax.pointee.reference = nil
+            sax.pointee.comment = nil
+            sax.pointee.processingInstruction = nil
+            sax.pointee.startElementNs = { context, localName, _, _, _, _, _, _, _ in
+                guard let callbacks = CallbackContext.of(context), let localName else { return }
+                callbacks.pointee.state._withUnsafeGuaranteedRef { state in
+                    guard state.flushText(callbacks, context) else { return }
+                    state.depth += 1
+                    guard state.depth <= state.maximumDepth else {
+                        state.stop(context, UPnPDMError(.documentTooDeep,
+                                                        "the \(state.what) nests elements deeper than \(state.maximumDepth)"))
+                        return
+                    }
+                    let name = UnsafeRawBufferPointer(start: localName, count: Int(xmlStrlen(localName)))
+                    if let error = state.handler.startElement(name, depth: state.depth) { state.stop(context, error) }
+                }
+            }
+            sax.pointee.endElementNs = { context, _, _, _ in
+                guard let callbacks = CallbackContext.of(context) else { return }
+                callbacks.pointee.state._withUnsafeGuaranteedRef { state in
+                    guard state.flushText(callbacks, context) else { return }
+                    let depth = state.depth
+                    state.depth -= 1
+                    if let error = state.handler.endElement(depth: depth) { state.stop(context, error) }
+                }
+            }
+            let characters: charactersSAXFunc = { context, text, length in
+                // Collected in plain memory and handed over once per run of text: libxml2 reports text in pieces
+                // (each entity reference splits it, and an escaped argument document is mostly references), and
+                // this callback, hundreds of times per answer, touches no Swift object (no reference counting).
+                guard let callbacks = CallbackContext.of(context), let text, length > 0 else { return }
+                callbacks.pointee.append(text, count: Int(length))
+            }
+            sax.pointee.characters = characters
+            sax.pointee.ignorableWhitespace = characters
+            sax.pointee.cdataBlock = characters
+            sax.pointee.internalSubset = { context, _, _, _ in StreamState.refuse(context, "a DOCTYPE") }
+            sax.pointee.externalSubset = { context, _, _, _ in StreamState.refuse(context, "an external DTD") }
+            sax.pointee.entityDecl = { context, _, _, _, _, _ in StreamState.refuse(context, "an entity declaration") }
+            sax.pointee.serror = { userData, error in
+                guard let error, error.pointee.level == XML_ERR_FATAL,
+                      let state = CallbackContext.of(userData)?.pointee.state.takeUnretainedValue(),
+                      state.firstError == nil else { return }
+                var message = error.pointee.message.map { String(cString: $0) } ?? "error \(error.pointee.code)"
+                while message.last == "\n" { message.removeLast() }
+                state.firstError = "\(message) (line \(error.pointee.line))"
+            }
         }
     }
 
