@@ -237,13 +237,13 @@ public struct UPnPHTTPClient: Sendable {
         // All of the set-up in one task on the loop: scheduleTask, whenComplete and whenFailure called from the
         // caller's thread would each enqueue their own task and wake the loop (an eventfd write and an epoll
         // return per call), four wake-ups per action instead of one.
-        let start = { @Sendable [self] in
-            bound(promise, on: eventLoop, deadline: deadline, total: total, target: target)
-            promise.futureResult.whenFailure { _ in channel.close(promise: nil) }
-            handler.value.start(exchange, promise: promise)
-        }
+        // The deadline is the handler's (a timer per connection, re-armed lazily, not one scheduled and cancelled
+        // per exchange), and the handler closes the connection on every failure it sees; a cancelled caller
+        // closes it here.
+        let bound = UPnPHTTPClientHandler.Deadline(at: deadline, total: total, hostHeader: target.hostHeader)
+        let start = { @Sendable in handler.value.start(exchange, promise: promise, deadline: bound) }
         if eventLoop.inEventLoop { start() } else { eventLoop.execute(start) }
-        return try await awaitResponse(promise, target: target)
+        return try await awaitResponse(promise, target: target, closing: channel)
     }
 
     private func runOnNewConnection(_ exchange: UPnPHTTPExchange, target: UPnPHTTPTarget, deadline: NIODeadline,
@@ -296,14 +296,15 @@ public struct UPnPHTTPClient: Sendable {
         promise.futureResult.whenComplete { _ in deadlineTask.cancel() }
     }
 
-    private func awaitResponse(_ promise: EventLoopPromise<UPnPHTTPResponse>,
-                               target: UPnPHTTPTarget) async throws -> UPnPHTTPResponse {
+    private func awaitResponse(_ promise: EventLoopPromise<UPnPHTTPResponse>, target: UPnPHTTPTarget,
+                               closing channel: (any Channel)? = nil) async throws -> UPnPHTTPResponse {
         // A cancelled caller (the RPC dispatcher's budget ran out) ends the exchange at once.
         try await withTaskCancellationHandler {
             try await promise.futureResult.get()
         } onCancel: {
             promise.fail(UPnPDMError(.deadlineExceeded, "the request to \(target.hostHeader) was cancelled",
                                      underlying: CancellationError()))
+            channel?.close(promise: nil)
         }
     }
 
@@ -454,13 +455,28 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
         /// A request is out; `reused` when the connection served an earlier exchange, `answering` once a response
         /// byte arrived.
         case exchanging(UPnPHTTPResponseParser, EventLoopPromise<UPnPHTTPResponse>, reused: Bool, answering: Bool)
-        /// In the pool; the timer closes it.
-        case idle(Scheduled<Void>?)
+        /// In the pool since that instant; `idleCheck` closes it once it has been idle for the pool's timeout.
+        case idle(since: NIODeadline)
         case closed
+    }
+
+    /// The deadline of an exchange on a reused connection (a new connection's is bound in `runOnNewConnection`,
+    /// as it also covers the connect).
+    struct Deadline: Sendable {
+        var at: NIODeadline
+        var total: TimeAmount
+        var hostHeader: String
     }
 
     private var state: State
     private var context: ChannelHandlerContext?
+    /// The running exchange's deadline, checked by `deadlineCheck`.
+    private var deadline: Deadline?
+    /// Timers are per connection and lazy: an exchange (every few hundred microseconds on a busy device) does not
+    /// schedule and cancel its own. A check that fires early re-arms for what is due; one that finds nothing due
+    /// lapses. Cancelled when the connection closes.
+    private var deadlineCheck: (at: NIODeadline, task: Scheduled<Void>)?
+    private var idleCheck: Scheduled<Void>?
     private let pool: UPnPHTTPConnectionPool?
     private let key: UPnPHTTPConnectionPool.Key
 
@@ -489,13 +505,64 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// The next exchange on this pooled connection. Fails with `UPnPHTTPUnanswered` (nothing written) when the
     /// connection closed or expired in the meantime.
-    func start(_ exchange: UPnPHTTPExchange, promise: EventLoopPromise<UPnPHTTPResponse>) {
-        guard case .idle(let timer) = state, let context, context.channel.isActive else {
+    func start(_ exchange: UPnPHTTPExchange, promise: EventLoopPromise<UPnPHTTPResponse>, deadline: Deadline) {
+        guard case .idle = state, let context, context.channel.isActive else {
             promise.fail(UPnPHTTPUnanswered(requestWritten: false, underlying: nil))
             return
         }
-        timer?.cancel()
+        self.deadline = deadline
+        armDeadlineCheck(deadline.at, context: context)
         write(exchange, promise: promise, reused: true, context: context)
+    }
+
+    private func armDeadlineCheck(_ at: NIODeadline, context: ChannelHandlerContext) {
+        if let check = deadlineCheck {
+            if check.at <= at { return }   // fires first and re-arms for `at`
+            check.task.cancel()
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadlineCheck = (at, context.eventLoop.scheduleTask(deadline: at) {
+            loopBound.value.0.deadlineCheckFired(context: loopBound.value.1)
+        })
+    }
+
+    private func deadlineCheckFired(context: ChannelHandlerContext) {
+        deadlineCheck = nil
+        guard case .exchanging(_, let promise, _, _) = state, let deadline else { return }
+        guard NIODeadline.now() >= deadline.at else {
+            armDeadlineCheck(deadline.at, context: context)
+            return
+        }
+        close(context: context)
+        promise.fail(UPnPDMError(.deadlineExceeded, "no complete response from \(deadline.hostHeader) within "
+                                 + "\(deadline.total.nanoseconds / 1_000_000) ms"))
+    }
+
+    private func armIdleCheck(_ at: NIODeadline, context: ChannelHandlerContext) {
+        guard idleCheck == nil else { return }   // fires first and re-arms for what is due
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleCheck = context.eventLoop.scheduleTask(deadline: at) {
+            loopBound.value.0.idleCheckFired(context: loopBound.value.1)
+        }
+    }
+
+    private func idleCheckFired(context: ChannelHandlerContext) {
+        idleCheck = nil
+        guard case .idle(let since) = state, let pool else { return }
+        let expiry = since + pool.idleTimeout
+        if NIODeadline.now() >= expiry {
+            close(context: context)
+        } else {
+            armIdleCheck(expiry, context: context)
+        }
+    }
+
+    private func cancelTimers() {
+        deadlineCheck?.task.cancel()
+        deadlineCheck = nil
+        idleCheck?.cancel()
+        idleCheck = nil
+        deadline = nil
     }
 
     private func write(_ exchange: UPnPHTTPExchange, promise: EventLoopPromise<UPnPHTTPResponse>, reused: Bool,
@@ -542,6 +609,7 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
                                      underlying: error))
         case .exchanging(var parser, let promise, let reused, let answering):
             state = .closed
+            cancelTimers()
             if reused && !answering {
                 promise.fail(UPnPHTTPUnanswered(requestWritten: true, underlying: error))
                 return
@@ -557,12 +625,12 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
                 promise.fail(UPnPDMError(.connectionClosed, "the connection failed before a response arrived",
                                          underlying: error))
             }
-        case .idle(let timer):
+        case .idle:
             state = .closed
-            timer?.cancel()
+            cancelTimers()
             pool?.remove(context.channel, key: key)
         case .closed:
-            break
+            cancelTimers()
         }
     }
 
@@ -572,11 +640,13 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
         case .needMoreData:
             break
         case .complete(let response):
+            deadline = nil
             if let pool, parser.endedByFraming, Self.keepsAlive(response), context.channel.isActive,
                pool.release(.init(channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop)),
                             key: key) {
-                let channel = context.channel
-                state = .idle(context.eventLoop.scheduleTask(in: pool.idleTimeout) { channel.close(promise: nil) })
+                let now = NIODeadline.now()
+                state = .idle(since: now)
+                armIdleCheck(now + pool.idleTimeout, context: context)
             } else {
                 close(context: context)
             }
@@ -588,10 +658,8 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func close(context: ChannelHandlerContext) {
-        if case .idle(let timer) = state {
-            timer?.cancel()
-            pool?.remove(context.channel, key: key)
-        }
+        if case .idle = state { pool?.remove(context.channel, key: key) }
+        cancelTimers()
         state = .closed
         context.close(promise: nil)
     }
