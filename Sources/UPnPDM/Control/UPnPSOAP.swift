@@ -145,7 +145,12 @@ enum UPnPSOAP {
 
     /// Only characters XML 1.0 can carry (no NUL or other C0 controls but tab, LF, CR; no U+FFFE/U+FFFF).
     static func isXMLText(_ text: String) -> Bool {
-        text.unicodeScalars.allSatisfy { scalar in
+        // ASCII (every value the DM services send but a few): a byte check, no scalar decoding.
+        let asciiOnly = text.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.allSatisfy { $0 < 0x80 } ? bytes.allSatisfy { $0 >= 0x20 || $0 == 0x9 || $0 == 0xA || $0 == 0xD } : nil
+        }
+        if let verdict = asciiOnly ?? nil { return verdict }
+        return text.unicodeScalars.allSatisfy { scalar in
             let value = scalar.value
             return value >= 0x20 ? (value != 0xFFFE && value != 0xFFFF) : (value == 0x9 || value == 0xA || value == 0xD)
         }
@@ -158,7 +163,8 @@ enum UPnPSOAP {
 /// only (namespaces are not checked), elements beside the Body (a Header) ignored, text and CDATA of an argument
 /// concatenated and trimmed of ASCII whitespace.
 final class ResponseArgumentsReader: UPnPXMLStreamHandler {
-    private let responseName: [UInt8]
+    /// `<action>Response`, compared in two parts so that no name is built per answer.
+    private let action: String
     private let maximumElements: Int
     private var elements = 0
     private var sawBody = false
@@ -173,7 +179,7 @@ final class ResponseArgumentsReader: UPnPXMLStreamHandler {
     private static let unusual = UPnPDMError(.malformedSOAPResponse, "not the usual answer: read by the tree reader")
 
     private init(action: String, maximumElements: Int) {
-        responseName = Array((action + "Response").utf8)
+        self.action = action
         self.maximumElements = maximumElements
     }
 
@@ -207,7 +213,7 @@ final class ResponseArgumentsReader: UPnPXMLStreamHandler {
         case 3:
             guard inBody else { return nil }   // inside a Header
             // A second element in the Body (a Fault after the answer?) is the tree reader's case too.
-            if sawResult || !localName.elementsEqual(responseName) { return Self.unusual }
+            if sawResult || !Self.isResponseName(localName, action: action) { return Self.unusual }
             sawResult = true
             inResult = true
         case 4:
@@ -241,6 +247,16 @@ final class ResponseArgumentsReader: UPnPXMLStreamHandler {
             break
         }
         return nil
+    }
+
+    /// `name` is `<action>Response`.
+    private static func isResponseName(_ name: UnsafeRawBufferPointer, action: String) -> Bool {
+        let suffix: StaticString = "Response"
+        let actionBytes = action.utf8
+        guard name.count == actionBytes.count + suffix.utf8CodeUnitCount else { return false }
+        return name.prefix(actionBytes.count).elementsEqual(actionBytes)
+            && UnsafeRawBufferPointer(rebasing: name[actionBytes.count...]).elementsEqual(
+                UnsafeRawBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount))
     }
 
     /// The text without leading and trailing ASCII whitespace, as `XMLElement.trimmedText`.

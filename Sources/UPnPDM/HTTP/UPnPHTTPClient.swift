@@ -62,8 +62,9 @@ struct UPnPHTTPTarget: Hashable, Sendable {
     /// Path and query, as sent in the request line (`/` when the URL has none).
     var requestTarget: String
 
-    /// The Host header value (IPv6 literals in brackets, the port always included: some devices need it).
-    var hostHeader: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    /// The Host header value (IPv6 literals in brackets, the port always included: some devices need it). Stored:
+    /// targets are cached, and every action sends it.
+    let hostHeader: String
 
     init(url: String) throws(UPnPDMError) {
         guard let parsed = URL(string: url.trimmingWhitespace().description), parsed.scheme?.lowercased() == "http",
@@ -82,6 +83,7 @@ struct UPnPHTTPTarget: Hashable, Sendable {
         self.requestTarget = target
         // inet_pton only: a name (or an IPv6 literal with a zone, which needs the resolver) stays nil.
         self.literalAddress = try? SocketAddress(ipAddress: host, port: port)
+        self.hostHeader = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }
 

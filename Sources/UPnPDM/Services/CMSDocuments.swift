@@ -316,13 +316,13 @@ final class ParameterListReader: UPnPXMLStreamHandler {
         case 1:
             rootName = String(decoding: localName, as: UTF8.self)
         case 2:
-            inParameter = localName.elementsEqual("Parameter".utf8)
+            inParameter = Self.equals(localName, "Parameter")
             if inParameter { entries.append(Entry()) }
         case 3:
             guard inParameter else { return nil }
-            if localName.elementsEqual("ParameterPath".utf8), entries[entries.count - 1].path == nil {
+            if Self.equals(localName, "ParameterPath"), entries[entries.count - 1].path == nil {
                 field = .path
-            } else if localName.elementsEqual("Value".utf8), entries[entries.count - 1].value == nil {
+            } else if Self.equals(localName, "Value"), entries[entries.count - 1].value == nil {
                 field = .value
             } else {
                 field = nil
@@ -356,6 +356,12 @@ final class ParameterListReader: UPnPXMLStreamHandler {
             break
         }
         return nil
+    }
+
+    /// A local name compared with a literal, byte for byte (no String on either side).
+    private static func equals(_ name: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        name.count == literal.utf8CodeUnitCount
+            && name.elementsEqual(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
     /// The text without leading and trailing ASCII whitespace, as `DMXML.trimmed`.

@@ -69,7 +69,12 @@ enum DMXML {
     /// passes control characters through, which would make the document unreadable (and a NUL would cut the C
     /// string short), so values are checked before they are written.
     static func isXMLText(_ text: String) -> Bool {
-        text.unicodeScalars.allSatisfy { scalar in
+        // ASCII (paths and almost every value): a byte check, no scalar decoding. 0x7F is a legal XML character.
+        let asciiOnly = text.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.allSatisfy { $0 < 0x80 } ? bytes.allSatisfy { $0 >= 0x20 || $0 == 0x9 || $0 == 0xA || $0 == 0xD } : nil
+        }
+        if let verdict = asciiOnly ?? nil { return verdict }
+        return text.unicodeScalars.allSatisfy { scalar in
             switch scalar.value {
             case 0x9, 0xA, 0xD, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: true
             default: false
