@@ -231,6 +231,17 @@ func upnpFault(_ code: Int, _ description: String) -> String {
         #expect(try decoded(response, action: "GetValues").get() == streamed)
     }
 
+    @Test func aUTF16AnswerWithAByteOrderMarkIsStreamed() throws {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\(Self.envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\">"
+            + "<A>caf\u{E9} \u{20AC}</A></u:GetValuesResponse></s:Body></s:Envelope>"
+        var bytes: [UInt8] = [0xFF, 0xFE]
+        for unit in xml.utf16 { bytes += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+        for _ in 0..<3 {   // the reused parser context, each time from a clean start
+            let streamed = try #require(ResponseArgumentsReader.read(bytes, action: "GetValues", maximumBytes: 1 << 20))
+            #expect(streamed == [UPnPActionArgument(name: "A", value: "caf\u{E9} \u{20AC}")])
+        }
+    }
+
     /// Everything else goes to the tree reader: the stream declines, and the result (value or error) is the tree's.
     @Test(arguments: [
         // unescaped XML inside an argument (gwsim): the tree serialises it

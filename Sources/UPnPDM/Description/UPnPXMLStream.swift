@@ -71,6 +71,8 @@ enum UPnPXMLStream {
         }
         var options = XML_PARSE_NONET.rawValue
         if readAsUTF8 { options |= XML_PARSE_IGNORE_ENC.rawValue }
+        // Options are sticky across resets (xmlCtxtUseOptions only adds IGNORE_ENC, never clears it): start over.
+        context.pointee.options = 0
         _ = xmlCtxtUseOptions(context, Int32(options))
         context.pointee._private = UnsafeMutableRawPointer(callbacks)
         _ = xmlParseChunk(context, nil, 0, 1)
