@@ -150,3 +150,30 @@ private extension String {
         String(map { $0 == target ? replacement : $0 })
     }
 }
+
+/// The libxml2 writers are reused per thread too: a document that failed half-written leaves nothing behind.
+@Suite struct ReusedWriterTests {
+    @Test func aDocumentThatFailedHalfWrittenLeavesNothingBehind() throws {
+        let expected = try CMSDocuments.contentPathList(["/A/", "/B"])
+        #expect(throws: UPnPDMError(.invalidArgument, "")) { try CMSDocuments.contentPathList(["/ok", "bad\u{0}"]) }
+        #expect(try CMSDocuments.contentPathList(["/A/", "/B"]) == expected)
+        #expect(throws: UPnPDMError(.invalidArgument, "")) {
+            try CMSDocuments.parameterValueList([DMParameterValue(path: "/P", value: "\u{1}")])
+        }
+        #expect(try CMSDocuments.contentPathList(["/A/", "/B"]) == expected)
+        #expect(expected.hasPrefix("<cms:ContentPathList") && expected.contains("<ContentPath>/B</ContentPath>"))
+        #expect(expected.ranges(of: "<cms:ContentPathList").count == 1)   // one root, nothing left over
+    }
+
+    @Test func envelopesWrittenOneAfterAnotherAreIdentical() throws {
+        let cms = "urn:schemas-upnp-org:service:ConfigurationManagement:2"
+        let first = try UPnPSOAP.requestEnvelope(action: "GetValues", serviceType: cms,
+                                                 arguments: [UPnPActionArgument(name: "Parameters", value: "<x/>")])
+        _ = try UPnPSOAP.requestEnvelope(action: "Other", serviceType: cms, arguments: [])
+        let again = try UPnPSOAP.requestEnvelope(action: "GetValues", serviceType: cms,
+                                                 arguments: [UPnPActionArgument(name: "Parameters", value: "<x/>")])
+        #expect(again == first)
+        #expect(String(decoding: first, as: UTF8.self).hasPrefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<s:Envelope"))
+        #expect(String(decoding: first, as: UTF8.self).filter { $0 == "<" }.count == 9)   // one declaration, 4 elements
+    }
+}

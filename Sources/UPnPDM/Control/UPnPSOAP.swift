@@ -11,6 +11,7 @@
 //   them, so the CMS layer parses it exactly like an escaped document.
 
 internal import CLibXML2
+import NIOPosix
 
 enum UPnPSOAP {
     static let envelopeNamespace = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -41,20 +42,21 @@ enum UPnPSOAP {
                 throw UPnPDMError(.invalidArgument, "the value of argument \(argument.name) holds characters XML cannot carry")
             }
         }
-        let writer = try SOAPWriter()
-        try writer.check(xmlTextWriterStartDocument(writer.writer, "1.0", "utf-8", nil), "the XML declaration")
-        try writer.startElement(prefix: "s", "Envelope", namespace: envelopeNamespace)
-        try writer.check(xmlTextWriterWriteAttributeNS(writer.writer, "s", "encodingStyle", nil, encodingStyle),
-                         "s:encodingStyle")
-        try writer.startElement(prefix: "s", "Body", namespace: nil)
-        try writer.startElement(prefix: "u", action, namespace: serviceType)
-        for argument in arguments {
-            try writer.check(xmlTextWriterWriteElement(writer.writer, argument.name, argument.value),
-                             "argument \(argument.name)")
+        return try SOAPWriter.withWriter { writer throws(UPnPDMError) in
+            try writer.check(xmlTextWriterStartDocument(writer.writer, "1.0", "utf-8", nil), "the XML declaration")
+            try writer.startElement(prefix: "s", "Envelope", namespace: envelopeNamespace)
+            try writer.check(xmlTextWriterWriteAttributeNS(writer.writer, "s", "encodingStyle", nil, encodingStyle),
+                             "s:encodingStyle")
+            try writer.startElement(prefix: "s", "Body", namespace: nil)
+            try writer.startElement(prefix: "u", action, namespace: serviceType)
+            for argument in arguments {
+                try writer.check(xmlTextWriterWriteElement(writer.writer, argument.name, argument.value),
+                                 "argument \(argument.name)")
+            }
+            // `<u:Action ...></u:Action>` even without arguments, as in UDA's examples (not `<u:Action/>`).
+            try writer.check(xmlTextWriterFullEndElement(writer.writer), "</u:\(action)>")
+            return try writer.finish()
         }
-        // `<u:Action ...></u:Action>` even without arguments, as in UDA's examples (not `<u:Action/>`).
-        try writer.check(xmlTextWriterFullEndElement(writer.writer), "</u:\(action)>")
-        return try writer.finish()
     }
 
     /// Decodes the response to `action`: its out arguments in the order received, or the UPnP fault as
@@ -271,10 +273,41 @@ private extension Unicode.Scalar {
     var isASCIILetterOrUnderscore: Bool { ("a"..."z").contains(self) || ("A"..."Z").contains(self) || self == "_" }
 }
 
-/// Owns one libxml2 xmlTextWriter over an xmlBuffer and frees both in `deinit`. One per envelope.
-private final class SOAPWriter {
+/// Owns one libxml2 xmlTextWriter over an xmlBuffer and frees both in `deinit`. Reused per thread (`withWriter`):
+/// making and freeing a writer for every envelope cost more than writing a small one. After `finish` the writer
+/// holds no open element and its buffer is emptied; one that failed or was not finished is dropped instead.
+private final class SOAPWriter: @unchecked Sendable {
     let buffer: xmlBufferPtr
     let writer: xmlTextWriterPtr
+    private var busy = false
+    private var finished = false
+    private static let perThread = ThreadSpecificVariable<SOAPWriter>()
+
+    /// Runs `body` with this thread's writer (a new one when it is in use or was dropped); `body` ends with `finish`.
+    static func withWriter<T>(_ body: (SOAPWriter) throws(UPnPDMError) -> T) throws(UPnPDMError) -> T {
+        let writer: SOAPWriter
+        if let cached = perThread.currentValue, !cached.busy {
+            writer = cached
+        } else {
+            writer = try SOAPWriter()
+            if perThread.currentValue == nil { perThread.currentValue = writer }
+        }
+        writer.busy = true
+        writer.finished = false
+        defer { writer.busy = false }
+        do {
+            let result = try body(writer)
+            if !writer.finished { writer.retire() }
+            return result
+        } catch {
+            writer.retire()
+            throw error
+        }
+    }
+
+    private func retire() {
+        if Self.perThread.currentValue === self { Self.perThread.currentValue = nil }
+    }
 
     init() throws(UPnPDMError) {
         guard let buffer = xmlBufferCreate() else { throw UPnPDMError(.invalidArgument, "xmlBufferCreate failed") }
@@ -303,6 +336,10 @@ private final class SOAPWriter {
     func finish() throws(UPnPDMError) -> [UInt8] {
         try check(xmlTextWriterEndDocument(writer), "the end of the document")
         try check(xmlTextWriterFlush(writer), "the output")
+        defer {
+            xmlBufferEmpty(buffer)
+            finished = true
+        }
         guard let content = xmlBufferContent(buffer) else { return [] }
         return Array(UnsafeBufferPointer(start: content, count: Int(xmlBufferLength(buffer))))
     }

@@ -18,6 +18,7 @@
 
 internal import CLibXML2
 import CWMPClient
+import NIOPosix
 
 /// Caps on an XML argument document a device sends.
 public struct DMDocumentLimits: Hashable, Sendable {
@@ -134,16 +135,17 @@ enum DMXML {
     /// they were handed as text (lxml does).
     static func document(prefix: StaticString, root: StaticString, namespace: StaticString, schemaLocation: StaticString?,
                          _ body: (DMXMLWriter) throws(UPnPDMError) -> Void) throws(UPnPDMError) -> String {
-        let writer = try DMXMLWriter()
-        try writer.startElement("\(prefix):\(root)")
-        try writer.attribute("xmlns:\(prefix)", "\(namespace)")
-        if let schemaLocation {
-            try writer.attribute("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
-            try writer.attribute("xsi:schemaLocation", "\(namespace) \(schemaLocation)")
+        try DMXMLWriter.withWriter { writer throws(UPnPDMError) in
+            try writer.startElement("\(prefix):\(root)")
+            try writer.attribute("xmlns:\(prefix)", "\(namespace)")
+            if let schemaLocation {
+                try writer.attribute("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
+                try writer.attribute("xsi:schemaLocation", "\(namespace) \(schemaLocation)")
+            }
+            try body(writer)
+            try writer.endElement()
+            return try writer.finish()
         }
-        try body(writer)
-        try writer.endElement()
-        return try writer.finish()
     }
 }
 
@@ -212,9 +214,41 @@ private final class DMTreeBuilder: UPnPXMLStreamHandler {
 
 /// Owns one libxml2 `xmlTextWriter` over an `xmlBuffer` and frees both in `deinit`. libxml2 does the XML syntax
 /// and all escaping; this class checks that caller text holds only XML characters. One per document.
-final class DMXMLWriter {
+final class DMXMLWriter: @unchecked Sendable {
     private let buffer: xmlBufferPtr
     private let writer: xmlTextWriterPtr
+
+    private var busy = false
+    private var finished = false
+    private static let perThread = ThreadSpecificVariable<DMXMLWriter>()
+
+    /// Runs `body` with this thread's writer (a new one when it is in use or was dropped); `body` ends with
+    /// `finish`. Reused because making and freeing a writer per document cost more than writing a small one; a
+    /// writer that failed or was not finished is dropped, so no open element carries over.
+    static func withWriter<T>(_ body: (DMXMLWriter) throws(UPnPDMError) -> T) throws(UPnPDMError) -> T {
+        let writer: DMXMLWriter
+        if let cached = perThread.currentValue, !cached.busy {
+            writer = cached
+        } else {
+            writer = try DMXMLWriter()
+            if perThread.currentValue == nil { perThread.currentValue = writer }
+        }
+        writer.busy = true
+        writer.finished = false
+        defer { writer.busy = false }
+        do {
+            let result = try body(writer)
+            if !writer.finished { writer.retire() }
+            return result
+        } catch {
+            writer.retire()
+            throw error
+        }
+    }
+
+    private func retire() {
+        if Self.perThread.currentValue === self { Self.perThread.currentValue = nil }
+    }
 
     init() throws(UPnPDMError) {
         _ = DMXML.initialized
@@ -270,6 +304,10 @@ final class DMXMLWriter {
         try check(xmlTextWriterEndDocument(writer), "the end of the document")
         try check(xmlTextWriterFlush(writer), "the output")
         guard let content = xmlBufferContent(buffer) else { throw UPnPDMError(.invalidArgument, "libxml2 produced no output") }
+        defer {
+            xmlBufferEmpty(buffer)
+            finished = true
+        }
         return String(cString: content)
     }
 }
