@@ -152,7 +152,8 @@ struct DaemonReloadTests {
         // The peer challenged (a 401 before the first Inform it counted): the flags' credentials answered it.
         #expect(peerStats(peer)["auth_failures"] as? Int ?? 0 >= 1)
         #expect(await eventually(30) { informs(peer, "2 PERIODIC") >= 1 }, "no 2 PERIODIC Inform; log:\n\(daemon.log)")
-        let deviceID = try #require(((try? peer.control("GET", "/devices")) as? [[String: Any]])?.first?["device_id"] as? String)
+        let device = ((try? peer.control("GET", "/devices")) as? [[String: Any]])?.first
+        let deviceID = try #require((device?["device_id"] as? [String: Any])?["SerialNumber"] as? String)
 
         let wrongPassword = try peer.control("POST", "/devices/\(deviceID)/connection-request",
                                              ["username": "cr-flags", "password": "wrong", "timeout": 5]) as? [String: Any]
