@@ -1,6 +1,6 @@
 // `cwmp-proxy run` as a real process against the project's ACS test peer: SIGHUP reloads (values the ACS set
-// survive a reload of an unchanged file, a changed value is applied, a new URL bootstraps there, an invalid file is
-// logged and changes nothing), and a start with all the daemon's flags and no file against an ACS that demands
+// survive a reload of an unchanged file, a changed value is applied, a new URL bootstraps there, a new CA bundle is
+// used by the next https session, an invalid file is logged and changes nothing), and a start with all the daemon's flags and no file against an ACS that demands
 // Digest authentication. Foundation is fine here: tests only (for Process).
 import CWMPTestSupport
 import Foundation
@@ -128,6 +128,41 @@ struct DaemonReloadTests {
         #expect(!daemon.log.contains("acs-secret-pw") && !daemon.log.contains("cr-secret-pw"), "a password reached the log")
     }
 
+    /// `acs.caBundle` at run time: with a bundle that does not hold the https ACS's CA every session fails; a bundle
+    /// that cannot be read is refused (key named, nothing changes); the right bundle makes the next session (the
+    /// agent's retry) reach the ACS.
+    @Test func aReloadedCABundleIsUsedByTheNextSession() async throws {
+        let directory = try temporaryDirectory()
+        let pki = try TestPKI(directory: directory)
+        let peer = try ACSPeer()
+        defer { peer.stop() }
+        let front = try TLSFront(upstreamPort: peer.port, pki: pki)
+        defer { front.stop() }
+        let serial = "RELOADCA"
+        var file = ReloadConfigurationFile(directory: directory, serialNumber: serial, acsURL: front.acsURL)
+        file.caBundle = pki.otherCABundle
+        let daemon = try Daemon(arguments: try file.write(), directory: directory)
+        defer { daemon.signal(SIGKILL) }
+        #expect(await eventually(30) { daemon.log.contains("configuration reload armed") }, "log:\n\(daemon.log)")
+        #expect(await eventually(30) { daemon.log.contains("cwmp.session.failed") }, "log:\n\(daemon.log)")
+        #expect(peer.informCount(serial) == 0, "an ACS with a certificate from another CA was trusted")
+
+        file.caBundle = directory + "/missing-ca.pem"
+        _ = try file.write()
+        daemon.signal(SIGHUP)
+        #expect(await eventually(30) { daemon.log.contains("config.key=acs.caBundle") }, "log:\n\(daemon.log)")
+
+        file.caBundle = pki.caBundle
+        _ = try file.write()
+        daemon.signal(SIGHUP)
+        #expect(await eventually(30) { daemon.log.contains("config.keys.applied=acs.caBundle") }, "log:\n\(daemon.log)")
+        // The retry wait after two failures is at most 20 s (CWMPRetryMinimumWaitInterval 5, multiplier 2000).
+        #expect(await eventually(60) { peer.informCount(serial) >= 1 }, "no Inform over https; log:\n\(daemon.log)")
+
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0, "log:\n\(daemon.log)")
+    }
+
     /// Issue 3: with only flags (all nine of them) the daemon starts and informs an ACS that demands Digest, answers a
     /// Connection Request with the flags' credentials (200, then a `6 CONNECTION REQUEST` session) and refuses wrong
     /// ones (401), and informs periodically at the flag's interval. No password from the files reaches its log.
@@ -183,6 +218,7 @@ private struct ReloadConfigurationFile {
     var periodicInformInterval = 3600
     var logLevel = "debug"
     var maxConnections = 256
+    var caBundle: String?
 
     init(directory: String, serialNumber: String, acsURL: String) {
         self.directory = directory
@@ -196,7 +232,7 @@ private struct ReloadConfigurationFile {
         try "cr-secret-pw\n".write(toFile: directory + "/cr.pw", atomically: true, encoding: .utf8)
         let configuration = """
             {"acs": {"url": "\(url)", "username": "gw", "passwordFile": "\(directory)/acs.pw",
-                     "periodicInformInterval": \(periodicInformInterval)},
+                     "periodicInformInterval": \(periodicInformInterval)\(caBundle.map { ", \"caBundle\": \"\($0)\"" } ?? "")},
              "connectionRequest": {"address": "127.0.0.1", "port": 0, "username": "acs",
                                    "passwordFile": "\(directory)/cr.pw", "maxConnections": \(maxConnections)},
              "gateway": {"manufacturer": "Test", "manufacturerOUI": "00A0C9", "productClass": "GW",
@@ -256,4 +292,112 @@ private func informs(_ peer: ACSPeer, _ event: String) -> Int {
 /// Lines swift-log's stream handler wrote at debug level (`<timestamp> debug <label>: …`).
 private func debugLines(in log: String) -> Int {
     log.split(separator: "\n").filter { $0.split(separator: " ", maxSplits: 2).dropFirst().first == "debug" }.count
+}
+
+/// A throw-away PKI made with openssl: a CA, a certificate for 127.0.0.1 signed by it, and an unrelated CA.
+private struct TestPKI {
+    let directory: String
+    var caBundle: String { directory + "/ca.pem" }
+    var otherCABundle: String { directory + "/other-ca.pem" }
+    var serverCertificate: String { directory + "/server.pem" }
+    var serverKey: String { directory + "/server.key" }
+
+    init(directory: String) throws {
+        self.directory = directory
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        for name in ["ca", "other-ca"] {
+            try openssl(["req", "-x509"] + ec + [
+                "-keyout", "\(directory)/\(name).key", "-out", "\(directory)/\(name).pem", "-days", "2",
+                "-subj", "/CN=cwmp-proxy reload test \(name)",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ])
+        }
+        try openssl(["req"] + ec + ["-keyout", serverKey, "-out", "\(directory)/server.csr", "-subj", "/CN=localhost"])
+        try "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+            .write(toFile: "\(directory)/server.ext", atomically: true, encoding: .utf8)
+        try openssl(["x509", "-req", "-in", "\(directory)/server.csr", "-CA", caBundle, "-CAkey", "\(directory)/ca.key",
+                     "-CAcreateserial", "-out", serverCertificate, "-days", "2", "-extfile", "\(directory)/server.ext"])
+    }
+
+    private func openssl(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw PeerUnavailable.notStarted("openssl \(arguments.first ?? "")") }
+    }
+}
+
+/// TLS in front of the (plain http) ACS peer: Python's ssl module terminates TLS with the PKI's server certificate
+/// and copies bytes both ways, one upstream connection per client connection (so the peer still sees one TCP
+/// connection per session).
+private final class TLSFront: @unchecked Sendable {
+    static let script = """
+        import asyncio, os, ssl, sys
+        cert, key, upstream = sys.argv[1], sys.argv[2], int(sys.argv[3])
+        async def pipe(reader, writer):
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            except Exception:
+                pass
+            finally:
+                writer.close()
+        async def handle(reader, writer):
+            try:
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream)
+            except Exception:
+                writer.close()
+                return
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        async def watch_parent():
+            parent = os.getppid()
+            while os.getppid() == parent:
+                await asyncio.sleep(0.5)
+            os._exit(0)
+        async def main():
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(cert, key)
+            server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
+            print("LISTENING", server.sockets[0].getsockname()[1], flush=True)
+            asyncio.create_task(watch_parent())
+            await server.serve_forever()
+        asyncio.run(main())
+        """
+
+    let process = Process()
+    let port: Int
+    var acsURL: String { "https://127.0.0.1:\(port)/acs" }
+
+    init(upstreamPort: Int, pki: TestPKI) throws {
+        guard let python3 = ACSPeer.python3 else { throw PeerUnavailable.python3Missing }
+        let script = pki.directory + "/tls_front.py"
+        try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: python3)
+        process.arguments = [script, pki.serverCertificate, pki.serverKey, String(upstreamPort)]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        var port: Int?
+        while port == nil {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { throw PeerUnavailable.notStarted(text) }
+            text += String(decoding: data, as: UTF8.self)
+            port = text.split(separator: "\n").compactMap { line -> Int? in
+                let parts = line.split(separator: " ")
+                return parts.count == 2 && parts[0] == "LISTENING" ? Int(parts[1]) : nil
+            }.first
+        }
+        self.port = port!
+    }
+
+    func stop() { killChild(process) }
+
+    deinit { killChild(process) }
 }
