@@ -94,9 +94,13 @@ enum ConfigurationReload {
     }
 
     /// The reload from `loaded` (the configuration last loaded successfully) to `next`; `running` is the one the
-    /// daemon started with, which the keys that need a restart still run on.
-    static func plan(loaded: ProxyConfiguration, running: ProxyConfiguration, next: ProxyConfiguration) -> ConfigurationReloadPlan {
+    /// daemon started with, which the keys that need a restart still run on. `caBundleFileChanged`: the file
+    /// `acs.caBundle` names has other contents than when it was last loaded (a CA file replaced in place is a
+    /// change of the key's value, as a password file's new contents are).
+    static func plan(loaded: ProxyConfiguration, running: ProxyConfiguration, next: ProxyConfiguration,
+                     caBundleFileChanged: Bool = false) -> ConfigurationReloadPlan {
         var plan = ConfigurationReloadPlan()
+        if caBundleFileChanged, next.acs.caBundlePath != nil { plan.caBundleChanged = true }
         for key in keys where key.differs(loaded, next) {
             switch key.effect {
             case .managementServer: plan.managementServerKeys.append(key.name)

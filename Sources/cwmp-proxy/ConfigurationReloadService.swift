@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Logging
 import Proxier
 import ServiceLifecycle
@@ -20,15 +21,19 @@ struct ConfigurationReloadService: Service {
 
     func run() async throws {
         var loaded = started
+        var loadedBundle = Self.contents(of: started.acs.caBundlePath)
         // The handler is installed when the sequence is made: from here on SIGHUP no longer kills the process.
         let signals = await UnixSignalsSequence(trapping: .sighup)
         logger.debug("configuration reload armed")
         for await _ in signals.cancelOnGracefulShutdown() {
             do {
                 let next = try reload()
-                let plan = ConfigurationReload.plan(loaded: loaded, running: started, next: next)
+                let bundle = Self.contents(of: next.acs.caBundlePath)
+                let plan = ConfigurationReload.plan(loaded: loaded, running: started, next: next,
+                                                    caBundleFileChanged: bundle != loadedBundle)
                 try await apply(plan, next)
                 loaded = next
+                loadedBundle = bundle
                 logger.notice("configuration reloaded", metadata: [
                     "config.keys.applied": .string(plan.appliedKeys.joined(separator: ",")),
                 ])
@@ -46,6 +51,11 @@ struct ConfigurationReloadService: Service {
                 logger.error("configuration reload failed", metadata: ["error": .string(String(describing: error))])
             }
         }
+    }
+
+    /// A CA bundle file's bytes (nil: none configured, or unreadable; then building the transport says why).
+    private static func contents(of path: String?) -> Data? {
+        path.flatMap { try? Data(contentsOf: URL(filePath: $0)) }
     }
 
     /// What can fail comes first (the CA bundle is read), and a refused ManagementServer change (`update`

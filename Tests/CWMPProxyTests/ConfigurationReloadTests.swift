@@ -138,6 +138,20 @@ import Testing
         #expect(Set(ConfigurationReload.keys.map(\.name)).count == ConfigurationReload.keys.count)
     }
 
+    @Test func aCABundleReplacedInPlaceIsAChange() throws {
+        let configuration = try parse(#"{"acs": {"caBundle": "/etc/cwmp-proxy/ca.pem"}}"#)
+        #expect(ConfigurationReload.plan(loaded: configuration, running: configuration, next: configuration,
+                                         caBundleFileChanged: true) == ConfigurationReloadPlan(caBundleChanged: true))
+        #expect(ConfigurationReload.plan(loaded: configuration, running: configuration, next: configuration,
+                                         caBundleFileChanged: false) == ConfigurationReloadPlan())
+        // No bundle configured: the system store, nothing to re-read.
+        let none = try parse("{}")
+        #expect(ConfigurationReload.plan(loaded: configuration, running: configuration, next: none,
+                                         caBundleFileChanged: true) == ConfigurationReloadPlan(caBundleChanged: true))
+        #expect(ConfigurationReload.plan(loaded: none, running: none, next: none, caBundleFileChanged: true)
+                == ConfigurationReloadPlan())
+    }
+
     @Test func anUnusableCABundleIsAnErrorNamingTheKey() {
         #expect(throws: ConfigurationError.self) {
             _ = try ReloadableACSTransport.make(caBundlePath: "/nonexistent/ca.pem", logger: Logger(label: "test"))

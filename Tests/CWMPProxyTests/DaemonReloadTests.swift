@@ -129,8 +129,8 @@ struct DaemonReloadTests {
     }
 
     /// `acs.caBundle` at run time: with a bundle that does not hold the https ACS's CA every session fails; a bundle
-    /// that cannot be read is refused (key named, nothing changes); the right bundle makes the next session (the
-    /// agent's retry) reach the ACS.
+    /// that cannot be read is refused (key named, nothing changes); the right CA written over the configured file
+    /// (the path unchanged, as a CA rotation does it) makes the next session (the agent's retry) reach the ACS.
     @Test func aReloadedCABundleIsUsedByTheNextSession() async throws {
         let directory = try temporaryDirectory()
         let pki = try TestPKI(directory: directory)
@@ -140,7 +140,9 @@ struct DaemonReloadTests {
         defer { front.stop() }
         let serial = "RELOADCA"
         var file = ReloadConfigurationFile(directory: directory, serialNumber: serial, acsURL: front.acsURL)
-        file.caBundle = pki.otherCABundle
+        let bundle = directory + "/trusted-ca.pem"
+        try FileManager.default.copyItem(atPath: pki.otherCABundle, toPath: bundle)
+        file.caBundle = bundle
         let daemon = try Daemon(arguments: try file.write(), directory: directory)
         defer { daemon.signal(SIGKILL) }
         #expect(await eventually(30) { daemon.log.contains("configuration reload armed") }, "log:\n\(daemon.log)")
@@ -152,8 +154,10 @@ struct DaemonReloadTests {
         daemon.signal(SIGHUP)
         #expect(await eventually(30) { daemon.log.contains("config.key=acs.caBundle") }, "log:\n\(daemon.log)")
 
-        file.caBundle = pki.caBundle
+        file.caBundle = bundle
         _ = try file.write()
+        try FileManager.default.removeItem(atPath: bundle)
+        try FileManager.default.copyItem(atPath: pki.caBundle, toPath: bundle)
         daemon.signal(SIGHUP)
         #expect(await eventually(30) { daemon.log.contains("config.keys.applied=acs.caBundle") }, "log:\n\(daemon.log)")
         // The retry wait after two failures is at most 20 s (CWMPRetryMinimumWaitInterval 5, multiplier 2000).
@@ -205,7 +209,7 @@ struct DaemonReloadTests {
 
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit() == 0, "log:\n\(daemon.log)")
-        #expect(daemon.log.contains("debug"), "the daemon logged nothing at debug: the secret check would be weak")
+        #expect(debugLines(in: daemon.log) > 0, "the daemon logged nothing at debug: the secret check would be weak")
         #expect(!daemon.log.contains("acs-flag-secret") && !daemon.log.contains("cr-flag-secret"), "a password reached the log")
     }
 }
