@@ -128,6 +128,50 @@ struct DaemonReloadTests {
         #expect(!daemon.log.contains("acs-secret-pw") && !daemon.log.contains("cr-secret-pw"), "a password reached the log")
     }
 
+    /// Password files rewritten (rotated) and reloaded: the ACS password at the next session against an ACS that
+    /// demands Digest, the Connection Request password at the next request (the old one gets 401). Neither reaches
+    /// the log.
+    @Test func rotatedPasswordFilesAreUsedAfterAReload() async throws {
+        let peer = try ACSPeer(arguments: ["--auth", "digest", "--username", "gw"], password: "acs-secret-pw")
+        defer { peer.stop() }
+        let directory = try temporaryDirectory()
+        let serial = "RELOADPW"
+        var file = ReloadConfigurationFile(directory: directory, serialNumber: serial, acsURL: peer.acsURL)
+        let daemon = try Daemon(arguments: try file.write(), directory: directory)
+        defer { daemon.signal(SIGKILL) }
+        #expect(await eventually(30) { peer.informCount(serial) >= 1 }, "no first Inform; log:\n\(daemon.log)")
+        #expect(await eventually(30) { daemon.log.contains("configuration reload armed") }, "log:\n\(daemon.log)")
+        #expect(await eventually(30) { !sessionOpen(peer, serial) }, "the BOOTSTRAP session did not end")
+
+        // Both passwords rotate: the ACS's at the peer, both files, then SIGHUP.
+        try peer.control("POST", "/config", ["password": "acs-rotated-pw"])
+        file.acsPassword = "acs-rotated-pw"
+        file.connectionRequestPassword = "cr-rotated-pw"
+        _ = try file.write()
+        daemon.signal(SIGHUP)
+        #expect(await eventually(30) {
+            daemon.log.contains("config.keys.applied=acs.passwordFile,connectionRequest.passwordFile")
+        }, "log:\n\(daemon.log)")
+
+        let old = try peer.control("POST", "/devices/\(serial)/connection-request",
+                                   ["username": "acs", "password": "cr-secret-pw", "timeout": 5]) as? [String: Any]
+        #expect(old?["status"] as? Int == 401, "the old Connection Request password still works: \(String(describing: old))")
+        let before = peer.informCount(serial)
+        let failuresBefore = peerStats(peer)["auth_failures"] as? Int ?? 0
+        try requestConnection(peer, serial, password: "cr-rotated-pw")
+        #expect(await eventually(30) { peer.informCount(serial) > before },
+                "no session with the rotated ACS password; log:\n\(daemon.log)")
+        #expect(peer.eventCodes(peer.lastInform(serial)) == ["6 CONNECTION REQUEST"])
+        // The peer challenged that session (one 401 per session is Digest's first round), and no more than once.
+        #expect((peerStats(peer)["auth_failures"] as? Int ?? 0) - failuresBefore <= 1)
+
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0, "log:\n\(daemon.log)")
+        for secret in ["acs-secret-pw", "cr-secret-pw", "acs-rotated-pw", "cr-rotated-pw"] {
+            #expect(!daemon.log.contains(secret), "a password reached the log")
+        }
+    }
+
     /// `acs.caBundle` at run time: with a bundle that does not hold the https ACS's CA every session fails; a bundle
     /// that cannot be read is refused (key named, nothing changes); the right CA written over the configured file
     /// (the path unchanged, as a CA rotation does it) makes the next session (the agent's retry) reach the ACS.
@@ -223,6 +267,8 @@ private struct ReloadConfigurationFile {
     var logLevel = "debug"
     var maxConnections = 256
     var caBundle: String?
+    var acsPassword = "acs-secret-pw"
+    var connectionRequestPassword = "cr-secret-pw"
 
     init(directory: String, serialNumber: String, acsURL: String) {
         self.directory = directory
@@ -232,8 +278,8 @@ private struct ReloadConfigurationFile {
 
     /// Writes the file (and the password files); the daemon arguments that use it.
     func write() throws -> [String] {
-        try "acs-secret-pw\n".write(toFile: directory + "/acs.pw", atomically: true, encoding: .utf8)
-        try "cr-secret-pw\n".write(toFile: directory + "/cr.pw", atomically: true, encoding: .utf8)
+        try "\(acsPassword)\n".write(toFile: directory + "/acs.pw", atomically: true, encoding: .utf8)
+        try "\(connectionRequestPassword)\n".write(toFile: directory + "/cr.pw", atomically: true, encoding: .utf8)
         let configuration = """
             {"acs": {"url": "\(url)", "username": "gw", "passwordFile": "\(directory)/acs.pw",
                      "periodicInformInterval": \(periodicInformInterval)\(caBundle.map { ", \"caBundle\": \"\($0)\"" } ?? "")},
@@ -249,9 +295,9 @@ private struct ReloadConfigurationFile {
 }
 
 /// A Connection Request from `peer` with the configured credentials; it must be accepted.
-private func requestConnection(_ peer: ACSPeer, _ serial: String) throws {
+private func requestConnection(_ peer: ACSPeer, _ serial: String, password: String = "cr-secret-pw") throws {
     let answer = try peer.control("POST", "/devices/\(serial)/connection-request",
-                                  ["username": "acs", "password": "cr-secret-pw", "timeout": 5]) as? [String: Any]
+                                  ["username": "acs", "password": password, "timeout": 5]) as? [String: Any]
     #expect(answer?["ok"] as? Bool == true, "Connection Request refused: \(String(describing: answer))")
 }
 
