@@ -29,7 +29,7 @@ struct CWMPProxy: Sendable {
 /// The Connection Request listener is bound here, before any agent exists, because every agent's
 /// ConnectionRequestURL names its port and the first Inform carries that URL.
 /// `reloadConfiguration` is what SIGHUP calls (nil: SIGHUP is not handled); a reloaded `logLevel` is set on
-/// `logLevel`, which the caller's loggers follow (`DaemonLogHandler`).
+/// `logLevel`, which the caller's loggers follow (`DaemonLogHandler`; nil: a reloaded level changes nothing).
 func buildProxy(configuration: ProxyConfiguration, logger: Logger, logLevel: LogLevelSwitch? = nil,
                 reloadConfiguration: (@Sendable () throws -> ProxyConfiguration)? = nil) async throws -> CWMPProxy {
     let store = try await AgentStore.open(directory: absolutePath(configuration.stateDirectory),
