@@ -51,6 +51,7 @@ struct DaemonReloadTests {
         #expect(second.eventCodes(second.lastInform(serial)) == ["6 CONNECTION REQUEST"],
                 "the Inform after the reload carried \(second.eventCodes(second.lastInform(serial)))")
         #expect(first.informCount(serial) == informsAtFirst, "the gateway went back to the configured ACS")
+        #expect(informs(second, "0 BOOTSTRAP") == 1, "one BOOTSTRAP at the new ACS, no more")
         // Debug lines were written so far (the file says debug): the check after the next reload can fail.
         #expect(debugLines(in: daemon.log) > 0)
 
