@@ -28,8 +28,9 @@ struct CWMPProxy: Sendable {
 ///
 /// The Connection Request listener is bound here, before any agent exists, because every agent's
 /// ConnectionRequestURL names its port and the first Inform carries that URL.
-/// `reloadConfiguration` is what SIGHUP calls (nil: SIGHUP is ignored).
-func buildProxy(configuration: ProxyConfiguration, logger: Logger,
+/// `reloadConfiguration` is what SIGHUP calls (nil: SIGHUP is not handled); a reloaded `logLevel` is set on
+/// `logLevel`, which the caller's loggers follow (`DaemonLogHandler`; nil: a reloaded level changes nothing).
+func buildProxy(configuration: ProxyConfiguration, logger: Logger, logLevel: LogLevelSwitch? = nil,
                 reloadConfiguration: (@Sendable () throws -> ProxyConfiguration)? = nil) async throws -> CWMPProxy {
     let store = try await AgentStore.open(directory: absolutePath(configuration.stateDirectory),
                                           logger: logger.withLabelSuffix("store"))
@@ -80,12 +81,11 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
     }
 
     // AsyncHTTPClient, one client (and so one TCP connection) per session: what ACSs that key a session to its
-    // socket need. The CA bundle, when configured, replaces the system trust store.
-    let transport: ACSHTTPTransport
+    // socket need. The CA bundle, when configured, replaces the system trust store; a reload can replace it.
+    let transport: ReloadableACSTransport
     do {
-        transport = try ACSHTTPTransport(
-            configuration: .init(trustRoots: configuration.acs.caBundlePath.map { .caBundle(path: $0) } ?? .system),
-            logger: logger)
+        transport = ReloadableACSTransport(try ReloadableACSTransport.make(caBundlePath: configuration.acs.caBundlePath,
+                                                                           logger: logger))
     } catch {
         try? await listener.stop()
         try? await store.close()
@@ -111,7 +111,9 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
                               successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
     }
     if let reloadConfiguration {
-        services.append(.init(service: ConfigurationReloadService(gateway: gateway, reload: reloadConfiguration, logger: logger)))
+        services.append(.init(service: ConfigurationReloadService(
+            gateway: gateway, transport: transport, logLevel: logLevel ?? LogLevelSwitch(configuration.logLevel),
+            started: configuration, reload: reloadConfiguration, logger: logger)))
     }
     let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                   logger: logger))
@@ -166,36 +168,6 @@ struct UPnPDiscoveryService: Service {
             try await discovery.run()
         } catch {
             logger.error("UPnP discovery failed", metadata: ["error": .string(String(describing: error))])
-        }
-    }
-}
-
-/// SIGHUP: read the configuration again and apply what may change at run time (the ACS and Connection Request
-/// settings) as a local change of ManagementServer, so the agent reacts as to any change (a new URL → BOOTSTRAP).
-struct ConfigurationReloadService: Service {
-    let gateway: GatewayDataModel
-    let reload: @Sendable () throws -> ProxyConfiguration
-    let logger: Logger
-
-    func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            do {
-                let configuration = try reload()
-                let settings = managementServerSettings(configuration)
-                try await gateway.managementServer.update { current in
-                    current.url = settings.url
-                    current.username = settings.username
-                    current.password = settings.password
-                    current.periodicInformEnable = settings.periodicInformEnable
-                    current.periodicInformInterval = settings.periodicInformInterval
-                    current.connectionRequestUsername = settings.connectionRequestUsername
-                    current.connectionRequestPassword = settings.connectionRequestPassword
-                }
-                logger.notice("configuration reloaded")
-            } catch {
-                // The description names the key at fault and never a value: configuration errors carry no secrets.
-                logger.error("configuration reload failed", metadata: ["error": .string(String(describing: error))])
-            }
         }
     }
 }

@@ -51,10 +51,12 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        var logger = Logger(label: "cwmp-proxy")
-        logger.logLevel = configuration.logLevel
+        // One level for every logger of the process, libraries' included, so that a reload can change it.
+        let logLevel = LogLevelSwitch(configuration.logLevel)
+        LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, levelSwitch: logLevel) }
+        let logger = Logger(label: "cwmp-proxy")
         let command = self
-        let proxy = try await buildProxy(configuration: configuration, logger: logger) {
+        let proxy = try await buildProxy(configuration: configuration, logger: logger, logLevel: logLevel) {
             do { return try command.loadConfiguration(readFile: readTextFile) } catch { throw error }
         }
         try await proxy.run()

@@ -131,6 +131,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
     private var eventRemovals: UInt64 = 0
     private var syncWaiters: [CheckedContinuation<Void, Never>] = []
     private var settingsTask: Task<Void, Never>?
+    /// The ManagementServer settings the agent last acted on (`catchUpWithSettings`).
+    private var settingsInEffect = ManagementServerSettings()
+    private var isCatchingUp = false
+    private var catchUpWaiters: [CheckedContinuation<Void, Never>] = []
     private var valueChangeTask: Task<Void, Never>?
     /// The ConnectionRequestURL in the last Inform the ACS acknowledged (as stored under
     /// `reportedConnectionRequestURLKey`).
@@ -184,6 +188,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
         }
         let restored = snapshot!
         let settings = await managementServer.settings
+        settingsInEffect = settings
 
         // Instance numbers, aliases, attributes and ParameterKey as they were: the numbers the ACS has seen.
         var state = await dataModel.exportState()
@@ -255,9 +260,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
 
         let stream = managementServer.changes()
         settingsTask = Task { [weak self] in
-            for await change in stream {
+            for await _ in stream {
                 guard let self else { return }
-                await self.settingsChanged(change)
+                await self.catchUpWithSettings()
             }
         }
 
@@ -388,6 +393,30 @@ public actor CWMPAgent: ConnectionRequestAgent {
     }
 
     // MARK: - Settings
+
+    /// Acts on the settings as they are now, as one change from those last acted on. The settings stream tells of
+    /// a change soon after it is made, but its task may reach the actor only after the agent's next step: the end
+    /// of a session in which the ACS set a new URL catches up first, so the next session goes to the new ACS with
+    /// `0 BOOTSTRAP` (seen without: a Connection Request queued during that session went to the new ACS with only
+    /// `6 CONNECTION REQUEST`). One catch-up at a time, in order: the actor is re-entrant at the settings read.
+    private func catchUpWithSettings() async {
+        while isCatchingUp {
+            await withCheckedContinuation { catchUpWaiters.append($0) }
+        }
+        isCatchingUp = true
+        defer {
+            isCatchingUp = false
+            if !catchUpWaiters.isEmpty { catchUpWaiters.removeFirst().resume() }
+        }
+        let current = await managementServer.settings
+        guard current != settingsInEffect else { return }
+        // `settingsChanged` reads what changed from previous and current; the origin does not matter to it (ACS
+        // changes were written with their RPC, local ones are written by its `saveState`).
+        let change = ManagementServerSettingsChange(previous: settingsInEffect, current: current, origin: .local,
+                                                    changedParameters: current.changedParameters(comparedTo: settingsInEffect))
+        settingsInEffect = current
+        await settingsChanged(change)
+    }
 
     private func settingsChanged(_ change: ManagementServerSettingsChange) async {
         guard started else { return }
@@ -737,6 +766,8 @@ public actor CWMPAgent: ConnectionRequestAgent {
         } else {
             logger.warning("cwmp.session.failed", metadata: ["cwmp.session.failure": "\(outcome.failure!)"])
         }
+        // A URL the ACS set in this session is acted on (BOOTSTRAP raised) before the machine picks the next one.
+        await catchUpWithSettings()
         // The session's ScheduleInforms are in the machine already (`committing`): its timer covers them.
         let action = machine.sessionEnded(outcome, now: now, using: &generator)
 
