@@ -183,6 +183,8 @@ struct ConfigurationReloadService: Service {
             do {
                 let configuration = try reload()
                 let settings = managementServerSettings(configuration)
+                // What a FactoryReset restores follows the configuration file.
+                try await gateway.managementServer.setFactoryDefaults(settings)
                 try await gateway.managementServer.update { current in
                     current.url = settings.url
                     current.username = settings.username

@@ -406,7 +406,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
         if change.connectionRequestChanged || change.previous.enableCWMP != change.current.enableCWMP {
             updateConnectionRequestCredentials(change.current)
         }
-        if change.previous.httpConnectionRequestEnable != change.current.httpConnectionRequestEnable {
+        if change.previous.httpConnectionRequestEnable != change.current.httpConnectionRequestEnable, connectionRequestPath != nil {
             // ConnectionRequestURL now reads "" (disabled) or the URL again: a value change of a parameter whose
             // Notification is active by default, so the ACS learns it (reaches `valueChangesRecorded`).
             await dataModel.recordValueChanges(["Device.ManagementServer.ConnectionRequestURL"])
