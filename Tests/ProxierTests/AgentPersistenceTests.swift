@@ -174,6 +174,8 @@ struct AgentPersistenceTests {
                     ["name": ms + "PeriodicInformInterval", "value": 77, "type": "unsignedInt"],
                     ["name": ms + "CWMPRetryMinimumWaitInterval", "value": 30, "type": "unsignedInt"],
                     ["name": ms + "ConnectionRequestUsername", "value": "acs-set", "type": "string"],
+                    // Another URL of the same peer (the query is ignored there): a second ACS as far as the agent knows.
+                    ["name": ms + "URL", "value": peer.acsURL + "?acs=2", "type": "string"],
                 ]],
                 ["method": "SetParameterAttributes", "attributes": [["name": "Device.Time.LocalTimeZone", "notification": 1]]],
                 ["method": "AddObject", "object": table, "parameter_key": "add-1"],
@@ -184,7 +186,11 @@ struct AgentPersistenceTests {
             ]])
             #expect(try harness.connectionRequest()["status"] as? Int == 200)
             #expect(await harness.sessions(2))
+            // The new URL: a BOOTSTRAP session to it.
+            #expect(await harness.sessions(3))
+            #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)) == ["0 BOOTSTRAP"])
             let before = try #require(try await harness.store.load(AgentHarness.agentID))
+            #expect(before.bootstrappedACSURL == peer.acsURL + "?acs=2")
             #expect(before.parameterValues[ms + "PeriodicInformInterval"]?.value == "77")
             #expect(before.attributes["Device.Time.LocalTimeZone"] != nil)
             #expect(before.parameterKey == "pk-row")
@@ -196,9 +202,12 @@ struct AgentPersistenceTests {
             try await harness.gateway.managementServer.update { $0.periodicInformInterval = 60 }
             #expect(await eventually(30) { harness.agent.armedDeadline == changedAt.advanced(by: .seconds(60)) })
             harness.clock.advance(by: .seconds(61))
-            #expect(await harness.sessions(4))
+            #expect(await harness.sessions(5))
             let inform = peer.lastInform(AgentHarness.deviceID)
             #expect(Set(peer.eventCodes(inform)) == ["0 BOOTSTRAP", "1 BOOT"])
+            // One BOOTSTRAP session, to the configured URL: the restored URL raises no second one.
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await harness.agent.sessionsEnded == 5)
             // The InformParameter row is gone: UpTime is not in the BOOTSTRAP Inform.
             #expect((inform?["parameters"] as? [String: Any])?["Device.DeviceInfo.UpTime"] == nil)
 
@@ -214,7 +223,8 @@ struct AgentPersistenceTests {
             #expect(after.bootstrappedACSURL == peer.acsURL)
             // The configured Connection Request credentials are back.
             #expect(try harness.connectionRequest()["status"] as? Int == 200)
-            #expect(await harness.sessions(5))
+            #expect(await harness.sessions(6))
+            #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)) == ["6 CONNECTION REQUEST"])
             #expect(await eventually(30) { (try? String(contentsOfFile: marker, encoding: .utf8)) == "factory-reset \(AgentHarness.agentID)" })
             await harness.stopKeepingPeer()
 

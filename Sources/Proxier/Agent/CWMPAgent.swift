@@ -401,6 +401,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
         // A local change (configuration reload) is written here; an ACS change was written with its RPC already,
         // and then there is nothing left to write.
         await saveState(logger: logger)
+        // The reset (`runPostSessionAction`) applied these settings itself, with BOOTSTRAP + BOOT; acting on them
+        // again here (after the BOOTSTRAP session may have started) would raise a second BOOTSTRAP.
+        guard change.origin != .factoryReset else { return }
         let now = environment.clock.now()
         var actions: [AgentStateMachine.Action] = []
         if change.connectionRequestChanged || change.previous.enableCWMP != change.current.enableCWMP {

@@ -178,12 +178,13 @@ public actor ManagementServerProvider: DataModelProvider {
         factoryDefaults = defaults
     }
 
-    /// FactoryReset: the settings go back to `factoryDefaults`, published as a local change (so the agent re-arms
-    /// its timers and the stored values of what changed are forgotten). The owning agent removes every other
+    /// FactoryReset: the settings go back to `factoryDefaults`, published with origin `.factoryReset` (stored as a
+    /// local change: the stored values of what changed are forgotten; the agent that called this applies the
+    /// restored settings as part of its reset, not as a new change, so a restored URL raises no second BOOTSTRAP). The owning agent removes every other
     /// stored ManagementServer value itself (`ManagementServerSettings.isSettingsPath`): a value the ACS set equal
     /// to the default is no change here but must not survive the reset either.
     public func resetToFactoryDefaults() {
-        commit(factoryDefaults, origin: .local)
+        commit(factoryDefaults, origin: .factoryReset)
     }
 
     /// Every change committed since the last `acknowledgePersisted`, oldest first: what the owning agent still has

@@ -408,6 +408,9 @@ public struct ManagementServerSettingsChange: Sendable, CustomStringConvertible 
         case acs
         /// The gateway itself (`ManagementServerProvider.update`), e.g. a configuration reload or DHCP.
         case local
+        /// A FactoryReset (`ManagementServerProvider.resetToFactoryDefaults`): stored as a local change (the stored
+        /// values are forgotten); the owning agent applies the restored settings itself, as part of the reset.
+        case factoryReset
     }
 
     public var previous: ManagementServerSettings
