@@ -31,4 +31,10 @@ struct HookCommandTests {
         #expect(await HookCommand(["/nonexistent/cwmp-proxy-hook"]).run(environment: [:]) == .notStarted(ENOENT))
         #expect(await HookCommand([]).run(environment: [:]) == .notStarted(EINVAL))
     }
+
+    @Test func aCancelledCallerStillWaitsForTheCommand() async {
+        let run = Task { await HookCommand(["/bin/sh", "-c", "sleep 0.3; exit 4"]).run(environment: [:]) }
+        run.cancel()
+        #expect(await run.value == .exited(4))
+    }
 }

@@ -69,21 +69,27 @@ public struct HookCommand: Sendable, Hashable {
         let spawned = posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
         guard spawned == 0 else { return .notStarted(spawned) }
 
-        // Polled with WNOHANG rather than a blocking waitpid: no thread of the cooperative pool is held for the
-        // command's whole run (a reboot script may take its time).
+        // In a task of its own, which a cancelled caller (shutdown) does not cancel: the child is still waited for
+        // (bounded by the timeout), so no zombie is left and the poll never spins on a cancelled sleep.
+        let timeout = self.timeout
+        return await Task { await Self.wait(for: pid, timeout: timeout) }.value
+    }
+
+    /// Polled with WNOHANG rather than a blocking waitpid: no thread of the cooperative pool is held for the
+    /// command's whole run (a reboot script may take its time).
+    private static func wait(for pid: pid_t, timeout: Duration) async -> Termination {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while true {
             var status: Int32 = 0
             let result = waitpid(pid, &status, WNOHANG)
-            if result == pid { return Self.termination(status) }
+            if result == pid { return termination(status) }
             if result < 0, errno != EINTR { return .notStarted(errno) }
             if clock.now >= deadline {
                 kill(pid, SIGKILL)
                 _ = waitpid(pid, &status, 0)
                 return .timedOut
             }
-            // A cancelled task still waits for the child (bounded by the deadline): no zombie is left behind.
             try? await Task.sleep(for: .milliseconds(20))
         }
     }
