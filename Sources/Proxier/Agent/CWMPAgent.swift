@@ -821,7 +821,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
             // `0 BOOTSTRAP` (+ `1 BOOT`). Here the factory state is the configuration: the ManagementServer values
             // the ACS set (URL, credentials, PeriodicInform*, CWMPRetry*, HeartbeatPolicy, InformParameter rows, …)
             // go back to the configured ones and leave the store, as do ParameterKey, every attribute the ACS set,
-            // pending events, requests, transfers and scheduled informs.
+            // pending events, CPE requests and scheduled informs.
             //
             // Everything in the data model's state goes but the tables' counters: an instance number the ACS has
             // seen is never handed out again, not even after a factory reset (its instances are renumbered from the
