@@ -42,6 +42,30 @@ struct AgentManagementServerTests {
         try CWMPDateTime(secondsSince1970: instant.sinceUnixEpoch.components.seconds).rawValue
     }
 
+    /// Records every envelope the peer receives from now on, in a fresh directory.
+    private func record(_ peer: ACSPeer) throws -> String {
+        let directory = try makeTemporaryStateDirectory() + "-record"
+        try peer.control("POST", "/record", ["dir": directory])
+        return directory
+    }
+
+    /// Every envelope the agent sent (recorded by the peer) validates against the CWMP XSDs.
+    /// Returns the envelopes' texts.
+    @discardableResult
+    private func validateRecorded(_ directory: String, atLeast count: Int) throws -> [String] {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains("-cpe-") }.sorted()
+        #expect(names.count >= count)
+        let documents = try names.map { (name: $0, bytes: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/" + $0)))) }
+        if XSDValidator.isAvailable {
+            let failures = try XSDValidator.validate(documents)
+            #expect(failures.isEmpty, "\(failures)")
+        } else {
+            print("SKIPPED: ../shared/tools/cwmp-validate is absent; envelopes not validated")
+        }
+        return documents.map { String(decoding: $0.bytes, as: UTF8.self) }
+    }
+
     private func faults(_ peer: ACSPeer) throws -> [Any] {
         let responses = try peer.control("GET", "/devices/\(AgentHarness.deviceID)/responses") as? [[String: Any]] ?? []
         return responses.compactMap { $0["fault"] }.filter { !($0 is NSNull) }
@@ -151,6 +175,7 @@ struct AgentManagementServerTests {
     func heartbeatPolicy() async throws {
         guard let peer = try startPeer() else { return }
         defer { peer.stop() }
+        let recorded = try record(peer)
         let harness = try await AgentHarness.make(peer: peer)
         try await harness.agent.start()
         #expect(await harness.sessions(1))
@@ -170,6 +195,8 @@ struct AgentManagementServerTests {
         #expect(await harness.sessions(4))
         #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)) == ["14 HEARTBEAT"])
         await harness.shutdown()
+        // Four Informs (two of them heartbeats) and the SetParameterValuesResponse.
+        try validateRecorded(recorded, atLeast: 5)
     }
 
     @Test("Username and Password set by the ACS are the credentials of the next session")
@@ -240,6 +267,7 @@ struct AgentManagementServerTests {
     func autonomousTransferCompletePolicy() async throws {
         guard let peer = try startPeer() else { return }
         defer { peer.stop() }
+        let recorded = try record(peer)
         let harness = try await AgentHarness.make(peer: peer)
         try await harness.agent.start()
         #expect(await harness.sessions(1))
@@ -274,5 +302,8 @@ struct AgentManagementServerTests {
         #expect(requests.filter { $0["method"] as? String == "AutonomousTransferComplete" }.count == 1)
         #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)) == ["10 AUTONOMOUS TRANSFER COMPLETE"])
         await harness.shutdown()
+        // Three Informs, the SetParameterValuesResponse and the AutonomousTransferComplete request.
+        let sent = try validateRecorded(recorded, atLeast: 5)
+        #expect(sent.filter { $0.contains("AutonomousTransferComplete>") || $0.contains("AutonomousTransferComplete ") }.count == 1)
     }
 }
