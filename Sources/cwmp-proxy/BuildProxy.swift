@@ -73,6 +73,7 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger, logLevel: Log
         // them until it has): an ACS change with the RPC that made it, before its response; a reload as it happens.
         let mounts = discovery.map { [UPnPDiscoveryProvider(discovery: $0).gatewayMount] } ?? []
         gateway = try await makeGatewayDataModel(identity: identity, settings: restored.settings,
+                                                 factoryDefaults: managementServerSettings(configuration),
                                                  hooks: GatewayHooks(additionalMounts: mounts))
     } catch {
         try? await listener.stop()
@@ -98,7 +99,7 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger, logLevel: Log
     // The gateway informs soon after start; only virtual devices, started by the thousand, need a wide window.
     let gatewaySetup = AgentHost.AgentSetup(agentID: agentID) { environment in
         CWMPAgent(configuration: .init(agentID: agentID, deviceId: deviceId, startupJitterWindow: .seconds(2)),
-                  gateway: gateway, environment: environment)
+                  gateway: gateway, hooks: agentHooks(configuration.gateway, logger: logger), environment: environment)
     }
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -170,6 +171,14 @@ struct UPnPDiscoveryService: Service {
             logger.error("UPnP discovery failed", metadata: ["error": .string(String(describing: error))])
         }
     }
+}
+
+/// The Reboot / FactoryReset hooks the configuration names (none: the agent only restarts its own state).
+func agentHooks(_ gateway: ProxyConfiguration.Gateway, logger: Logger) -> AgentHooks {
+    let timeout = Duration.seconds(Int64(gateway.hookTimeoutSeconds))
+    return AgentHooks.commands(reboot: gateway.rebootCommand.map { HookCommand($0, timeout: timeout) },
+                               factoryReset: gateway.factoryResetCommand.map { HookCommand($0, timeout: timeout) },
+                               logger: logger.withLabelSuffix("hooks"))
 }
 
 /// The configuration's ACS-facing values as the gateway's ManagementServer settings.

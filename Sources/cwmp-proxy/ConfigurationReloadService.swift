@@ -80,6 +80,9 @@ struct ConfigurationReloadService: Service {
                                          problem: "refused by Device.ManagementServer (\(error.reason))")
             }
         }
+        // What a FactoryReset restores follows the configuration file as it is now (i3-agent's rule), once the
+        // reload was accepted.
+        try await gateway.managementServer.setFactoryDefaults(managementServerSettings(next))
         if let newTransport { transport.replace(with: newTransport) }
     }
 }

@@ -45,6 +45,12 @@ struct ProxyConfiguration: Sendable, Equatable {
         /// `/etc/machine-id`'s first 16 characters when not configured, so two gateways never collide.
         var serialNumber: String?
         var modelName: String = "cwmp-proxy"
+        /// Run after a Reboot RPC (argument vector, no shell); nil: only the agent's state restarts (log only).
+        var rebootCommand: [String]?
+        /// Run after a FactoryReset RPC; nil: only the agent's state is reset (log only).
+        var factoryResetCommand: [String]?
+        /// Bound on a hook command's run; it is killed after this.
+        var hookTimeoutSeconds: UInt32 = 60
     }
 
     /// SSDP discovery of UPnP devices (`Device.UPnP.Discovery.`): off unless `interfaces` names a LAN interface.
@@ -131,12 +137,21 @@ extension ProxyConfiguration {
             configuration.connectionRequest = limits
         }
         if let gateway = try root.object("gateway") {
-            try gateway.allowOnly(["manufacturer", "manufacturerOUI", "productClass", "serialNumber", "modelName"])
+            try gateway.allowOnly(["manufacturer", "manufacturerOUI", "productClass", "serialNumber", "modelName",
+                                   "rebootCommand", "factoryResetCommand", "hookTimeoutSeconds"])
             configuration.gateway.manufacturer = try gateway.string("manufacturer") ?? configuration.gateway.manufacturer
             configuration.gateway.manufacturerOUI = try gateway.string("manufacturerOUI") ?? configuration.gateway.manufacturerOUI
             configuration.gateway.productClass = try gateway.string("productClass") ?? configuration.gateway.productClass
             configuration.gateway.serialNumber = try gateway.string("serialNumber")
             configuration.gateway.modelName = try gateway.string("modelName") ?? configuration.gateway.modelName
+            for (name, keyPath) in [("rebootCommand", \Gateway.rebootCommand), ("factoryResetCommand", \Gateway.factoryResetCommand)] {
+                guard let command = try gateway.strings(name) else { continue }
+                guard let program = command.first, !program.isEmpty else {
+                    throw ConfigurationError(key: gateway.key(name), problem: "an argument vector whose first element names the program")
+                }
+                configuration.gateway[keyPath: keyPath] = command
+            }
+            configuration.gateway.hookTimeoutSeconds = try gateway.integer("hookTimeoutSeconds", in: 1...3600) ?? 60
         }
         if let upnp = try root.object("upnp") {
             try upnp.allowOnly(["interfaces", "mx", "searchTargets"])

@@ -52,6 +52,9 @@ import Testing
         (#"{"connectionRequest": {"requestReadTimeoutSeconds": 31}}"#, "connectionRequest.requestReadTimeoutSeconds"),
         (#"{"connectionRequest": {"maxConnections": 0}}"#, "connectionRequest.maxConnections"),
         (#"{"connectionRequest": {"perDeviceBurst": 0}}"#, "connectionRequest.perDeviceBurst"),
+        (#"{"gateway": {"rebootCommand": []}}"#, "gateway.rebootCommand"),
+        (#"{"gateway": {"factoryResetCommand": "/sbin/reboot"}}"#, "gateway.factoryResetCommand"),
+        (#"{"gateway": {"hookTimeoutSeconds": 0}}"#, "gateway.hookTimeoutSeconds"),
         (#"[1]"#, "(root)"),
         (#"{"#, "(file)"),
     ])
@@ -106,5 +109,15 @@ import Testing
         let configuration = try parse(#"{"acs": {"passwordFile": "/p"}}"#, files: ["/p": "topsecret"])
         #expect(!String(describing: configuration).contains("topsecret"))
         #expect(!String(reflecting: configuration).contains("topsecret"))
+    }
+
+    @Test func theRebootAndFactoryResetHooksAreArgumentVectors() throws {
+        #expect(try parse("{}").gateway.rebootCommand == nil)
+        #expect(try parse("{}").gateway.factoryResetCommand == nil)
+        #expect(try parse("{}").gateway.hookTimeoutSeconds == 60)
+        let configuration = try parse(#"{"gateway": {"rebootCommand": ["/usr/local/sbin/gw-reboot", "--soft"], "factoryResetCommand": ["/usr/local/sbin/gw-reset"], "hookTimeoutSeconds": 120}}"#)
+        #expect(configuration.gateway.rebootCommand == ["/usr/local/sbin/gw-reboot", "--soft"])
+        #expect(configuration.gateway.factoryResetCommand == ["/usr/local/sbin/gw-reset"])
+        #expect(configuration.gateway.hookTimeoutSeconds == 120)
     }
 }

@@ -139,13 +139,97 @@ struct AgentPersistenceTests {
             #expect(Set(peer.eventCodes(peer.lastInform(AgentHarness.deviceID))).isSuperset(of: ["0 BOOTSTRAP", "1 BOOT"]))
             let model = harness.gateway.model
             #expect(await model.parameterKey == "")
-            // The provider still has its two rows; they come back under new numbers, never 1 or 2.
-            let names = try await model.getParameterNames(path: table, nextLevel: true).map(\.name)
-            #expect(names == [table + "3.", table + "4."])
+            // The rows the ACS added are gone with the reset (the configuration has none)…
+            #expect(try await model.getParameterNames(path: table, nextLevel: true).isEmpty)
+            // …and the next one is numbered from the counter, never 1 or 2.
+            #expect(try await model.addObject(table, parameterKey: "add-3").instanceNumber == 3)
             await harness.stopKeepingPeer()
             let snapshot = try await withStore(in: directory) { try await $0.load(AgentHarness.agentID) }
-            #expect(snapshot?.instanceKeys.filter { $0.table == table }.map(\.instance) == [3, 4])
-            #expect(snapshot?.instanceCounters[table] == 5)
+            #expect(snapshot?.instanceCounters[table] ?? 0 >= 3)
+        }
+    }
+
+    /// TR-069 FactoryReset: the CPE forgets what the ACS configured. Here the factory state is the configuration:
+    /// the ManagementServer values and InformParameter rows the ACS set, ParameterKey and the attributes go, in
+    /// memory and in the store, the next session is `0 BOOTSTRAP` + `1 BOOT` with the configured values, the
+    /// configured FactoryReset hook command runs, and a restart restores nothing the ACS had set.
+    @Test("FactoryReset restores the configured ManagementServer values and forgets what the ACS set; the hook command runs")
+    func factoryResetRestoresTheConfiguration() async throws {
+        guard let peer = try startPeer() else { return }
+        defer { peer.stop() }
+        try await withTemporaryStateDirectory { directory in
+            let marker = directory + "/factory-reset-hook"
+            let hooks = AgentHooks.commands(
+                reboot: nil,
+                factoryReset: HookCommand(["/bin/sh", "-c", "printf '%s %s' \"$CWMP_HOOK\" \"$CWMP_AGENT_ID\" > '\(marker)'"]),
+                logger: Logger(label: "test.hooks"))
+            let configured = AgentHarness.configuredSettings(peer: peer)
+            let harness = try await AgentHarness.make(peer: peer, directory: directory, factoryDefaults: configured, hooks: hooks)
+            try await harness.agent.start()
+            #expect(await harness.sessions(1))
+            let ms = "Device.ManagementServer."
+            let table = ms + "InformParameter."
+            try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs", ["rpcs": [
+                ["method": "SetParameterValues", "parameter_key": "pk-set", "values": [
+                    ["name": ms + "PeriodicInformInterval", "value": 77, "type": "unsignedInt"],
+                    ["name": ms + "CWMPRetryMinimumWaitInterval", "value": 30, "type": "unsignedInt"],
+                    ["name": ms + "ConnectionRequestUsername", "value": "acs-set", "type": "string"],
+                    // Another URL of the same peer (the query is ignored there): a second ACS as far as the agent knows.
+                    ["name": ms + "URL", "value": peer.acsURL + "?acs=2", "type": "string"],
+                ]],
+                ["method": "SetParameterAttributes", "attributes": [["name": "Device.Time.LocalTimeZone", "notification": 1]]],
+                ["method": "AddObject", "object": table, "parameter_key": "add-1"],
+                ["method": "SetParameterValues", "parameter_key": "pk-row", "values": [
+                    ["name": table + "1.ParameterName", "value": "Device.DeviceInfo.UpTime", "type": "string"],
+                    ["name": table + "1.Enable", "value": true, "type": "boolean"],
+                ]],
+            ]])
+            #expect(try harness.connectionRequest()["status"] as? Int == 200)
+            #expect(await harness.sessions(2))
+            // The new URL: a BOOTSTRAP session to it.
+            #expect(await harness.sessions(3))
+            #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)) == ["0 BOOTSTRAP"])
+            let before = try #require(try await harness.store.load(AgentHarness.agentID))
+            #expect(before.bootstrappedACSURL == peer.acsURL + "?acs=2")
+            #expect(before.parameterValues[ms + "PeriodicInformInterval"]?.value == "77")
+            #expect(before.attributes["Device.Time.LocalTimeZone"] != nil)
+            #expect(before.parameterKey == "pk-row")
+
+            // The ACS's Connection Request credentials are now acs-set/cr-s3cret: the reset is asked for in a
+            // periodic session (a Connection Request with the old username would get 401).
+            try peer.control("POST", "/devices/\(AgentHarness.deviceID)/rpcs", ["method": "FactoryReset"])
+            let changedAt = harness.clock.now()
+            try await harness.gateway.managementServer.update { $0.periodicInformInterval = 60 }
+            #expect(await eventually(30) { harness.agent.armedDeadline == changedAt.advanced(by: .seconds(60)) })
+            harness.clock.advance(by: .seconds(61))
+            #expect(await harness.sessions(5))
+            let inform = peer.lastInform(AgentHarness.deviceID)
+            #expect(Set(peer.eventCodes(inform)) == ["0 BOOTSTRAP", "1 BOOT"])
+            // One BOOTSTRAP session, to the configured URL: the restored URL raises no second one.
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await harness.agent.sessionsEnded == 5)
+            // The InformParameter row is gone: UpTime is not in the BOOTSTRAP Inform.
+            #expect((inform?["parameters"] as? [String: Any])?["Device.DeviceInfo.UpTime"] == nil)
+
+            let settings = await harness.gateway.managementServer.settings
+            #expect(settings == configured)
+            #expect(await harness.agent.retryPolicy.minimumWaitInterval == 5)
+            #expect(await harness.gateway.model.parameterKey == "")
+            #expect(try await harness.gateway.model.getParameterNames(path: table, nextLevel: true).isEmpty)
+            let after = try #require(try await harness.store.load(AgentHarness.agentID))
+            #expect(after.parameterValues.keys.filter(ManagementServerSettings.isSettingsPath).isEmpty)
+            #expect(after.attributes.isEmpty)
+            #expect(after.parameterKey == "")
+            #expect(after.bootstrappedACSURL == peer.acsURL)
+            // The configured Connection Request credentials are back.
+            #expect(try harness.connectionRequest()["status"] as? Int == 200)
+            #expect(await harness.sessions(6))
+            #expect(peer.eventCodes(peer.lastInform(AgentHarness.deviceID)) == ["6 CONNECTION REQUEST"])
+            #expect(await eventually(30) { (try? String(contentsOfFile: marker, encoding: .utf8)) == "factory-reset \(AgentHarness.agentID)" })
+            await harness.stopKeepingPeer()
+
+            // After a restart nothing the ACS set comes back either.
+            #expect(try await AgentHarness.restoredSettings(peer: peer, directory: directory) == configured)
         }
     }
 

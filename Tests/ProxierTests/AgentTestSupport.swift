@@ -76,16 +76,23 @@ struct AgentHarness {
     let connectionRequestServer: ConnectionRequestServer
     let reboots: RebootLog
 
+    /// The settings the harness configures by default: its factory defaults.
+    static func configuredSettings(peer: ACSPeer) -> ManagementServerSettings {
+        ManagementServerSettings(url: peer.acsURL, periodicInformEnable: true, periodicInformInterval: 3600,
+                                 connectionRequestUsername: "cr-user", connectionRequestPassword: "cr-s3cret")
+    }
+
+    /// `factoryDefaults`: what a FactoryReset restores (`settings` when nil). `hooks`: the Reboot/FactoryReset
+    /// hooks (default: Reboot CommandKeys go to `reboots`).
     static func make(peer: ACSPeer, directory: String? = nil, settings: ManagementServerSettings? = nil,
+                     factoryDefaults: ManagementServerSettings? = nil, hooks: AgentHooks? = nil,
                      clock: ManualAgentClock = ManualAgentClock(),
                      transport: (any ACSTransport)? = nil,
                      sessionGate: SessionGate = SessionGate(limit: 64)) async throws -> AgentHarness {
         let directory = try directory ?? makeTemporaryStateDirectory()
         let store = try await AgentStore.open(directory: directory)
-        let settings = settings ?? ManagementServerSettings(
-            url: peer.acsURL, periodicInformEnable: true, periodicInformInterval: 3600,
-            connectionRequestUsername: "cr-user", connectionRequestPassword: "cr-s3cret")
-        let gateway = try await makeGatewayDataModel(identity: identity, settings: settings)
+        let settings = settings ?? configuredSettings(peer: peer)
+        let gateway = try await makeGatewayDataModel(identity: identity, settings: settings, factoryDefaults: factoryDefaults)
         let server = ConnectionRequestServer(configuration: .init(host: "127.0.0.1", port: 0),
                                              logger: Logger(label: "test.cr"))
         let address = try await server.start()
@@ -97,7 +104,8 @@ struct AgentHarness {
                                 productClass: identity.productClass, serialNumber: identity.serialNumber)
         let agent = CWMPAgent(configuration: .init(agentID: agentID,
                                                    deviceId: deviceId, startupJitterWindow: .zero),
-                              gateway: gateway, hooks: AgentHooks(reboot: { _, key in reboots.keys.withLock { $0.append(key) } }),
+                              gateway: gateway,
+                              hooks: hooks ?? AgentHooks(reboot: { _, key in reboots.keys.withLock { $0.append(key) } }),
                               environment: environment)
         return AgentHarness(peer: peer, directory: directory, store: store, clock: clock, gateway: gateway, agent: agent,
                             environment: environment, connectionRequestServer: server, reboots: reboots)

@@ -45,6 +45,9 @@ public struct AgentStateMachine: Sendable {
     public private(set) var pendingRequests: [CPERequest] = []
     public private(set) var periodicInform: PeriodicInformSchedule?
     public private(set) var heartbeat: HeartbeatPolicy?
+    /// ManagementServer.EnableCWMP (and an ACS URL to talk to): false means no session at all, which is not a
+    /// failed session (RetryCount stays); events keep being raised and wait (`setCWMPEnabled`).
+    public private(set) var cwmpEnabled = true
     private var phase = Phase.stopped
     /// No session before this instant: the start-up jitter or the retry wait after a failed session.
     private var notBefore: CWMPInstant?
@@ -89,6 +92,8 @@ public struct AgentStateMachine: Sendable {
     /// An authenticated Connection Request: `6 CONNECTION REQUEST`. During a session it is queued as one for the
     /// next session (cwmp.md §7). It does not wait out a retry back-off or the start-up slot: the ACS asks now.
     public mutating func connectionRequestReceived(now: CWMPInstant) -> Action {
+        // EnableCWMP false: the CPE MUST NOT accept Connection Requests (TR-181 ✔); the shell answers 503.
+        guard cwmpEnabled else { return .none }
         eventQueue.add(EventStruct(eventCode: EventCode.connectionRequest))
         if phase == .idle { notBefore = nil }
         return evaluate(now: now)
@@ -111,18 +116,46 @@ public struct AgentStateMachine: Sendable {
     }
 
     /// PeriodicInform* changed (or was loaded); nil disables it.
+    ///
+    /// With PeriodicInformTime unknown the phase is free, and counting from `countingFrom` alone would make
+    /// thousands of agents started (or reconfigured) together inform together at every interval, for ever. So the
+    /// count starts at `countingFrom` + the agent's own `InformJitter` slot in min(interval, startupJitterWindow):
+    /// the same slot as its first Inform after start, so the periodic informs keep the spread the start-up had.
+    /// An explicit PeriodicInformTime is the ACS asking for that phase: it is kept exactly.
     public mutating func setPeriodicInform(_ schedule: PeriodicInformSchedule?, now: CWMPInstant) -> Action {
+        var schedule = schedule
+        if var jittered = schedule, jittered.informTime == nil {
+            jittered.countingFrom = jittered.countingFrom.advanced(by: phaseJitter(interval: jittered.interval))
+            schedule = jittered
+        }
         periodicInform = schedule
         nextPeriodic = schedule?.nextInform(after: now)
         return evaluate(now: now)
     }
 
-    /// HeartbeatPolicy changed (or was loaded); nil disables it.
+    /// HeartbeatPolicy changed (or was loaded); nil disables it. An unknown InitiationTime is jittered as
+    /// PeriodicInformTime is (`setPeriodicInform`).
     public mutating func setHeartbeatPolicy(_ policy: HeartbeatPolicy?, now: CWMPInstant) -> Action {
+        var policy = policy
+        if var jittered = policy, jittered.initiationTime == nil {
+            jittered.countingFrom = jittered.countingFrom.advanced(by: phaseJitter(interval: jittered.reportingInterval))
+            policy = jittered
+        }
         heartbeat = policy
         nextHeartbeat = policy?.nextHeartbeat(after: now)
         return evaluate(now: now)
     }
+
+    /// This agent's phase offset for a schedule of `interval` with no fixed phase.
+    private func phaseJitter(interval: Duration) -> Duration {
+        InformJitter.delay(agentID: configuration.agentID, window: min(interval, configuration.startupJitterWindow))
+    }
+
+    /// The instant of the next `2 PERIODIC` (diagnostics and tests).
+    public var nextPeriodicInform: CWMPInstant? { nextPeriodic }
+
+    /// The instant of the next `14 HEARTBEAT` (diagnostics and tests).
+    public var nextHeartbeatInform: CWMPInstant? { nextHeartbeat }
 
     /// CWMPRetryMinimumWaitInterval or CWMPRetryIntervalMultiplier changed. The new values size the next retry
     /// wait; a wait already armed runs out as it was drawn (TR-069 draws the wait when the session fails), and the
@@ -136,6 +169,28 @@ public struct AgentStateMachine: Sendable {
     /// DefaultActiveNotificationThrottle changed (or was loaded).
     public mutating func setActiveNotificationThrottle(_ throttle: Duration, now: CWMPInstant) -> Action {
         activeNotificationThrottle = max(throttle, .zero)
+        return evaluate(now: now)
+    }
+
+    /// EnableCWMP changed, or the ACS URL became empty or known. TR-181 EnableCWMP (✔): false means the CPE MUST NOT
+    /// send any Inform. Disabled is "no session", not a failure: RetryCount does not grow and nothing is retried;
+    /// periodic, heartbeat and scheduled instants still raise their events, which wait with the others. Re-enabling
+    /// ends a retry wait left from before (the ACS's own Retry-After excepted, as for a new event) and starts a
+    /// session at once when events are waiting. A session already under way runs to its end.
+    public mutating func setCWMPEnabled(_ enabled: Bool, now: CWMPInstant) -> Action {
+        guard enabled != cwmpEnabled else { return evaluate(now: now) }
+        cwmpEnabled = enabled
+        if enabled { newEventRaised() }
+        return evaluate(now: now)
+    }
+
+    /// The shell did not open the session `startSession` asked for (CWMP was disabled, or the ACS URL emptied,
+    /// between the decision and the session): nothing was sent, so nothing was delivered or failed; the events
+    /// stay queued as they were and RetryCount is unchanged.
+    public mutating func sessionNotOpened(now: CWMPInstant) -> Action {
+        guard phase == .inSession else { return .none }
+        eventQueue.informNotSent()
+        phase = .idle
         return evaluate(now: now)
     }
 
@@ -228,6 +283,8 @@ public struct AgentStateMachine: Sendable {
     private mutating func evaluate(now: CWMPInstant) -> Action {
         guard phase == .idle else { return .none }
         raiseDueEvents(now: now)
+        // Disabled: the events wait; the timer still runs for the periodic, heartbeat and scheduled instants.
+        guard cwmpEnabled else { return nextDeadline.map { .armTimer(deadline: $0) } ?? .none }
 
         if let notBefore, now < notBefore { return .armTimer(deadline: earliest([notBefore, nextDeadline])!) }
         notBefore = nil

@@ -195,6 +195,12 @@ public struct EventQueue: Hashable, Sendable, Codable {
         mergeDuplicates()
     }
 
+    /// The Inform begun with `beginInform` / `beginHeartbeatInform` was never sent (the session was not opened):
+    /// its events are simply queued again, none is discarded.
+    public mutating func informNotSent() {
+        inFlight = []
+    }
+
     /// The CPE (re)booted: `4 VALUE CHANGE` and `8 DIAGNOSTICS COMPLETE` are discarded (they describe state the
     /// reboot lost), a pending `6 CONNECTION REQUEST` is void, `1 BOOT` is raised afresh, with `M Reboot` when the
     /// ACS asked for the reboot. Everything else (BOOTSTRAP, completions, M codes) survives (cwmp.md §5).

@@ -39,10 +39,12 @@ public struct PeriodicInformSchedule: Hashable, Sendable, Codable {
     }
 
     /// The next `2 PERIODIC` strictly after `now`: PeriodicInformTime + k·Interval, or countingFrom + k·Interval
-    /// for the Unknown Time. nil when disabled.
+    /// (k ≥ 1) for the Unknown Time. nil when disabled. `countingFrom` may lie after `now` (the agent's jitter, see
+    /// `AgentStateMachine.setPeriodicInform`): counting starts there, and the first inform is one interval later.
     public func nextInform(after now: CWMPInstant) -> CWMPInstant? {
         guard enable else { return nil }
-        return nextAlignedInstant(reference: informTime ?? countingFrom, interval: interval, after: now)
+        if let informTime { return nextAlignedInstant(reference: informTime, interval: interval, after: now) }
+        return nextAlignedInstant(reference: countingFrom, interval: interval, after: max(now, countingFrom))
     }
 }
 
@@ -64,9 +66,14 @@ public struct HeartbeatPolicy: Hashable, Sendable, Codable {
         self.countingFrom = countingFrom
     }
 
+    /// Like `PeriodicInformSchedule.nextInform`: with the Unknown Time, one interval after `countingFrom` at the
+    /// earliest.
     public func nextHeartbeat(after now: CWMPInstant) -> CWMPInstant? {
         guard enable else { return nil }
-        return nextAlignedInstant(reference: initiationTime ?? countingFrom, interval: reportingInterval, after: now)
+        if let initiationTime {
+            return nextAlignedInstant(reference: initiationTime, interval: reportingInterval, after: now)
+        }
+        return nextAlignedInstant(reference: countingFrom, interval: reportingInterval, after: max(now, countingFrom))
     }
 }
 

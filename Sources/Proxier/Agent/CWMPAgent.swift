@@ -80,7 +80,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// Read on NIO event loops by the Connection Request listener, so outside the actor.
     private struct ConnectionRequestState: Sendable {
         var credentials = HTTPCredentials(username: "", password: "")
+        /// HTTPConnectionRequestEnable.
         var enabled = true
+        /// EnableCWMP: false refuses Connection Requests too (TR-181 ✔ "MUST NOT … accept any Connection Request").
+        var cwmpEnabled = true
         var serving = false
     }
 
@@ -275,6 +278,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
             _ = machine.acsURLChanged(now: now)
             discardValueChanges()
         }
+        _ = machine.setCWMPEnabled(Self.sessionsAllowed(settings), now: now)
         _ = machine.setPeriodicInform(Self.periodicSchedule(settings, now: now), now: now)
         _ = machine.setHeartbeatPolicy(Self.heartbeat(settings, now: now), now: now)
         _ = machine.setActiveNotificationThrottle(.seconds(settings.defaultActiveNotificationThrottle), now: now)
@@ -345,7 +349,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
     }
 
     public nonisolated func connectionRequestReceived() -> ConnectionRequestOutcome {
-        let serving = connectionRequest.withLock { $0.serving && $0.enabled }
+        let serving = connectionRequest.withLock { $0.serving && $0.enabled && $0.cwmpEnabled }
         guard serving else { return .cannotServe }
         Task { await self.connectionRequested() }
         return .accepted
@@ -379,7 +383,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
         // ConnectionRequestURL has active notification by default: a URL other than the one the ACS last
         // acknowledged is a value change, reported in the first Inform (see `start`). None acknowledged yet: the
         // ACS learns it from the BOOTSTRAP Inform, where it is a forced-inform parameter.
-        if let reported = reportedConnectionRequestURL, reported != url {
+        // With HTTPConnectionRequestEnable false the parameter reads "" (TR-181 ✔ MUST be empty).
+        let served = (await managementServer.settings).httpConnectionRequestEnable ? url : ""
+        if let reported = reportedConnectionRequestURL, reported != served {
             await dataModel.recordValueChanges(["Device.ManagementServer.ConnectionRequestURL"])
         }
     }
@@ -389,6 +395,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
             $0.credentials = HTTPCredentials(username: settings.connectionRequestUsername,
                                              password: settings.connectionRequestPassword)
             $0.enabled = settings.httpConnectionRequestEnable
+            $0.cwmpEnabled = settings.enableCWMP
         }
     }
 
@@ -423,13 +430,27 @@ public actor CWMPAgent: ConnectionRequestAgent {
         // A local change (configuration reload) is written here; an ACS change was written with its RPC already,
         // and then there is nothing left to write.
         await saveState(logger: logger)
+        // The reset (`runPostSessionAction`) applied these settings itself, with BOOTSTRAP + BOOT; acting on them
+        // again here (after the BOOTSTRAP session may have started) would raise a second BOOTSTRAP.
+        guard change.origin != .factoryReset else { return }
         let now = environment.clock.now()
         var actions: [AgentStateMachine.Action] = []
-        if change.connectionRequestChanged { updateConnectionRequestCredentials(change.current) }
+        if change.connectionRequestChanged || change.previous.enableCWMP != change.current.enableCWMP {
+            updateConnectionRequestCredentials(change.current)
+        }
+        if change.previous.httpConnectionRequestEnable != change.current.httpConnectionRequestEnable, connectionRequestPath != nil {
+            // ConnectionRequestURL now reads "" (disabled) or the URL again: a value change of a parameter whose
+            // Notification is active by default, so the ACS learns it (reaches `valueChangesRecorded`).
+            await dataModel.recordValueChanges(["Device.ManagementServer.ConnectionRequestURL"])
+        }
         if change.acsURLChanged, !change.current.url.isEmpty {
             logger.info("cwmp.agent.acs-url-changed")
             actions.append(machine.acsURLChanged(now: now))
             discardValueChanges()
+        }
+        if Self.sessionsAllowed(change.previous) != Self.sessionsAllowed(change.current) {
+            logger.info("cwmp.agent.cwmp-enabled", metadata: ["cwmp.enabled": "\(Self.sessionsAllowed(change.current))"])
+            actions.append(machine.setCWMPEnabled(Self.sessionsAllowed(change.current), now: now))
         }
         if change.periodicInformChanged {
             actions.append(machine.setPeriodicInform(Self.periodicSchedule(change.current, now: now), now: now))
@@ -449,6 +470,11 @@ public actor CWMPAgent: ConnectionRequestAgent {
         // ACS credentials and InformParameters are read when they are used (next session, next Inform).
         await syncEvents()
         for action in actions { perform(action) }
+    }
+
+    /// EnableCWMP, and an ACS to talk to: otherwise no session is opened (which is not a failed session).
+    static func sessionsAllowed(_ settings: ManagementServerSettings) -> Bool {
+        settings.enableCWMP && !settings.url.isEmpty
     }
 
     static func periodicSchedule(_ settings: ManagementServerSettings, now: CWMPInstant) -> PeriodicInformSchedule? {
@@ -530,6 +556,12 @@ public actor CWMPAgent: ConnectionRequestAgent {
         let outcome = await runSession(events: events, pending: pending, retryCount: retryCount,
                                        pendingRequests: pendingRequests, record: &record, logger: sessionLogger)
         environment.sessionGate.release()
+        guard let outcome else {
+            // CWMP was disabled (or the URL emptied) after the machine decided: no session, no failure.
+            sessionLogger.info("cwmp.session.not-opened")
+            perform(machine.sessionNotOpened(now: environment.clock.now()))
+            return
+        }
         await sessionEnded(outcome, record: record, logger: sessionLogger)
     }
 
@@ -543,13 +575,12 @@ public actor CWMPAgent: ConnectionRequestAgent {
 
     private func runSession(events expected: [EventStruct], pending read: Result<[PendingEvent], ProxierError>,
                             retryCount: UInt32, pendingRequests: [CPERequest],
-                            record: inout InformRecord, logger: Logger) async -> SessionOutcome {
+                            record: inout InformRecord, logger: Logger) async -> SessionOutcome? {
         let settings = await managementServer.settings
         record.acsURL = settings.url
         var session = CWMPSessionStateMachine(configuration: configuration.session)
-        guard !settings.url.isEmpty, settings.enableCWMP else {
-            return SessionOutcome(failure: .transportFailed("no ACS URL"))
-        }
+        // nil: not opened. The machine hears of the change from `settingsChanged` and waits for re-enabling.
+        guard Self.sessionsAllowed(settings) else { return nil }
 
         // The events read before the gate (see runSessionTask). The state machine's own choice only says which kind.
         let pending: [PendingEvent]
@@ -817,8 +848,24 @@ public actor CWMPAgent: ConnectionRequestAgent {
             await hooks.reboot(agentID, commandKey)
             perform(next)
         case .factoryReset:
-            // Everything goes but the tables' counters: an instance number the ACS has seen is never handed out
-            // again, not even after a factory reset (its instances are renumbered from the counters on).
+            // TR-069 FactoryReset (cwmp.md §3, A.4.1): the CPE goes back to its factory state and its next session is
+            // `0 BOOTSTRAP` (+ `1 BOOT`). Here the factory state is the configuration: the ManagementServer values
+            // the ACS set (URL, credentials, PeriodicInform*, CWMPRetry*, HeartbeatPolicy, InformParameter rows, …)
+            // go back to the configured ones and leave the store, as do ParameterKey, every attribute the ACS set,
+            // pending events, CPE requests and scheduled informs.
+            //
+            // Everything in the data model's state goes but the tables' counters: an instance number the ACS has
+            // seen is never handed out again, not even after a factory reset (its instances are renumbered from the
+            // counters on).
+            await managementServer.resetToFactoryDefaults()
+            var storedSettings: [AgentChange] = []
+            do {
+                let stored = try await environment.store.load(agentID)?.parameterValues ?? [:]
+                storedSettings = stored.keys.filter(ManagementServerSettings.isSettingsPath).sorted()
+                    .map { AgentChange.removeValue(path: $0) }
+            } catch {
+                logger.error("cwmp.agent.factory-reset-store-unreadable", metadata: ["error": "\(error)"])
+            }
             var reset = DataModelState()
             // Only tables outside any instance: every instance is renumbered, so the sub-tables of the old
             // numbers can never be reached again.
@@ -829,9 +876,19 @@ public actor CWMPAgent: ConnectionRequestAgent {
             await dataModel.importState(reset)
             _ = await dataModel.takeValueChanges()
             discardValueChanges()
+            // The configured settings take effect before the machine leaves the reset (its BOOTSTRAP session uses
+            // them); until `factoryResetDone` these inputs only record.
+            let settings = await managementServer.settings
+            updateConnectionRequestCredentials(settings)
+            _ = machine.setCWMPEnabled(Self.sessionsAllowed(settings), now: now)
+            _ = machine.setPeriodicInform(Self.periodicSchedule(settings, now: now), now: now)
+            _ = machine.setHeartbeatPolicy(Self.heartbeat(settings, now: now), now: now)
+            _ = machine.setActiveNotificationThrottle(.seconds(settings.defaultActiveNotificationThrottle), now: now)
+            _ = machine.setRetryParameters(minimumWaitInterval: settings.cwmpRetryMinimumWaitInterval,
+                                           intervalMultiplier: settings.cwmpRetryIntervalMultiplier, now: now)
             let next = machine.factoryResetDone(now: now)
-            await syncEvents(prefix: [.setParameterKey(""), .setBootstrappedACSURL(nil)], acknowledgedUpTo: nil,
-                             removingAllRequests: true, logger: logger)
+            await syncEvents(prefix: [.setParameterKey(""), .setBootstrappedACSURL(nil)] + storedSettings,
+                             acknowledgedUpTo: nil, removingAllRequests: true, logger: logger)
             await saveState(logger: logger)
             logger.info("cwmp.agent.factory-reset")
             await hooks.factoryReset(agentID)
@@ -1080,15 +1137,26 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// `PendingTransfer` the request reports; it is removed together with the request.
     ///
     /// Throws when the request cannot be encoded or stored; it is then still sent if the process lives.
-    public func queueRequest(_ request: CPERequest, events: [EventStruct], transferID: Int64? = nil) async throws {
+    ///
+    /// An AutonomousTransferComplete that `ManagementServer.AutonomousTransferCompletePolicy` excludes (Enable false,
+    /// or a transfer type, result or file type its filters do not name) is not queued and returns false: TR-181
+    /// says such transfers "MUST NOT be included" when the CPE notifies the ACS.
+    @discardableResult
+    public func queueRequest(_ request: CPERequest, events: [EventStruct], transferID: Int64? = nil) async throws -> Bool {
         // Before `start` the state machine is still to be rebuilt from the store and would drop it.
         guard started else { throw ProxierError(.requestDenied, "the agent \(agentID) is not started") }
+        if case .autonomousTransferComplete(let transfer) = request,
+           !(await managementServer.settings).autonomousTransferCompletePolicy.includes(transfer) {
+            logger.info("cwmp.agent.autonomous-transfer-not-reported", metadata: ["cwmp.transfer.file-type": "\(transfer.fileType)"])
+            return false
+        }
         let stored = try request.persisted(transferID: transferID)
         let action = machine.requestQueued(request, events: events, now: environment.clock.now())
         let committed = await syncEvents(adding: (request, stored))
         // Performed either way: a session the machine decided to start must start, or it would wait forever.
         perform(action)
         guard committed else { throw ProxierError(.storeFailure, "the \(stored.method) request could not be stored") }
+        return true
     }
 
     /// The CPE requests the agent still owes the ACS, oldest first (for diagnostics and tests).

@@ -133,7 +133,9 @@ public struct GatewayDataModel: Sendable {
 /// Builds the gateway's data model: checks the identity and settings, creates the providers and mounts them.
 /// `localSettings` are the stored ProvisioningCode, LocalTimeZone and ConfigPassword (the identity's ProvisioningCode
 /// when there are none); `state` is the engine's stored state (instance numbers, attributes, ParameterKey).
+/// `factoryDefaults`: what a FactoryReset restores (the configuration's settings); `settings` when nil.
 public func makeGatewayDataModel(identity: GatewayIdentity, settings: ManagementServerSettings,
+                                 factoryDefaults: ManagementServerSettings? = nil,
                                  localSettings: GatewayLocalSettings? = nil, hooks: GatewayHooks = GatewayHooks(),
                                  state: DataModelState = DataModelState()) async throws(ProxierError) -> GatewayDataModel {
     let additionalPaths = hooks.additionalMounts.reduce(into: Set<String>()) { $0.formUnion($1.supportedPaths) }
@@ -142,7 +144,7 @@ public func makeGatewayDataModel(identity: GatewayIdentity, settings: Management
     let store = GatewayLocalSettingsStore(localSettings ?? GatewayLocalSettings(provisioningCode: identity.provisioningCode))
     let configuration = GatewayDataModel.configuration
     let managementServer = try ManagementServerProvider(
-        settings: settings, schema: tree,
+        settings: settings, factoryDefaults: factoryDefaults, schema: tree,
         capabilities: ManagementServerCapabilities(aliasBasedAddressing: configuration.aliasBasedAddressing,
                                                    instanceWildcardsSupported: configuration.instanceWildcards))
     let deviceInfo = DeviceInfoProvider(identity: identity, localSettings: store, paths: hooks.paths,

@@ -134,6 +134,9 @@ public actor ManagementServerProvider: DataModelProvider {
     private let capabilities: ManagementServerCapabilities
     private let broadcaster = ChangeBroadcaster<ManagementServerSettingsChange>()
     public private(set) var settings: ManagementServerSettings
+    /// The settings a FactoryReset goes back to: the configuration's, without anything the ACS set
+    /// (`resetToFactoryDefaults`).
+    public private(set) var factoryDefaults: ManagementServerSettings
     /// `ConnectionRequestURL` as the connection-request server reports it.
     public private(set) var connectionRequestURL: String = ""
     /// Changes committed and not yet reported written to the store, oldest first (see `unpersistedChanges`).
@@ -141,11 +144,15 @@ public actor ManagementServerProvider: DataModelProvider {
     private var embeddedDevices: [EmbeddedDeviceEntry] = []
     private var virtualDevices: [VirtualDeviceEntry] = []
 
-    /// `settings` must pass `ManagementServerSettings.validate()`.
-    public init(settings: ManagementServerSettings, schema tree: SchemaTree,
+    /// `settings` (and `factoryDefaults`, which default to `settings`) must pass `ManagementServerSettings.validate()`.
+    /// The daemon passes the configuration's settings with the stored ACS values laid over them as `settings`, and
+    /// the configuration's alone as `factoryDefaults`.
+    public init(settings: ManagementServerSettings, factoryDefaults: ManagementServerSettings? = nil, schema tree: SchemaTree,
                 capabilities: ManagementServerCapabilities = ManagementServerCapabilities()) throws(ProxierError) {
         try settings.validate()
+        try factoryDefaults?.validate()
         self.settings = settings
+        self.factoryDefaults = factoryDefaults ?? settings
         self.tree = tree
         self.capabilities = capabilities
     }
@@ -163,6 +170,21 @@ public actor ManagementServerProvider: DataModelProvider {
         body(&copy)
         try copy.validate()
         commit(copy, origin: .local)
+    }
+
+    /// New factory defaults (a configuration reload); the settings in effect are not changed by this.
+    public func setFactoryDefaults(_ defaults: ManagementServerSettings) throws(ProxierError) {
+        try defaults.validate()
+        factoryDefaults = defaults
+    }
+
+    /// FactoryReset: the settings go back to `factoryDefaults`, published with origin `.factoryReset` (stored as a
+    /// local change: the stored values of what changed are forgotten; the agent that called this applies the
+    /// restored settings as part of its reset, not as a new change, so a restored URL raises no second BOOTSTRAP). The owning agent removes every other
+    /// stored ManagementServer value itself (`ManagementServerSettings.isSettingsPath`): a value the ACS set equal
+    /// to the default is no change here but must not survive the reset either.
+    public func resetToFactoryDefaults() {
+        commit(factoryDefaults, origin: .factoryReset)
     }
 
     /// Every change committed since the last `acknowledgePersisted`, oldest first: what the owning agent still has

@@ -105,7 +105,7 @@ extension ManagementServerSettings {
             for path in previous.keys.sorted() where current[path] == nil {
                 changes.append(.removeValue(path: path))
             }
-        case .local:
+        case .local, .factoryReset:
             let paths = Set(previous.keys).union(current.keys)
             for path in paths.sorted() where previous[path] != current[path] {
                 changes.append(.removeValue(path: path))

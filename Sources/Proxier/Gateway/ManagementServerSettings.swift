@@ -5,6 +5,7 @@
 //
 // Passwords (`password`, `connectionRequestPassword`) never appear in `description`, `debugDescription` or a
 // `Mirror` (so not in `print`, `dump`, string interpolation or a log line that interpolates the settings).
+import CWMPClient
 
 /// `Device.ManagementServer.` values the ACS may write, in TR-181's words.
 public struct ManagementServerSettings: Hashable, Sendable {
@@ -21,7 +22,8 @@ public struct ManagementServerSettings: Hashable, Sendable {
         public var transferTypeFilter: String
         /// Success, Failure, Both.
         public var resultTypeFilter: String
-        /// Comma-separated file types (`1 Firmware Upgrade Image`, …); empty means all.
+        /// Comma-separated file types (`1 Firmware Upgrade Image`, …); empty excludes every file type (TR-181 ✔:
+        /// "{{empty}} indicates that all file types are excluded from this filter").
         public var fileTypeFilter: String
 
         public init(enable: Bool = false, transferTypeFilter: String = "Both", resultTypeFilter: String = "Both",
@@ -30,6 +32,26 @@ public struct ManagementServerSettings: Hashable, Sendable {
             self.transferTypeFilter = transferTypeFilter
             self.resultTypeFilter = resultTypeFilter
             self.fileTypeFilter = fileTypeFilter
+        }
+
+        /// Whether an AutonomousTransferComplete (`10 AUTONOMOUS TRANSFER COMPLETE`) is reported to the ACS: only
+        /// when Enable is true and the transfer passes all three filters (TR-181 ✔: types, results and file types
+        /// not indicated "MUST NOT be included"). A backup counts as an Upload, a restore as a Download.
+        public func includes(_ transfer: AutonomousTransferComplete) -> Bool {
+            guard enable else { return false }
+            switch transferTypeFilter {
+            case "Upload": guard !transfer.isDownload else { return false }
+            case "Download": guard transfer.isDownload else { return false }
+            default: break
+            }
+            let succeeded = transfer.fault.faultCode == 0
+            switch resultTypeFilter {
+            case "Success": guard succeeded else { return false }
+            case "Failure": guard !succeeded else { return false }
+            default: break
+            }
+            let fileTypes = fileTypeFilter.split(separator: ",").map { String($0.trimmingASCIIWhitespace()) }
+            return fileTypes.contains(transfer.fileType)
         }
     }
 
@@ -386,6 +408,9 @@ public struct ManagementServerSettingsChange: Sendable, CustomStringConvertible 
         case acs
         /// The gateway itself (`ManagementServerProvider.update`), e.g. a configuration reload or DHCP.
         case local
+        /// A FactoryReset (`ManagementServerProvider.resetToFactoryDefaults`): stored as a local change (the stored
+        /// values are forgotten); the owning agent applies the restored settings itself, as part of the reset.
+        case factoryReset
     }
 
     public var previous: ManagementServerSettings
