@@ -317,6 +317,34 @@ import Testing
         await server.stop()
     }
 
+    @Test func anAnswerThatStallsInItsBodyIsATimeout() async throws {
+        // The head arrives in time, the body never ends: the exchange's timeout covers the body too, and the
+        // stalled connection is closed.
+        let server = try await TestHTTPServer { _ in
+            TestHTTPServer.Reply(.ok, body: Array(String(repeating: "x", count: 4096).utf8), stallInBody: true)
+        }
+        let session = try transport().openHTTPSession(url: server.url, credentials: nil)
+        await #expect(throws: CWMPError(.transportTimedOut, "")) {
+            try await session.exchange(body: nil, timeout: .milliseconds(300))
+        }
+        await session.close()
+        #expect(try await eventually { server.closedConnections == 1 })
+        await server.stop()
+    }
+
+    @Test func cancellingTheCallerCancelsTheExchange() async throws {
+        // The agent stopping cancels its session task: the exchange must end then, not at its 30 s timeout.
+        let server = try await TestHTTPServer { _ in TestHTTPServer.Reply(.ok, hang: true) }
+        let session = try transport().openHTTPSession(url: server.url, credentials: nil)
+        let exchange = Task { try await session.exchange(body: nil, timeout: .seconds(30)) }
+        #expect(try await eventually { server.requests.count == 1 })
+        exchange.cancel()
+        await #expect(throws: CWMPError(.transportFailed, "")) { try await exchange.value }
+        #expect(try await eventually { server.closedConnections == 1 })
+        await session.close()
+        await server.stop()
+    }
+
     @Test func anOversizedAnswerIsRefused() async throws {
         let server = try await TestHTTPServer { _ in .ok(String(repeating: "x", count: 300_000)) }
         let session = try transport(.init(maximumResponseBytes: 256 << 10)).openHTTPSession(url: server.url, credentials: nil)
