@@ -36,6 +36,25 @@ import Testing
         await server.stop()
     }
 
+    @Test func theSessionIdleTimeoutBoundsHowLongTheConnectionWaitsBetweenPosts() async throws {
+        let server = try await TestHTTPServer { _ in .ok("<x/>") }
+        // A pause (the agent working on an ACS request) shorter than the idle timeout keeps the one connection.
+        let patient = try transport(.init(sessionIdleTimeout: .seconds(5))).openHTTPSession(url: server.url, credentials: nil)
+        _ = try await patient.exchange(body: nil)
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await patient.exchange(body: nil)
+        #expect(Set(server.requests.map(\.connection)).count == 1)
+        #expect(server.closedConnections == 0)
+        await patient.close()
+        #expect(try await eventually { server.closedConnections == 1 })
+        // The setting reaches AHC: past it, AHC closes the idle connection by itself, before the session's close().
+        let hasty = try transport(.init(sessionIdleTimeout: .milliseconds(100))).openHTTPSession(url: server.url, credentials: nil)
+        _ = try await hasty.exchange(body: nil)
+        #expect(try await eventually { server.closedConnections == 2 })
+        await hasty.close()
+        await server.stop()
+    }
+
     @Test func requestHeadersOfEnvelopeAndEmptyPost() async throws {
         let server = try await TestHTTPServer { _ in .ok() }
         let session = try transport().openHTTPSession(url: server.url, credentials: nil)

@@ -25,6 +25,12 @@ struct Options {
     var transport = "ahc"
     /// Connection Requests in flight at once from the benchmark's ACS side (`--trigger cr`).
     var crInFlight = 64
+    /// ACSHTTPTransport's `sessionIdleTimeout` (nil: its default).
+    var ahcIdleTimeout: Double? = nil
+    /// Seconds to wait after the first sessions before the idle RSS is read.
+    var idleWait = 1.0
+    /// Prints glibc's malloc_stats() (stderr) with the idle and the loaded RSS.
+    var mallocStats = false
     var model = "minimal"
     var jitter = 2.0
     var loadgenWorkers = 4
@@ -33,7 +39,7 @@ struct Options {
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
-            let value = flag == "--skip-baseline" ? "" : (iterator.next() ?? "")
+            let value = ["--skip-baseline", "--malloc-stats"].contains(flag) ? "" : (iterator.next() ?? "")
             switch flag {
             case "--agents": agents = max(1, Int(value) ?? agents)
             case "--seconds": seconds = min(max(1, Double(value) ?? seconds), 120)
@@ -42,10 +48,13 @@ struct Options {
             case "--interval": interval = max(1, UInt32(value) ?? interval)
             case "--transport": transport = value
             case "--cr-in-flight": crInFlight = max(1, Int(value) ?? crInFlight)
+            case "--ahc-idle-timeout": ahcIdleTimeout = Double(value)
+            case "--idle-wait": idleWait = max(0, Double(value) ?? idleWait)
             case "--model": model = value
             case "--jitter": jitter = Double(value) ?? jitter
             case "--loadgen-workers": loadgenWorkers = max(1, Int(value) ?? loadgenWorkers)
             case "--skip-baseline": skipBaseline = true
+            case "--malloc-stats": mallocStats = true
             default:
                 print("unknown flag \(flag)")
                 exit(2)
@@ -129,8 +138,11 @@ let stateDirectory: String = {
     return String(cString: pointer)
 }()
 let store = try await AgentStore.open(directory: stateDirectory, logger: logger)
-let transport = ClosingObserver(options.transport == "ahc" ? try ACSHTTPTransport(logger: logger)
-                                                           : NIOACSTransport(logger: logger))
+var ahcConfiguration = ACSHTTPTransport.Configuration()
+if let idle = options.ahcIdleTimeout { ahcConfiguration.sessionIdleTimeout = .milliseconds(Int64(idle * 1000)) }
+let transport = ClosingObserver(options.transport == "ahc"
+                                ? try ACSHTTPTransport(configuration: ahcConfiguration, logger: logger)
+                                : NIOACSTransport(logger: logger))
 // `--trigger cr`: the daemon's listener on loopback. Its rate limits are lifted here (the daemon's configuration
 // allows at most one request per millisecond in total and one Connection Request per second per device; see the
 // README), so that what is measured is the cost of the path, not the limiter.
@@ -190,12 +202,13 @@ for _ in 0..<Int(max(60, options.jitter * 4 + Double(options.agents) / 200)) * 1
 let firstSessions = monotonicSeconds() - started
 var failedFirst = 0
 for agent in agents where await agent.lastOutcome?.succeeded != true { failedFirst += 1 }
-try await Task.sleep(for: .seconds(1))
+try await Task.sleep(for: .milliseconds(Int64(options.idleWait * 1000)))
 let rssIdle = residentBytes()
 let perAgent = Double(rssIdle - rssBefore) / Double(options.agents)
 print("first sessions: \(firstDone)/\(agents.count) ended (\(failedFirst) failed) \(fmt(firstSessions)) s after start")
 print("RSS: \(fmt(Double(rssBefore) / 1_048_576)) MiB before the agents, \(fmt(Double(rssIdle) / 1_048_576)) MiB with \(agents.count) idle agents"
       + " → \(fmt(perAgent / 1024)) KiB per idle agent")
+print("memory with the agents idle: \(memoryBreakdown(mallocStats: options.mallocStats))")
 
 // MARK: - The measured window
 
@@ -294,7 +307,7 @@ print("CPU agents + peer: \(fmt(agentGroupCPUPerSession)) µs/session, "
          ? "; CPU-normalised ratio (baseline client + peer µs ÷ agents + peer µs per session) "
            + fmt(baselineGroupCPUPerSession / agentGroupCPUPerSession) : ""))
 printSched("peer", after: peerSchedAfter, before: peerSchedBefore)
-print("RSS under load: \(fmt(Double(rssBusy) / 1_048_576)) MiB")
+print("RSS under load: \(fmt(Double(rssBusy) / 1_048_576)) MiB; \(memoryBreakdown(mallocStats: options.mallocStats))")
 print("RESULT agents=\(options.agents) model=\(options.model) transport=\(options.transport) trigger=\(options.trigger) "
       + "sessions_per_s=\(fmt(rate)) baseline_per_s=\(fmt(baseline)) ratio=\(baseline > 0 ? fmt(rate / baseline) : "-") "
       + "rss_kib_per_idle_agent=\(fmt(perAgent / 1024)) cpu_us_per_session=\(fmt(1e6 * proxierCPU / max(sessions, 1))) "
