@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
@@ -60,6 +61,11 @@ let package = Package(
                 .product(name: "Proxier", package: proxyPackage),
                 .product(name: "CWMPClient", package: proxyPackage),
                 .product(name: "Logging", package: "swift-log"),
+                // The benchmark's ACS side of `--trigger cr` (real HTTP Connection Requests).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Sources/AgentCapacity",
             swiftSettings: [.treatAllWarnings(as: .error)]

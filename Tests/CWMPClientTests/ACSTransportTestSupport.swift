@@ -30,14 +30,18 @@ final class TestHTTPServer: Sendable {
         var close = false
         /// Never answer (a hung ACS).
         var hang = false
+        /// Send the head (with the whole body's Content-Length) and half the body, then nothing more: an ACS that
+        /// stalls in the middle of its answer.
+        var stallInBody = false
 
         init(_ status: HTTPResponseStatus, headers: [(String, String)] = [], body: [UInt8] = [], close: Bool = false,
-             hang: Bool = false) {
+             hang: Bool = false, stallInBody: Bool = false) {
             self.status = status
             self.headers = headers
             self.body = body
             self.close = close
             self.hang = hang
+            self.stallInBody = stallInBody
         }
 
         static func ok(_ text: String = "", headers: [(String, String)] = []) -> Reply {
@@ -130,6 +134,11 @@ final class TestHTTPServer: Sendable {
                 if reply.close { headers.replaceOrAdd(name: "Connection", value: "close") }
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status,
                                                                      headers: headers))), promise: nil)
+                if reply.stallInBody {
+                    let half = reply.body.prefix(reply.body.count / 2)
+                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: half)))), promise: nil)
+                    return
+                }
                 if !reply.body.isEmpty {
                     context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: reply.body)))), promise: nil)
                 }

@@ -83,6 +83,28 @@ import Testing
         await server.stop()
     }
 
+    @Test func theSessionIdleTimeoutBoundsHowLongTheConnectionWaitsBetweenPosts() async throws {
+        // AHC only: NIO sessions own their one connection and have no pool timer.
+        let server = try await TestHTTPServer { _ in .ok("<x/>") }
+        // A pause (the agent working on an ACS request) shorter than the idle timeout keeps the one connection.
+        let patient = try ACSHTTPTransport(configuration: .init(sessionIdleTimeout: .seconds(5)))
+            .openHTTPSession(url: server.url, credentials: nil)
+        _ = try await patient.exchange(body: nil)
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await patient.exchange(body: nil)
+        #expect(Set(server.requests.map(\.connection)).count == 1)
+        #expect(server.closedConnections == 0)
+        await patient.close()
+        #expect(try await eventually { server.closedConnections == 1 })
+        // The setting reaches AHC: past it, AHC closes the idle connection by itself, before the session's close().
+        let hasty = try ACSHTTPTransport(configuration: .init(sessionIdleTimeout: .milliseconds(100)))
+            .openHTTPSession(url: server.url, credentials: nil)
+        _ = try await hasty.exchange(body: nil)
+        #expect(try await eventually { server.closedConnections == 2 })
+        await hasty.close()
+        await server.stop()
+    }
+
     @Test(arguments: WireTransport.allCases)
     func requestHeadersOfEnvelopeAndEmptyPost(_ kind: WireTransport) async throws {
         let server = try await kind.server { _ in .ok() }
@@ -520,6 +542,34 @@ import Testing
         let session = try await kind.transport().openSession(url: server.url, credentials: nil)
         #expect(await transportErrorKind { _ = try await session.post(body: nil, timeout: .milliseconds(200)) }
             == .timedOut)
+        await session.close()
+        await server.stop()
+    }
+
+    @Test(arguments: WireTransport.allCases)
+    func anAnswerThatStallsInItsBodyIsATimeout(_ kind: WireTransport) async throws {
+        // The head arrives in time, the body never ends: the exchange's timeout covers the body too, and the
+        // stalled connection is closed.
+        let server = try await kind.server { _ in
+            Reply(.ok, body: Array(String(repeating: "x", count: 4096).utf8), stallInBody: true)
+        }
+        let session = try await kind.transport().openSession(url: server.url, credentials: nil)
+        #expect(await transportErrorKind { _ = try await session.post(body: nil, timeout: .milliseconds(300)) }
+            == .timedOut)
+        await session.close()
+        #expect(try await eventually { server.closedConnections == 1 })
+        await server.stop()
+    }
+
+    @Test func cancellingTheCallerCancelsTheAHCExchange() async throws {
+        // The agent stopping cancels its session task: the exchange must end then, not at its 30 s timeout.
+        let server = try await WireTransport.asyncHTTPClient.server { _ in Reply(.ok, hang: true) }
+        let session = try await WireTransport.asyncHTTPClient.transport().openSession(url: server.url, credentials: nil)
+        let exchange = Task { try await session.post(body: nil, timeout: .seconds(30)) }
+        #expect(try await eventually { server.requests.count == 1 })
+        exchange.cancel()
+        #expect(await transportErrorKind { _ = try await exchange.value } == .connectionFailed)
+        #expect(try await eventually { server.closedConnections == 1 })
         await session.close()
         await server.stop()
     }

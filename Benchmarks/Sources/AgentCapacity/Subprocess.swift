@@ -200,3 +200,16 @@ func threadSchedStats(pid: String = "self") -> [String: SchedStats] {
     }
     return groups
 }
+
+/// Threads of this process; with `--malloc-stats`, glibc's `malloc_stats()` (per arena: bytes the arena holds from
+/// the system and bytes in use; glibc makes an arena per thread that allocates concurrently, up to 8 per core) on
+/// stderr. Looked up with dlsym: the Glibc module does not export malloc.h.
+func memoryBreakdown(mallocStats: Bool) -> String {
+    let threads = readSmallFile("/proc/self/status")?.split(separator: "\n")
+        .first { $0.hasPrefix("Threads:") }.map { String($0.dropFirst(8).filter { !$0.isWhitespace }) } ?? "?"
+    if mallocStats, let symbol = dlsym(nil, "malloc_stats") {
+        fflush(nil)  // all streams: the figures above come first
+        unsafeBitCast(symbol, to: (@convention(c) () -> Void).self)()
+    }
+    return "threads \(threads)"
+}

@@ -15,11 +15,22 @@ struct Options {
     var seconds = 20.0
     /// Sessions at once across all agents (AgentHost's SessionGate).
     var gate = 64
-    /// `cr`: every agent gets a Connection Request trigger every `tick` (coalesced while it waits or is in a
-    /// session, so each agent informs back to back); `periodic`: PeriodicInformInterval = `interval` seconds.
+    /// `cr`: a real HTTP Connection Request (Digest) through the ConnectionRequestServer each time an agent's
+    /// session closes; `direct`: `connectionRequestReceived()` called at that moment instead (what the listener
+    /// calls once a request is authenticated); `periodic`: PeriodicInformInterval = `interval` seconds.
     var trigger = "cr"
     var interval: UInt32 = 1
-    var tick = 0.0
+    /// `ahc`: ACSHTTPTransport, what `cwmp-proxy run` uses (AsyncHTTPClient for http ACS URLs, one HTTPClient per
+    /// session); `nio`: NIOACSTransport (the reference transport on SwiftNIO).
+    var transport = "ahc"
+    /// Connection Requests in flight at once from the benchmark's ACS side (`--trigger cr`).
+    var crInFlight = 64
+    /// ACSHTTPTransport's `sessionIdleTimeout` (nil: its default).
+    var ahcIdleTimeout: Double? = nil
+    /// Seconds to wait after the first sessions before the idle RSS is read.
+    var idleWait = 1.0
+    /// Prints glibc's malloc_stats() (stderr) with the idle and the loaded RSS.
+    var mallocStats = false
     var model = "minimal"
     var jitter = 2.0
     var loadgenWorkers = 4
@@ -28,26 +39,31 @@ struct Options {
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
-            let value = flag == "--skip-baseline" ? "" : (iterator.next() ?? "")
+            let value = ["--skip-baseline", "--malloc-stats"].contains(flag) ? "" : (iterator.next() ?? "")
             switch flag {
             case "--agents": agents = max(1, Int(value) ?? agents)
             case "--seconds": seconds = min(max(1, Double(value) ?? seconds), 120)
             case "--gate": gate = max(1, Int(value) ?? gate)
             case "--trigger": trigger = value
             case "--interval": interval = max(1, UInt32(value) ?? interval)
-            case "--tick": tick = Double(value) ?? tick
+            case "--transport": transport = value
+            case "--cr-in-flight": crInFlight = max(1, Int(value) ?? crInFlight)
+            case "--ahc-idle-timeout": ahcIdleTimeout = Double(value)
+            case "--idle-wait": idleWait = max(0, Double(value) ?? idleWait)
             case "--model": model = value
             case "--jitter": jitter = Double(value) ?? jitter
             case "--loadgen-workers": loadgenWorkers = max(1, Int(value) ?? loadgenWorkers)
             case "--skip-baseline": skipBaseline = true
+            case "--malloc-stats": mallocStats = true
             default:
                 print("unknown flag \(flag)")
                 exit(2)
             }
         }
-        // Triggers at about twice the expected session rate over all agents: each agent is triggered at least
-        // once while it waits for the gate or runs a session, so it never idles.
-        if tick <= 0 { tick = max(0.05, Double(agents) / 4000) }
+        guard ["cr", "direct", "periodic"].contains(trigger), ["ahc", "nio"].contains(transport) else {
+            print("--trigger cr|direct|periodic, --transport ahc|nio")
+            exit(2)
+        }
     }
 }
 
@@ -82,8 +98,8 @@ func peerSessions(_ controlPort: Int) -> Double {
     (try? controlRequest(port: controlPort, method: "GET", path: "/stats")).flatMap { jsonNumber("sessions_completed", in: $0) } ?? 0
 }
 print("peer: \(acsURL) (--minimal), control port \(controlPort)")
-print("options: agents \(options.agents), seconds \(options.seconds), trigger \(options.trigger)"
-      + (options.trigger == "cr" ? " every \(options.tick) s" : " interval \(options.interval) s")
+print("options: agents \(options.agents), seconds \(options.seconds), transport \(options.transport), trigger \(options.trigger)"
+      + (options.trigger == "periodic" ? " interval \(options.interval) s" : "")
       + ", gate \(options.gate), model \(options.model), jitter \(options.jitter) s")
 
 // MARK: - Baseline: loadgen.py against the same peer for the same duration
@@ -122,16 +138,39 @@ let stateDirectory: String = {
     return String(cString: pointer)
 }()
 let store = try await AgentStore.open(directory: stateDirectory, logger: logger)
+var ahcConfiguration = ACSHTTPTransport.Configuration()
+if let idle = options.ahcIdleTimeout { ahcConfiguration.sessionIdleTimeout = .milliseconds(Int64(idle * 1000)) }
+let transport = ClosingObserver(options.transport == "ahc"
+                                ? try ACSHTTPTransport(configuration: ahcConfiguration, logger: logger)
+                                : NIOACSTransport(logger: logger))
+// `--trigger cr`: the daemon's listener on loopback. Its rate limits are lifted here (the daemon's configuration
+// allows at most one request per millisecond in total and one Connection Request per second per device; see the
+// README), so that what is measured is the cost of the path, not the limiter.
+let listener: ConnectionRequestServer? = options.trigger == "cr"
+    ? ConnectionRequestServer(configuration: .init(host: "127.0.0.1", port: 0, agentBurst: 1000,
+                                                   agentRefillInterval: .milliseconds(1), globalBurst: 1_000_000,
+                                                   globalRefillInterval: .nanoseconds(1000), maxConnections: 1024),
+                              logger: logger)
+    : nil
+let listenerPort = try await listener?.start().port ?? 0
 let host = AgentHost(configuration: .init(maximumConcurrentSessions: options.gate), store: store,
-                     transport: NIOACSTransport(), logger: logger)
-let settings = ManagementServerSettings(url: acsURL, periodicInformEnable: options.trigger == "periodic",
-                                        periodicInformInterval: options.interval)
+                     transport: transport, connectionRequestServer: listener, connectionRequestHost: "127.0.0.1",
+                     connectionRequestPort: listenerPort, logger: logger)
+/// Each agent's own ACS username ("cap<index>", how `ClosingObserver` knows whose session closed) and
+/// Connection Request credentials.
+func settings(_ index: Int) -> ManagementServerSettings {
+    ManagementServerSettings(url: acsURL, username: "cap\(index)", password: "unused",
+                             periodicInformEnable: options.trigger == "periodic",
+                             periodicInformInterval: options.interval,
+                             connectionRequestUsername: "cr\(index)", connectionRequestPassword: "secret-\(index)")
+}
 let jitter = Duration.milliseconds(Int64(options.jitter * 1000))
 
 let rssBefore = residentBytes()
 let setups = (0..<options.agents).map { index in
     let serial = "CAP\(index)"
     let agentID = "00D09E-cap-\(serial)"
+    let agentSettings = settings(index)
     return AgentHost.AgentSetup(agentID: agentID) { environment in
         let deviceId = DeviceId(manufacturer: "Example Networks", oui: "00D09E", productClass: "cap", serialNumber: serial)
         let configuration = CWMPAgent.Configuration(agentID: agentID, deviceId: deviceId, startupJitterWindow: jitter)
@@ -139,10 +178,10 @@ let setups = (0..<options.agents).map { index in
             let identity = GatewayIdentity(manufacturer: "Example Networks", manufacturerOUI: "00D09E", productClass: "cap",
                                            serialNumber: serial, hardwareVersion: "x86_64", softwareVersion: "0.1.0",
                                            provisioningCode: "")
-            let gateway = try await makeGatewayDataModel(identity: identity, settings: settings)
+            let gateway = try await makeGatewayDataModel(identity: identity, settings: agentSettings)
             return CWMPAgent(configuration: configuration, gateway: gateway, environment: environment)
         }
-        let model = try await MinimalDevice.make(serial: serial, settings: settings)
+        let model = try await MinimalDevice.make(serial: serial, settings: agentSettings)
         return CWMPAgent(configuration: configuration, dataModel: model.dataModel, managementServer: model.managementServer,
                          environment: environment)
     }
@@ -163,27 +202,44 @@ for _ in 0..<Int(max(60, options.jitter * 4 + Double(options.agents) / 200)) * 1
 let firstSessions = monotonicSeconds() - started
 var failedFirst = 0
 for agent in agents where await agent.lastOutcome?.succeeded != true { failedFirst += 1 }
-try await Task.sleep(for: .seconds(1))
+try await Task.sleep(for: .milliseconds(Int64(options.idleWait * 1000)))
 let rssIdle = residentBytes()
 let perAgent = Double(rssIdle - rssBefore) / Double(options.agents)
 print("first sessions: \(firstDone)/\(agents.count) ended (\(failedFirst) failed) \(fmt(firstSessions)) s after start")
 print("RSS: \(fmt(Double(rssBefore) / 1_048_576)) MiB before the agents, \(fmt(Double(rssIdle) / 1_048_576)) MiB with \(agents.count) idle agents"
       + " → \(fmt(perAgent / 1024)) KiB per idle agent")
+print("memory with the agents idle: \(memoryBreakdown(mallocStats: options.mallocStats))")
 
 // MARK: - The measured window
 
-let driver = Task {
-    guard options.trigger == "cr" else { return }
-    while !Task.isCancelled {
-        for agent in agents { _ = agent.connectionRequestReceived() }
-        try? await Task.sleep(for: .milliseconds(Int64(options.tick * 1000)))
+var sender: ConnectionRequestSender? = nil
+switch options.trigger {
+case "cr":
+    var targets: [ConnectionRequestSender.Target] = []
+    for (index, agent) in agents.enumerated() {
+        guard let url = await agent.connectionRequestURL, let path = ACSURL(url)?.target else {
+            print("agent \(index) has no Connection Request URL")
+            exit(1)
+        }
+        targets.append(.init(url: url, path: path,
+                             credentials: HTTPCredentials(username: "cr\(index)", password: "secret-\(index)")))
     }
+    let crSender = ConnectionRequestSender(targets: targets, maximumInFlight: options.crInFlight)
+    sender = crSender
+    transport.arm(crSender)
+    for index in agents.indices { crSender.send(index) }
+case "direct":
+    transport.arm(DirectTrigger(agents: agents))
+    for agent in agents { _ = agent.connectionRequestReceived() }
+default:
+    break
 }
 // One second of warm-up: the window starts with every agent busy.
 try await Task.sleep(for: .seconds(1))
 var endedBefore = 0
 for agent in agents { endedBefore += await agent.sessionsEnded }
 let peerBefore = peerSessions(controlPort)
+let crBefore = await sender?.counts()
 let peerCPUBefore = peer.cpuSeconds
 let cpuBefore = processCPUSeconds()
 let schedBefore = threadSchedStats()
@@ -191,6 +247,7 @@ let peerSchedBefore = threadSchedStats(pid: "\(peer.pid)")
 let windowBegan = monotonicSeconds()
 try await Task.sleep(for: .milliseconds(Int64(options.seconds * 1000)))
 let peerAfter = peerSessions(controlPort)
+let crAfter = await sender?.counts()
 let windowEnded = monotonicSeconds()
 let cpuAfter = processCPUSeconds()
 let schedAfter = threadSchedStats()
@@ -202,17 +259,33 @@ for agent in agents {
     endedAfter += await agent.sessionsEnded
     if await agent.lastOutcome?.succeeded != true { failedAfter += 1 }
 }
-driver.cancel()
+transport.disarm()
 let rssBusy = residentBytes()
 
 let sessions = peerAfter - peerBefore
 let rate = sessions / (windowEnded - windowBegan)
+let wall = windowEnded - windowBegan
+/// The benchmark's own Connection Request sender (the ACS side, `--trigger cr`) runs in this process on its own
+/// event loop thread ("NIO-ELT-…"): its on-CPU time is taken out of the proxier's figures.
+func senderSeconds(_ stats: [String: SchedStats]) -> Double {
+    stats.filter { $0.key.hasPrefix("NIO-ELT") }.values.reduce(0) { $0 + $1.running }
+}
+let senderCPU = sender == nil ? 0 : senderSeconds(schedAfter) - senderSeconds(schedBefore)
+let proxierCPU = cpuAfter - cpuBefore - senderCPU
 print("window: \(Int(sessions)) sessions completed at the peer (\(endedAfter - endedBefore) ended at the agents, "
-      + "\(failedAfter) agents' last session failed) in \(fmt(windowEnded - windowBegan)) s")
+      + "\(failedAfter) agents' last session failed) in \(fmt(wall)) s")
 print("proxier: \(fmt(rate)) sessions/s"
       + (baseline > 0 ? "; ratio to the loadgen baseline \(fmt(rate / baseline))" : ""))
-print("CPU: agent process \(fmt(1e6 * (cpuAfter - cpuBefore) / max(sessions, 1))) µs/session "
-      + "(\(fmt(100 * (cpuAfter - cpuBefore) / (windowEnded - windowBegan))) % of one core); peer "
+if let crBefore, let crAfter {
+    let refused = crAfter.refused.values.reduce(0, +) - crBefore.refused.values.reduce(0, +)
+    print("connection requests in the window: \(crAfter.sent - crBefore.sent) sent, "
+          + "\(crAfter.accepted - crBefore.accepted) accepted (200/204), \(refused) refused (statuses so far: "
+          + "\(crAfter.refused)), \(crAfter.failed - crBefore.failed) failed; sender (ACS side) CPU "
+          + "\(fmt(1e6 * senderCPU / max(sessions, 1))) µs/session")
+}
+print("CPU: agent process \(fmt(1e6 * (cpuAfter - cpuBefore) / max(sessions, 1))) µs/session"
+      + (sender == nil ? "" : ", without the sender \(fmt(1e6 * proxierCPU / max(sessions, 1))) µs/session")
+      + " (\(fmt(100 * proxierCPU / wall)) % of one core); peer "
       + "\(fmt(1e6 * (peerCPUAfter - peerCPUBefore) / max(sessions, 1))) µs/session")
 // Where the threads' time went over the window: on a CPU, runnable but waiting for one (other processes on the
 // shared machine, or our own threads), and how often they were scheduled in, per session.
@@ -227,19 +300,22 @@ func printSched(_ label: String, after: [String: SchedStats], before: [String: S
     }
 }
 printSched("agent", after: schedAfter, before: schedBefore)
-let agentGroupCPUPerSession = 1e6 * (cpuAfter - cpuBefore + peerCPUAfter - peerCPUBefore) / max(sessions, 1)
+let agentGroupCPUPerSession = 1e6 * (proxierCPU + peerCPUAfter - peerCPUBefore) / max(sessions, 1)
 print("CPU agents + peer: \(fmt(agentGroupCPUPerSession)) µs/session, "
-      + "\(fmt(100 * (cpuAfter - cpuBefore + peerCPUAfter - peerCPUBefore) / (windowEnded - windowBegan))) % of one core"
+      + "\(fmt(100 * (proxierCPU + peerCPUAfter - peerCPUBefore) / wall)) % of one core"
       + (baselineGroupCPUPerSession > 0
          ? "; CPU-normalised ratio (baseline client + peer µs ÷ agents + peer µs per session) "
            + fmt(baselineGroupCPUPerSession / agentGroupCPUPerSession) : ""))
 printSched("peer", after: peerSchedAfter, before: peerSchedBefore)
-print("RSS under load: \(fmt(Double(rssBusy) / 1_048_576)) MiB")
-print("RESULT agents=\(options.agents) model=\(options.model) trigger=\(options.trigger) sessions_per_s=\(fmt(rate)) "
-      + "baseline_per_s=\(fmt(baseline)) ratio=\(baseline > 0 ? fmt(rate / baseline) : "-") "
-      + "rss_kib_per_idle_agent=\(fmt(perAgent / 1024)) cpu_us_per_session=\(fmt(1e6 * (cpuAfter - cpuBefore) / max(sessions, 1)))")
+print("RSS under load: \(fmt(Double(rssBusy) / 1_048_576)) MiB; \(memoryBreakdown(mallocStats: options.mallocStats))")
+print("RESULT agents=\(options.agents) model=\(options.model) transport=\(options.transport) trigger=\(options.trigger) "
+      + "sessions_per_s=\(fmt(rate)) baseline_per_s=\(fmt(baseline)) ratio=\(baseline > 0 ? fmt(rate / baseline) : "-") "
+      + "rss_kib_per_idle_agent=\(fmt(perAgent / 1024)) cpu_us_per_session=\(fmt(1e6 * proxierCPU / max(sessions, 1))) "
+      + "failed_agents=\(failedAfter)")
 
+await sender?.shutdown()
 await host.stop()
+try? await listener?.stop()
 try await store.close()
 _ = try? controlRequest(port: controlPort, method: "POST", path: "/shutdown")
 peer.terminate()

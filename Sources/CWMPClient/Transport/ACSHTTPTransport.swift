@@ -55,11 +55,18 @@ public struct ACSHTTPTransport: ACSTransport {
         public var acceptsCompressedResponses: Bool
         public var userAgent: String
         public var trustRoots: TrustRoots
+        /// How long the session's connection may sit idle between two POSTs (while the agent works on an ACS
+        /// request) before AHC closes it. AHC does not cancel this timer when the client shuts down, and the timer
+        /// holds the session's whole connection pool until it fires (measured: ~9 KiB per session, AgentCapacity),
+        /// so it is kept just above the longest wait a session allows: the agent's RPC budget (25 s) and the 30 s
+        /// an ACS waits for the CPE (GenieACS's session timeout).
+        public var sessionIdleTimeout: Duration
 
         public init(connectTimeout: Duration = .seconds(10), defaultExchangeTimeout: Duration = .seconds(30),
                     maximumResponseBytes: Int = 4 << 20, maximumRedirects: Int = 5,
                     allowsBasicOverPlainHTTP: Bool = false, acceptsCompressedResponses: Bool = true,
-                    userAgent: String = "cwmp-proxy/1.0 (TR-069 CPE proxier)", trustRoots: TrustRoots = .system) {
+                    userAgent: String = "cwmp-proxy/1.0 (TR-069 CPE proxier)", trustRoots: TrustRoots = .system,
+                    sessionIdleTimeout: Duration = .seconds(35)) {
             self.connectTimeout = connectTimeout
             self.defaultExchangeTimeout = defaultExchangeTimeout
             self.maximumResponseBytes = maximumResponseBytes
@@ -68,6 +75,7 @@ public struct ACSHTTPTransport: ACSTransport {
             self.acceptsCompressedResponses = acceptsCompressedResponses
             self.userAgent = userAgent
             self.trustRoots = trustRoots
+            self.sessionIdleTimeout = sessionIdleTimeout
         }
     }
 
@@ -119,7 +127,8 @@ public struct ACSHTTPTransport: ACSTransport {
             decompression: configuration.acceptsCompressedResponses
                 ? .enabled(limit: .size(configuration.maximumResponseBytes)) : .disabled)
         // The whole point: one connection per host per client, and the client belongs to one session.
-        client.connectionPool = .init(idleTimeout: .seconds(300), concurrentHTTP1ConnectionsPerHostSoftLimit: 1)
+        client.connectionPool = .init(idleTimeout: .nanoseconds(configuration.sessionIdleTimeout.nanosecondsClamped),
+                                      concurrentHTTP1ConnectionsPerHostSoftLimit: 1)
         // A failed connect fails the post at once; the agent's retry policy (cwmp.md §6.1) owns the back-off.
         client.connectionPool.retryConnectionEstablishment = false
         client.httpVersion = .http1Only
