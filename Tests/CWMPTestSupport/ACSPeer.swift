@@ -18,6 +18,12 @@ public final class ACSPeer: @unchecked Sendable {
         return nil
     }
 
+    /// Whether a peer can run here (python3 and the script). Suites and tests that need the peer take
+    /// `.enabled(if: ACSPeer.isAvailable, "\(ACSPeer.unavailableReason)")`, so that a missing peer is reported as a
+    /// skipped test, not as a test that printed a line and passed.
+    public static var isAvailable: Bool { python3 != nil && FileManager.default.fileExists(atPath: script) }
+    public static let unavailableReason = "python3 or Tests/Peers/acs/acs_peer.py is missing: the ACS peer cannot run"
+
     public let process = Process()
     public let port: Int
     public let controlPort: Int

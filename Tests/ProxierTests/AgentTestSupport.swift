@@ -79,15 +79,16 @@ struct AgentHarness {
     static func make(peer: ACSPeer, directory: String? = nil, settings: ManagementServerSettings? = nil,
                      clock: ManualAgentClock = ManualAgentClock(),
                      transport: (any ACSTransport)? = nil,
-                     sessionGate: SessionGate = SessionGate(limit: 64)) async throws -> AgentHarness {
+                     sessionGate: SessionGate = SessionGate(limit: 64),
+                     connectionRequest: ConnectionRequestServer.Configuration = .init(host: "127.0.0.1", port: 0))
+        async throws -> AgentHarness {
         let directory = try directory ?? makeTemporaryStateDirectory()
         let store = try await AgentStore.open(directory: directory)
         let settings = settings ?? ManagementServerSettings(
             url: peer.acsURL, periodicInformEnable: true, periodicInformInterval: 3600,
             connectionRequestUsername: "cr-user", connectionRequestPassword: "cr-s3cret")
         let gateway = try await makeGatewayDataModel(identity: identity, settings: settings)
-        let server = ConnectionRequestServer(configuration: .init(host: "127.0.0.1", port: 0),
-                                             logger: Logger(label: "test.cr"))
+        let server = ConnectionRequestServer(configuration: connectionRequest, logger: Logger(label: "test.cr"))
         let address = try await server.start()
         let environment = AgentEnvironment(store: store, transport: transport ?? NIOACSTransport(), clock: clock,
                                            sessionGate: sessionGate, connectionRequestServer: server, connectionRequestHost: "127.0.0.1",
@@ -127,4 +128,11 @@ struct AgentHarness {
 
 final class RebootLog: Sendable {
     let keys = Mutex<[String]>([])
+}
+
+extension Trait where Self == ConditionTrait {
+    /// For tests that run the ACS peer: skipped, and reported as skipped with the reason, when it cannot run here.
+    /// (They used to print "SKIPPED" and return, which the runner counts as a pass.) A peer that is present but
+    /// fails to start still fails the test.
+    static var requiresACSPeer: Self { .enabled(if: ACSPeer.isAvailable, "\(ACSPeer.unavailableReason)") }
 }
