@@ -446,7 +446,7 @@ struct AgentGapsTests {
 
         // Every envelope the agent sent, the 9002 fault included, validates against the CWMP XSDs.
         guard XSDValidator.isAvailable else {
-            print("SKIPPED: ../shared/tools/cwmp-validate is absent; envelopes not validated")
+            recordXSDValidationSkipped("envelopes")
             return
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: record).filter { $0.contains("-cpe-") }.sorted()

@@ -273,7 +273,7 @@ struct AgentRuntimeTests {
 
     private func validateRecorded(_ directory: String) throws {
         guard XSDValidator.isAvailable else {
-            print("SKIPPED: ../shared/tools/cwmp-validate is absent; envelopes not validated")
+            recordXSDValidationSkipped("envelopes")
             return
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains("-cpe-") }.sorted()

@@ -136,3 +136,12 @@ extension Trait where Self == ConditionTrait {
     /// fails to start still fails the test.
     static var requiresACSPeer: Self { .enabled(if: ACSPeer.isAvailable, "\(ACSPeer.unavailableReason)") }
 }
+
+/// The part of a test that validates envelopes cannot run without ../shared/tools/cwmp-validate (a clone without
+/// ../shared beside it). The rest of the test still runs; this shows the skipped part in the results as a known
+/// issue instead of a printed line.
+func recordXSDValidationSkipped(_ what: String) {
+    withKnownIssue("../shared/tools/cwmp-validate is absent: \(what) not validated") {
+        Issue.record("XSD validation skipped")
+    }
+}
