@@ -80,7 +80,8 @@ struct AgentHarness {
                      clock: ManualAgentClock = ManualAgentClock(),
                      transport: (any ACSTransport)? = nil,
                      sessionGate: SessionGate = SessionGate(limit: 64),
-                     connectionRequest: ConnectionRequestServer.Configuration = .init(host: "127.0.0.1", port: 0))
+                     connectionRequest: ConnectionRequestServer.Configuration = .init(host: "127.0.0.1", port: 0),
+                     actions: (any CWMPAgentActions)? = nil)
         async throws -> AgentHarness {
         let directory = try directory ?? makeTemporaryStateDirectory()
         let store = try await AgentStore.open(directory: directory)
@@ -98,7 +99,8 @@ struct AgentHarness {
                                 productClass: identity.productClass, serialNumber: identity.serialNumber)
         let agent = CWMPAgent(configuration: .init(agentID: agentID,
                                                    deviceId: deviceId, startupJitterWindow: .zero),
-                              gateway: gateway, hooks: AgentHooks(reboot: { _, key in reboots.keys.withLock { $0.append(key) } }),
+                              gateway: gateway, actions: actions ?? RebootCapableActions(),
+                              hooks: AgentHooks(reboot: { _, key in reboots.keys.withLock { $0.append(key) } }),
                               environment: environment)
         return AgentHarness(peer: peer, directory: directory, store: store, clock: clock, gateway: gateway, agent: agent,
                             environment: environment, connectionRequestServer: server, reboots: reboots)
