@@ -75,6 +75,8 @@ public struct FileDownloadClient: Sendable {
             timeout: .init(connect: .nanoseconds(configuration.connectTimeout.nanosecondsClamped),
                            read: .nanoseconds(configuration.readTimeout.nanosecondsClamped)))
         client.httpVersion = .http1Only
+        // A refused connection is 9015 at once, not after the connect timeout of AHC's retries.
+        client.connectionPool.retryConnectionEstablishment = false
         let http = HTTPClient(eventLoopGroup: group, configuration: client, backgroundActivityLogger: logger)
         let deadline = NIODeadline.now() + .nanoseconds(configuration.timeLimit.nanosecondsClamped)
         let result = await fetch(http, url: parsed, text: url, credentials: credentials,

@@ -1,0 +1,66 @@
+// The Download fetch against a file server that is not ours: lighttpd's mod_auth Digest (MD5 and SHA-256), the
+// `DigestClientInteropTests.Lighttpd` fixture. Every failure is the TransferComplete fault it must be reported with.
+import Foundation  // FileManager, temporary paths: tests only
+import Testing
+@testable import CWMPClient
+
+@Suite(.serialized, .enabled(if: InteropTools.lighttpd != nil,
+                             "lighttpd is not installed (apt-get install lighttpd): skipping the Download fetch tests"))
+struct FileDownloadClientTests {
+    private func target() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("download-\(UUID().uuidString)").path
+    }
+
+    @Test("Digest-protected file fetched with the Download's Username/Password", arguments: ["/md5/index.html", "/sha/index.html"])
+    func digestProtectedFile(uri: String) async throws {
+        let lighttpd = try await DigestClientInteropTests.Lighttpd(executable: InteropTools.lighttpd!)
+        defer { lighttpd.stop() }
+        let path = target()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let client = FileDownloadClient()
+        let url = "http://127.0.0.1:\(lighttpd.port)\(uri)"
+        let result = await client.download(url: url, credentials: HTTPCredentials(username: "cpe", password: "pass word"),
+                                           expectedSize: 12, to: path)
+        #expect(result == .downloaded(bytes: 12))
+        let expected = uri.hasPrefix("/md5") ? "md5 content\n" : "sha content\n"
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == expected)
+        // The file is owner-only: it may be a configuration file with secrets.
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test("wrong or missing credentials: 9012; a missing file: 9016; a FileSize mismatch: 9018; over the limit: 9010; nothing left on disk")
+    func failures() async throws {
+        let lighttpd = try await DigestClientInteropTests.Lighttpd(executable: InteropTools.lighttpd!)
+        defer { lighttpd.stop() }
+        let base = "http://127.0.0.1:\(lighttpd.port)"
+        let good = HTTPCredentials(username: "cpe", password: "pass word")
+        let cases: [(String, HTTPCredentials?, UInt32, FileDownloadClient.Configuration, UInt32)] = [
+            ("/md5/index.html", HTTPCredentials(username: "cpe", password: "wrong"), 0, .init(), 9012),
+            ("/md5/index.html", nil, 0, .init(), 9012),
+            ("/md5/missing.bin", good, 0, .init(), 9016),
+            ("/md5/index.html", good, 99, .init(), 9018),
+            ("/md5/index.html", good, 0, .init(maximumBytes: 5), 9010),
+            ("/md5/index.html", good, 6, .init(maximumBytes: 5), 9010),
+        ]
+        for (uri, credentials, size, configuration, code) in cases {
+            let path = target()
+            let result = await FileDownloadClient(configuration: configuration)
+                .download(url: base + uri, credentials: credentials, expectedSize: size, to: path)
+            guard case .failed(let fault) = result else {
+                Issue.record("\(uri) \(String(describing: credentials)) \(size): \(result)")
+                continue
+            }
+            #expect(fault.faultCode == code, "\(uri) \(String(describing: credentials)) \(size): \(fault)")
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+    }
+
+    @Test("nothing listens: 9015 (unable to contact file server)")
+    func unreachable() async {
+        // Port 9 (discard) on loopback: nothing listens there in the test environment.
+        let result = await FileDownloadClient().download(url: "http://127.0.0.1:9/fw.bin", credentials: nil,
+                                                         expectedSize: 0, to: target())
+        #expect(result == .failed(TransferFault(faultCode: 9015, faultString: "cannot contact the file server")))
+    }
+}
