@@ -176,7 +176,7 @@ public final class DownloadActions: CWMPAgentActions {
             switch status {
             case 0?: return .none
             case let code?: return TransferFault(faultCode: 9010, faultString: "applying the file failed (hook exit status \(code))")
-            case nil: return TransferFault(faultCode: 9010, faultString: "applying the file failed (hook did not finish)")
+            case nil: return TransferFault(faultCode: 9010, faultString: "applying the file failed (the hook could not run, was killed, or ran out of time)")
             }
         }
     }
