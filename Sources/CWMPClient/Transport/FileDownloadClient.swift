@@ -62,11 +62,10 @@ public struct FileDownloadClient: Sendable {
     public func download(url: String, credentials: HTTPCredentials?, expectedSize: UInt32,
                          to path: String) async -> FileDownloadResult {
         guard let parsed = ACSURL(url) else {
-            return .failed(TransferFault(faultCode: 9016, faultString: "the URL is not an absolute http(s) URL"))
+            return .failed(.transfer(9016, "the URL is not an absolute http(s) URL"))
         }
         if expectedSize > 0, Int(expectedSize) > configuration.maximumBytes {
-            return .failed(TransferFault(faultCode: 9010, faultString:
-                "FileSize \(expectedSize) exceeds the limit of \(configuration.maximumBytes) bytes"))
+            return .failed(.transfer(9010, "FileSize \(expectedSize) exceeds the limit of \(configuration.maximumBytes) bytes"))
         }
         var client = HTTPClient.Configuration(
             // Credentials must not follow a redirect to another server, and AHC would not answer its challenge:
@@ -106,31 +105,31 @@ public struct FileDownloadClient: Sendable {
                     guard authenticator != nil,
                           authenticator?.received401(wwwAuthenticate: response.headers["WWW-Authenticate"]) == .retry
                     else {
-                        return .failed(TransferFault(faultCode: 9012, faultString: "the file server refused the credentials"))
+                        return .failed(.transfer(9012, "the file server refused the credentials"))
                     }
                 case 403:
-                    return .failed(TransferFault(faultCode: 9012, faultString: "the file server answered 403"))
+                    return .failed(.transfer(9012, "the file server answered 403"))
                 default:
-                    return .failed(TransferFault(faultCode: 9016, faultString: "the file server answered \(response.status.code)"))
+                    return .failed(.transfer(9016, "the file server answered \(response.status.code)"))
                 }
             }
-            return .failed(TransferFault(faultCode: 9012, faultString: "the file server refused the credentials"))
+            return .failed(.transfer(9012, "the file server refused the credentials"))
         } catch let fault as TransferFaultError {
             return .failed(fault.fault)
         } catch let error as HTTPClientError {
             if error == .connectTimeout {
-                return .failed(TransferFault(faultCode: 9015, faultString: "cannot contact the file server"))
+                return .failed(.transfer(9015, "cannot contact the file server"))
             }
             if error == .deadlineExceeded || error == .readTimeout {
-                return .failed(TransferFault(faultCode: 9017, faultString: "the download did not complete in time"))
+                return .failed(.transfer(9017, "the download did not complete in time"))
             }
-            return .failed(TransferFault(faultCode: 9017, faultString: "the download failed: \(error)"))
+            return .failed(.transfer(9017, "the download failed: \(error)"))
         } catch {
             // Connection refused, name resolution: NIO's connect errors.
             if error is NIOConnectionError || error is IOError {
-                return .failed(TransferFault(faultCode: 9015, faultString: "cannot contact the file server"))
+                return .failed(.transfer(9015, "cannot contact the file server"))
             }
-            return .failed(TransferFault(faultCode: 9017, faultString: "the download failed: \(error)"))
+            return .failed(.transfer(9017, "the download failed: \(error)"))
         }
     }
 
@@ -141,18 +140,18 @@ public struct FileDownloadClient: Sendable {
                        path: String) async throws -> FileDownloadResult {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            return .failed(TransferFault(faultCode: 9002, faultString: "cannot create the download file"))
+            return .failed(.transfer(9002, "cannot create the download file"))
         }
         defer { _ = close(descriptor) }
         var total = 0
         for try await buffer in body {
             total += buffer.readableBytes
             if total > configuration.maximumBytes {
-                throw TransferFaultError(fault: TransferFault(faultCode: 9010, faultString:
-                    "the file exceeds the limit of \(configuration.maximumBytes) bytes"))
+                throw TransferFaultError(fault: .transfer(
+                    9010, "the file exceeds the limit of \(configuration.maximumBytes) bytes"))
             }
             if NIODeadline.now() > deadline {
-                throw TransferFaultError(fault: TransferFault(faultCode: 9017, faultString: "the download did not complete in time"))
+                throw TransferFaultError(fault: .transfer(9017, "the download did not complete in time"))
             }
             let written = buffer.withUnsafeReadableBytes { bytes -> Bool in
                 var offset = 0
@@ -167,15 +166,22 @@ public struct FileDownloadClient: Sendable {
                 return true
             }
             guard written else {
-                throw TransferFaultError(fault: TransferFault(faultCode: 9002, faultString: "cannot write the download file"))
+                throw TransferFaultError(fault: .transfer(9002, "cannot write the download file"))
             }
         }
         if expectedSize > 0, total != Int(expectedSize) {
-            return .failed(TransferFault(faultCode: 9018, faultString: "received \(total) bytes, FileSize was \(expectedSize)"))
+            return .failed(.transfer(9018, "received \(total) bytes, FileSize was \(expectedSize)"))
         }
         guard fsync(descriptor) == 0 else {
-            return .failed(TransferFault(faultCode: 9002, faultString: "cannot write the download file"))
+            return .failed(.transfer(9002, "cannot write the download file"))
         }
         return .downloaded(bytes: total)
+    }
+}
+
+extension TransferFault {
+    /// Shorthand for the faults of a transfer.
+    public static func transfer(_ code: UInt32, _ reason: String) -> TransferFault {
+        TransferFault(faultCode: code, faultString: reason)
     }
 }

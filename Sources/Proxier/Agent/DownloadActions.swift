@@ -24,8 +24,8 @@ import Musl
 public struct DownloadConfiguration: Sendable, Hashable {
     /// Where files are fetched to (created 0700 if missing); conventionally `<state dir>/downloads`.
     public var directory: String
-    /// FileType (`1 Firmware Upgrade Image`, `3 Vendor Configuration File`, `X 00D09E name`, …) → absolute path of the
-    /// executable that applies such a file. A FileType without an entry is refused (TransferComplete 9010).
+    /// FileType (`1 Firmware Upgrade Image`, `3 Vendor Configuration File`, `X 00D09E name`, …) → absolute path of
+    /// the executable that applies such a file. A FileType without an entry is refused (TransferComplete 9010).
     public var hooks: [String: String]
     public var maximumFileSize: Int
     /// Bound on the fetch, and separately on the hook.
@@ -105,7 +105,8 @@ public final class DownloadActions: CWMPAgentActions {
             })
             let active = running.withLock { Set($0.keys) }
             for stored in try await agent.pendingTransfers()
-            where stored.transfer.kind == .download && !active.contains(stored.id) && !owed.contains(stored.transfer.commandKey) {
+            where stored.transfer.kind == .download && !active.contains(stored.id)
+                && !owed.contains(stored.transfer.commandKey) {
                 var transfer = stored.transfer
                 if transfer.state != .completed {
                     transfer.faultCode = 9010
@@ -157,10 +158,10 @@ public final class DownloadActions: CWMPAgentActions {
     /// Fetches the file and applies it; the fault to report (code 0: applied).
     private func fetchAndApply(_ request: Download, id: Int64) async -> TransferFault {
         guard let hook = configuration.hooks[request.fileType] else {
-            return TransferFault(faultCode: 9010, faultString: "FileType '\(request.fileType)' is not supported by this CPE")
+            return .transfer(9010, "FileType '\(request.fileType)' is not supported by this CPE")
         }
         if mkdir(configuration.directory, 0o700) != 0, errno != EEXIST {
-            return TransferFault(faultCode: 9002, faultString: "cannot create the download directory")
+            return .transfer(9002, "cannot create the download directory")
         }
         let path = configuration.directory + "/download-\(id)"
         _ = unlink(path)  // a leftover of a run that died mid-download
@@ -175,8 +176,9 @@ public final class DownloadActions: CWMPAgentActions {
                                                timeLimit: configuration.timeLimit)
             switch status {
             case 0?: return .none
-            case let code?: return TransferFault(faultCode: 9010, faultString: "applying the file failed (hook exit status \(code))")
-            case nil: return TransferFault(faultCode: 9010, faultString: "applying the file failed (the hook could not run, was killed, or ran out of time)")
+            case let code?: return .transfer(9010, "applying the file failed (hook exit status \(code))")
+            case nil:
+                return .transfer(9010, "applying the file failed (the hook could not run, was killed, or ran out of time)")
             }
         }
     }
