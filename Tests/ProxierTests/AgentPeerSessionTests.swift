@@ -183,18 +183,20 @@ struct AgentPeerSessionTests {
 
     // MARK: Gap 10: version fallback, BOOTSTRAP across a restart, DUStateChangeComplete
 
-    /// `1.2`: the ACS answers `UseCWMPVersion 1.2`; `none`: an older ACS that sends no UseCWMPVersion at all, so
-    /// the agent infers the version from the namespace (cwmp-1-2 → 1.2, since 1.3/1.4 need the header).
+    /// `1.2`, `1.1`, `1.0`: the ACS answers `UseCWMPVersion` with that version, and the agent speaks it for the
+    /// rest of the session (cwmp-1-1 / cwmp-1-0 namespace after the Inform); `none`: an older ACS that sends no
+    /// UseCWMPVersion at all, so the agent infers the version from the namespace (cwmp-1-2 → 1.2, since 1.3/1.4
+    /// need the header).
     @Test("CWMP version fallback end to end: the agent offers 1.4 and works at the version the ACS uses",
-          arguments: ["1.2", "none"])
-    func versionFallback(acsVersion: String) async throws {
+          arguments: [("1.2", CWMPVersion.v1_2), ("none", .v1_2), ("1.1", .v1_1), ("1.0", .v1_0)])
+    func versionFallback(acsVersion: String, expected: CWMPVersion) async throws {
         let peer = try ACSPeer(arguments: ["--max-sessions", "1000", "--cwmp-version", acsVersion])
         let record = try startRecording(peer)
         let harness = try await AgentHarness.make(peer: peer)
         try await harness.agent.start()
         #expect(await harness.sessions(1))
         #expect(await harness.agent.lastOutcome?.succeeded == true)
-        #expect(await harness.agent.lastOutcome?.cwmpVersion == .v1_2)
+        #expect(await harness.agent.lastOutcome?.cwmpVersion == expected)
         let inform = peer.lastInform(Self.device)
         #expect((inform?["supported_cwmp_versions"] as? String)?.contains("1.4") == true)
         #expect(inform?["use_cwmp_version"] as? String == (acsVersion == "none" ? nil : acsVersion))
@@ -204,13 +206,17 @@ struct AgentPeerSessionTests {
                          ["method": "GetParameterValues", "names": ["Device.DeviceInfo.SerialNumber"]])
         #expect(try harness.connectionRequest()["status"] as? Int == 200)
         #expect(await harness.sessions(2))
-        #expect(await harness.agent.lastOutcome?.cwmpVersion == .v1_2)
+        #expect(await harness.agent.lastOutcome?.succeeded == true)
+        #expect(await harness.agent.lastOutcome?.cwmpVersion == expected)
         #expect(try responses(peer).last?["values"] as? [String: String] == ["Device.DeviceInfo.SerialNumber": "GW-0001"])
         await harness.shutdown()
+        // The Inform offers the versions in cwmp-1-2 (cwmp.md §1); what follows is in the agreed version's namespace.
         let sent = try validateRecorded(record, atLeast: 3)
         for (name, text) in sent {
-            #expect(text.contains("urn:dslforum-org:cwmp-1-2"), "\(name)")
+            let namespace = name.contains("-cpe-Inform-") ? CWMPVersion.v1_2.namespace : expected.namespace
+            #expect(text.contains("\"\(namespace.rawValue)\""), "\(name)")
         }
+        #expect(sent.keys.contains { $0.contains("GetParameterValuesResponse") })
     }
 
     @Test("the ACS URL changed across a restart (state kept): 0 BOOTSTRAP at the new ACS; the same URL: no BOOTSTRAP")
