@@ -167,15 +167,27 @@ struct AgentPeerSessionTests {
         try await harness.agent.start()
         #expect(await harness.sessions(1))
 
-        try await harness.gateway.managementServer.update { $0.httpConnectionRequestEnable = false }
-        #expect(await eventually(30) { (try? harness.connectionRequest())?["status"] as? Int == 503 })
-        let refused = try harness.connectionRequest()
-        #expect(refused["statuses"] as? [Int] == [401, 503])
+        // The username changes in the same update: the listener's view of the agent (credentials and the enable
+        // flag, updated together) has taken the change once the new username is in effect, so no request of the
+        // test can come before it and open a session.
+        try await harness.gateway.managementServer.update {
+            $0.httpConnectionRequestEnable = false
+            $0.connectionRequestUsername = "cr-user-2"
+        }
+        #expect(await eventually(30) { harness.agent.connectionRequestCredentials().username == "cr-user-2" })
+        let credentials: [String: Any] = ["username": "cr-user-2", "password": "cr-s3cret", "timeout": 5]
+        let refused = try peer.control("POST", "/devices/\(Self.device)/connection-request", credentials) as? [String: Any]
+        #expect(refused?["status"] as? Int == 503)
+        #expect(refused?["statuses"] as? [Int] == [401, 503])
+        #expect(refused?["device_offline"] as? Bool == true)
         try await Task.sleep(for: .milliseconds(500))
         #expect(await harness.agent.sessionsEnded == 1)
 
         try await harness.gateway.managementServer.update { $0.httpConnectionRequestEnable = true }
-        #expect(await eventually(30) { (try? harness.connectionRequest())?["status"] as? Int == 200 })
+        #expect(await eventually(30) {
+            ((try? peer.control("POST", "/devices/\(Self.device)/connection-request", credentials)) as? [String: Any])?["status"]
+                as? Int == 200
+        })
         #expect(await harness.sessions(2))
         #expect(peer.eventCodes(peer.lastInform(Self.device)) == ["6 CONNECTION REQUEST"])
         await harness.shutdown()
