@@ -107,6 +107,47 @@ import Testing
     }
 }
 
+/// What the shared session rules and the gzip decoder add to a plain-http NIO session (the agents' and the capacity
+/// benchmark's path): the same sessions with `acceptsCompressedResponses` on (decompressor in the pipeline,
+/// uncompressed answers) and off, interleaved in one run. Printed as a ratio, not asserted.
+@Suite(.serialized) struct ACSTransportDecompressionCostTests {
+    @Test func decompressorInThePipelineAgainstNone() async throws {
+        let server = try await TestHTTPServer { request in
+            request.body.isEmpty ? TestHTTPServer.Reply(.noContent) : .ok("<r/>")
+        }
+        let inform = try TransportSamples.inform()
+        let clock = ContinuousClock()
+        let sessions = 300
+        var statuses: [Int] = []
+        func run(_ transport: NIOACSTransport) async throws -> Duration {
+            try await clock.measure {
+                for _ in 0..<sessions {
+                    let session = try await transport.openSession(url: server.url, credentials: nil)
+                    statuses.append(try await session.post(body: inform, timeout: .seconds(10)).status)
+                    statuses.append(try await session.post(body: nil, timeout: .seconds(10)).status)
+                    await session.close()
+                }
+            }
+        }
+        let with = NIOACSTransport(configuration: .init(acceptsCompressedResponses: true), tlsConfiguration: nil)
+        let without = NIOACSTransport(configuration: .init(acceptsCompressedResponses: false), tlsConfiguration: nil)
+        var on = Duration.zero
+        var off = Duration.zero
+        for _ in 0..<3 {
+            off += try await run(without)
+            on += try await run(with)
+        }
+        #expect(statuses.count == 12 * sessions)
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 204 })
+        #expect(server.connections == 6 * sessions)
+        let withDecompressor = Double(on.components.seconds) * 1e18 + Double(on.components.attoseconds)
+        let base = Double(off.components.seconds) * 1e18 + Double(off.components.attoseconds)
+        print("ACS NIO http cost: \(off / (3 * sessions)) per session without a decompressor, "
+              + "\(on / (3 * sessions)) with one; ratio \(withDecompressor / base)")
+        await server.stop()
+    }
+}
+
 @Suite struct ACSTransportValueTests {
     @Test func cookieJarKeepsNameValueReplacesAndRemoves() {
         var jar = ACSCookieJar()

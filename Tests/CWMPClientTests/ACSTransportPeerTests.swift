@@ -142,4 +142,25 @@ import Testing
         #expect(try await first.post(body: nil, timeout: .seconds(30)).status == 204)
         await first.close()
     }
+
+    /// The peer gzips its answers (`--gzip`) when the CPE's Accept-Encoding allows: a Digest session with a required
+    /// cookie still completes on both http transports, and the InformResponse arrives decoded.
+    @Test(arguments: WireTransport.plainHTTP)
+    func gzipAnswersFromThePeerAreDecoded(_ kind: WireTransport) async throws {
+        let peer = try Peer(["--gzip", "--auth", "digest", "--cookie", "require"])
+        defer { peer.stop() }
+        let session = try await kind.transport().openSession(
+            url: peer.url, credentials: HTTPCredentials(username: "acs", password: Self.password))
+        let answer = try await session.post(body: try TransportSamples.inform(id: "gz-1"), timeout: .seconds(30))
+        #expect(answer.status == 200)
+        let envelope = try CWMPDecoder().decode(answer.body)
+        #expect(envelope.header.id == "gz-1")
+        if case .informResponse = envelope.message {} else { Issue.record("not an InformResponse: \(envelope.message)") }
+        #expect(try await session.post(body: nil, timeout: .seconds(30)).status == 204)
+        await session.close()
+        let stats = try await peer.stats()
+        #expect(stats["gzip_responses"] as? Int == 1)  // the InformResponse; the 204 has no body
+        #expect(stats["sessions_completed"] as? Int == 1)
+        #expect(stats["connections"] as? Int == 1)
+    }
 }

@@ -4,6 +4,8 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Synchronization
+import Logging
+import Testing
 @testable import CWMPClient
 
 /// An in-process HTTP/1.1 server for wire-exact transport tests: every request is recorded with the number of the
@@ -60,6 +62,8 @@ final class TestHTTPServer: Sendable {
     private let core: Core
     private let channel: any Channel
     let port: Int
+    /// "https" when the server speaks TLS.
+    let scheme: String
 
     var requests: [Request] { core.state.withLock { $0.requests } }
     /// TCP connections accepted so far.
@@ -70,6 +74,7 @@ final class TestHTTPServer: Sendable {
     init(tls: NIOSSLContext? = nil, handler: @escaping Handler) async throws {
         let core = Core(handler: handler)
         self.core = core
+        self.scheme = tls == nil ? "http" : "https"
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -87,7 +92,8 @@ final class TestHTTPServer: Sendable {
         port = channel.localAddress?.port ?? 0
     }
 
-    var url: String { "http://127.0.0.1:\(port)/acs" }
+    var url: String { url("/acs") }
+    func url(_ path: String) -> String { "\(scheme)://127.0.0.1:\(port)\(path)" }
 
     func stop() async {
         try? await channel.close()
@@ -182,5 +188,72 @@ enum TransportSamples {
             parameterList: [ParameterValueStruct(name: "Device.DeviceInfo.SoftwareVersion", value: "1.0", type: .string)])
         return try CWMPEncoder().encode(CWMPEnvelope(namespace: .cwmp12, header: CWMPHeader(id: id),
                                                      message: .inform(inform)))
+    }
+}
+
+/// One throw-away PKI for the whole test process (ACSTransportTLSTests.PKI), loaded into memory; its files are
+/// removed as soon as they are read.
+struct SharedTestPKI: Sendable {
+    let caCertificates: [NIOSSLCertificate]
+    let serverContext: NIOSSLContext
+
+    static let shared: Result<SharedTestPKI, any Error> = Result {
+        let pki = try ACSTransportTLSTests.PKI()
+        defer { pki.remove() }
+        return SharedTestPKI(caCertificates: try NIOSSLCertificate.fromPEMFile(pki.caBundle),
+                             serverContext: try pki.serverContext())
+    }
+}
+
+/// The transports the wire tests run on: the session rules (cookies, 401s, redirects and the credential reset on
+/// a new origin, Retry-After, gzip) must hold on each, because the daemon uses AHC for http and NIO for https.
+enum WireTransport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// ACSHTTPTransport's http path: one AsyncHTTPClient per session.
+    case asyncHTTPClient
+    /// NIOACSTransport over plain http (the agent tests' transport).
+    case nio
+    /// NIOACSTransport over https, trusting the test CA: ACSHTTPTransport's https path.
+    case nioTLS
+
+    static let plainHTTP: [WireTransport] = [.asyncHTTPClient, .nio]
+
+    var testDescription: String { rawValue }
+
+    struct Options: Sendable {
+        var connectTimeout: Duration = .seconds(10)
+        var maximumResponseBytes = 4 << 20
+        var allowsBasicOverPlainHTTP = false
+        var acceptsCompressedResponses = true
+    }
+
+    func transport(_ options: Options = Options(), logger: Logger = Logger(label: "test")) throws -> any ACSTransport {
+        switch self {
+        case .asyncHTTPClient:
+            return try ACSHTTPTransport(
+                configuration: .init(connectTimeout: options.connectTimeout,
+                                     maximumResponseBytes: options.maximumResponseBytes,
+                                     allowsBasicOverPlainHTTP: options.allowsBasicOverPlainHTTP,
+                                     acceptsCompressedResponses: options.acceptsCompressedResponses),
+                logger: logger)
+        case .nio, .nioTLS:
+            var tls: TLSConfiguration?
+            if self == .nioTLS {
+                tls = TLSConfiguration.makeClientConfiguration()
+                tls?.certificateVerification = .fullVerification
+                tls?.trustRoots = .certificates(try SharedTestPKI.shared.get().caCertificates)
+            }
+            return NIOACSTransport(
+                configuration: .init(connectTimeout: options.connectTimeout,
+                                     maximumResponseBytes: options.maximumResponseBytes,
+                                     allowsBasicOverPlainHTTP: options.allowsBasicOverPlainHTTP,
+                                     acceptsCompressedResponses: options.acceptsCompressedResponses),
+                tlsConfiguration: tls, logger: logger)
+        }
+    }
+
+    /// A test server this transport reaches: TLS for `.nioTLS`.
+    func server(_ handler: @escaping TestHTTPServer.Handler) async throws -> TestHTTPServer {
+        try await TestHTTPServer(tls: self == .nioTLS ? try SharedTestPKI.shared.get().serverContext : nil,
+                                 handler: handler)
     }
 }

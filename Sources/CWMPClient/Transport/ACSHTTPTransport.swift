@@ -20,8 +20,10 @@
 // `SSLContextCache` that turns it into a context is internal and created per client (HTTPConnectionPool.Manager).
 // So https sessions opened through the `ACSTransport` protocol (the agents' path) run on `NIOACSTransport` instead,
 // which builds ONE context from the same TLSConfiguration (same trust roots, full verification) and shares it across
-// sessions; plain http stays on AHC. That path sends no Accept-Encoding (the ACS then answers uncompressed) and keeps
-// name=value cookies. `openHTTPSession` is still AHC for both schemes (its tests, and the cost comparison).
+// sessions; plain http stays on AHC. Both sessions run the same HTTP rules (`ACSSessionRules`: cookie jar, 401s,
+// redirects and the credential reset on a new origin, Retry-After) and the same decompression (NIOHTTPCompression,
+// capped at maximumResponseBytes after decompression), so the scheme changes only the bytes' path.
+// `openHTTPSession` is still AHC for both schemes (its tests, and the cost comparison).
 import AsyncHTTPClient
 import Logging
 import NIOCore
@@ -112,7 +114,10 @@ public struct ACSHTTPTransport: ACSTransport {
             // Redirects are followed by the session: AHC would turn a 301/302 POST into a GET and drop the body.
             redirectConfiguration: .disallow,
             timeout: .init(connect: .nanoseconds(configuration.connectTimeout.nanosecondsClamped)),
-            decompression: configuration.acceptsCompressedResponses ? .enabled(limit: .ratio(200)) : .disabled)
+            // The cap is on the decompressed size, the same as NIOACSTransport's: a ratio cap would let a large
+            // compressed answer grow far past maximumResponseBytes before collect(upTo:) sees it.
+            decompression: configuration.acceptsCompressedResponses
+                ? .enabled(limit: .size(configuration.maximumResponseBytes)) : .disabled)
         // The whole point: one connection per host per client, and the client belongs to one session.
         client.connectionPool = .init(idleTimeout: .seconds(300), concurrentHTTP1ConnectionsPerHostSoftLimit: 1)
         // A failed connect fails the post at once; the agent's retry policy (cwmp.md §6.1) owns the back-off.
@@ -131,6 +136,7 @@ public struct ACSHTTPTransport: ACSTransport {
                                  maximumResponseBytes: configuration.maximumResponseBytes,
                                  maximumRedirects: configuration.maximumRedirects,
                                  allowsBasicOverPlainHTTP: configuration.allowsBasicOverPlainHTTP,
+                                 acceptsCompressedResponses: configuration.acceptsCompressedResponses,
                                  userAgent: configuration.userAgent),
             group: group, tlsContext: tlsContext, logger: logger)
     }

@@ -1,22 +1,15 @@
 // One CWMP session over its own AsyncHTTPClient: the HTTP rules TR-069 puts below the session (cwmp.md §6 rules
 // 7–9) — cookies echoed, 401 answered with Digest (or Basic over TLS), redirects followed on the Inform — so the
-// agent only sees the ACS's final answer to each POST.
+// agent only sees the ACS's final answer to each POST. The rules themselves are `ACSSessionRules`, shared with
+// NIOACSSession (the https path); this file only moves bytes through AHC.
 import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOHTTPCompression
 import Synchronization
 
 public final class ACSHTTPSession: ACSSession {
-    private struct State: Sendable {
-        var url: ACSURL
-        var cookies = ACSCookieJar()
-        var authenticator: HTTPClientAuthenticator?
-        var posts = 0
-        var redirects = 0
-        var closed = false
-    }
-
     /// What one HTTP exchange brought back, body read completely (and decompressed).
     struct RawResponse: Sendable {
         var status: Int
@@ -27,18 +20,17 @@ public final class ACSHTTPSession: ACSSession {
     private let client: HTTPClient
     private let configuration: ACSHTTPTransport.Configuration
     private let logger: Logger
-    private let state: Mutex<State>
+    /// Cookies, credentials, redirects: the rules shared with NIOACSSession.
+    private let state: Mutex<ACSSessionRules>
     private let shutdown = Mutex(false)
 
     init(url: ACSURL, credentials: HTTPCredentials?, client: HTTPClient, transport: ACSHTTPTransport) {
         self.client = client
         self.configuration = transport.configuration
         self.logger = transport.logger
-        let authenticator = credentials.map {
-            HTTPClientAuthenticator(credentials: $0,
-                                    allowsBasic: url.isTLS || transport.configuration.allowsBasicOverPlainHTTP)
-        }
-        self.state = Mutex(State(url: url, authenticator: authenticator))
+        self.state = Mutex(ACSSessionRules(url: url, credentials: credentials,
+                                           allowsBasicOverPlainHTTP: transport.configuration.allowsBasicOverPlainHTTP,
+                                           maximumRedirects: transport.configuration.maximumRedirects))
     }
 
     deinit {
@@ -56,42 +48,30 @@ public final class ACSHTTPSession: ACSSession {
     /// `.responseTooLarge`, `.invalidACSURL`. A 401 when the session has no credentials is returned as is.
     public func exchange(body: [UInt8]?, timeout: Duration? = nil) async throws -> ACSHTTPResponse {
         let timeout = timeout ?? configuration.defaultExchangeTimeout
-        let isFirst = try state.withLock { state -> Bool in
-            if state.closed { throw CWMPError(.transportFailed, "the session is closed") }
-            state.posts += 1
-            return state.posts == 1
-        }
-        var authenticationRounds = 0
+        try state.withLock { try $0.beginPost() }
         while true {
-            let (url, cookie, authorization) = state.withLock { state in
-                (state.url, state.cookies.headerValue,
-                 state.authenticator?.authorization(method: "POST", uri: state.url.target))
-            }
-            let raw = try await send(url: url, body: body, cookie: cookie, authorization: authorization,
-                                     timeout: timeout)
-            state.withLock { $0.cookies.store(raw.headers["Set-Cookie"]) }
+            let request = state.withLock { $0.nextRequest() }
+            let url = request.url
+            let raw = try await send(url: url, body: body, cookie: request.cookie,
+                                     authorization: request.authorization, timeout: timeout)
             logger.debug("acs.http.exchange", metadata: [
                 "acs.url": "\(url.requestURL)", "http.status": "\(raw.status)",
                 "http.request.bytes": "\(body?.count ?? 0)", "http.response.bytes": "\(raw.body.count)",
             ])
-
-            if raw.status == 401 {
-                // Two rounds cover a first challenge and a stale nonce; the authenticator itself rejects a second
-                // 401 for the same nonce, so the bound only guards against an ACS that keeps sending fresh stale ones.
-                if try authenticationRetry(raw, rounds: &authenticationRounds) { continue }
-                return response(raw)
+            let action = try state.withLock { try $0.received(status: raw.status, headers: raw.headers, body: raw.body) }
+            switch action {
+            case .answer(let response):
+                return response
+            case .resend(let newOrigin):
+                // Nothing to do for another origin: the session's client connects to it on the next request.
+                let target = state.withLock { $0.url }
+                if target != url {
+                    logger.debug("acs.http.redirect", metadata: [
+                        "http.status": "\(raw.status)", "acs.url": "\(target.requestURL)",
+                        "acs.redirect.new-origin": "\(newOrigin)",
+                    ])
+                }
             }
-            if let info = raw.headers.first(name: "Authentication-Info") {
-                state.withLock { $0.authenticator?.receivedAuthenticationInfo(info) }
-            }
-            // Redirects come on the Inform (the first POST): the session restarts there with the same Inform. A
-            // redirect later in a session is returned as is, so the session fails rather than post an RPC response
-            // to an ACS that never saw the Inform.
-            if isFirst, [301, 302, 303, 307, 308].contains(raw.status) {
-                try followRedirect(raw, from: url)
-                continue
-            }
-            return response(raw)
         }
     }
 
@@ -109,7 +89,7 @@ public final class ACSHTTPSession: ACSSession {
     /// Ends the session: shuts the client down, which closes the TCP connection (cwmp.md §6 rule 5) and forgets
     /// cookies and nonces with the session. Safe to call more than once.
     public func close() async {
-        state.withLock { $0.closed = true }
+        state.withLock { $0.close() }
         let first = shutdown.withLock { done in
             defer { done = true }
             return !done
@@ -139,7 +119,7 @@ public final class ACSHTTPSession: ACSSession {
             request.body = .bytes(ByteBuffer())
         }
         if configuration.acceptsCompressedResponses {
-            request.headers.add(name: "Accept-Encoding", value: "gzip, deflate")
+            request.headers.add(name: "Accept-Encoding", value: ACSSessionRules.acceptEncoding)
         }
         if let cookie { request.headers.add(name: "Cookie", value: cookie) }
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
@@ -177,13 +157,13 @@ public final class ACSHTTPSession: ACSSession {
     }
 
     private static func transportError(_ error: any Error, url: ACSURL, timeout: Duration) -> CWMPError {
-        if error is NIOTooManyBytesError {
+        // Past the size after decompression (the decompressor's cap: a gzip bomb stops there, not in memory).
+        if error is NIOTooManyBytesError || (error as? NIOHTTPDecompression.DecompressionError) == .limit {
             return CWMPError(.responseTooLarge, "the answer of \(url.hostHeader) is over the size limit",
                              underlying: error)
         }
         if let error = error as? HTTPClientError {
-            // HTTPClientError is a struct of static values, compared with ==. A gzip bomb past AHC's ratio limit
-            // arrives as a decompression error and falls through to transportFailed.
+            // HTTPClientError is a struct of static values, compared with ==.
             if error == .deadlineExceeded || error == .readTimeout || error == .writeTimeout {
                 return CWMPError(.transportTimedOut, "no answer from \(url.hostHeader) within \(timeout)",
                                  underlying: error)
@@ -194,80 +174,11 @@ public final class ACSHTTPSession: ACSSession {
         }
         return CWMPError(.transportFailed, "exchange with \(url.hostHeader) failed", underlying: error)
     }
-
-    // MARK: - 401 and redirects
-
-    /// Whether to resend after this 401; throws when the credentials were refused or cannot be given.
-    private func authenticationRetry(_ raw: RawResponse, rounds: inout Int) throws -> Bool {
-        let challenges = raw.headers["WWW-Authenticate"]
-        let (disposition, isTLS) = state.withLock { state -> (HTTPClientAuthenticator.ChallengeDisposition?, Bool) in
-            (state.authenticator?.received401(wwwAuthenticate: challenges), state.url.isTLS)
-        }
-        switch disposition {
-        case nil:
-            return false  // no credentials configured: the caller sees the 401
-        case .retry where rounds < 3:
-            rounds += 1
-            return true
-        case .retry, .rejected:
-            throw CWMPError(.authenticationFailed, "the ACS refused the credentials (repeated 401)")
-        case .unsupported:
-            let offersBasic = HTTPAuthenticationChallenge.parse(headerValues: challenges).contains { $0.scheme == "basic" }
-            if offersBasic && !isTLS {
-                throw CWMPError(.authenticationUnsupported,
-                                "the ACS asks for Basic over plain http; TR-069 allows Basic only over TLS "
-                                    + "(set allowsBasicOverPlainHTTP to override)")
-            }
-            throw CWMPError(.authenticationUnsupported, "the ACS asks for no authentication scheme this CPE speaks")
-        }
-    }
-
-    private func followRedirect(_ raw: RawResponse, from url: ACSURL) throws {
-        guard let location = raw.headers.first(name: "Location"), let target = url.resolving(location) else {
-            throw CWMPError(.tooManyRedirects, "HTTP \(raw.status) without a usable Location")
-        }
-        let allowsBasicOverPlainHTTP = configuration.allowsBasicOverPlainHTTP
-        let maximum = configuration.maximumRedirects
-        try state.withLock { state in
-            guard state.redirects < maximum else {
-                throw CWMPError(.tooManyRedirects, "more than \(maximum) redirects in one session")
-            }
-            state.redirects += 1
-            if target.isTLS != state.url.isTLS || target.host != state.url.host || target.port != state.url.port {
-                // Another origin is another server: its cookies and nonces are not this one's. ManagementServer.URL
-                // stays as configured; only this session moves.
-                state.cookies = ACSCookieJar()
-                if let credentials = state.authenticator?.credentials {
-                    state.authenticator = HTTPClientAuthenticator(
-                        credentials: credentials, allowsBasic: target.isTLS || allowsBasicOverPlainHTTP)
-                }
-            }
-            state.url = target
-        }
-        logger.debug("acs.http.redirect", metadata: ["http.status": "\(raw.status)", "acs.url": "\(target.requestURL)"])
-    }
-
-    private func response(_ raw: RawResponse) -> ACSHTTPResponse {
-        let retryAfter = raw.headers.first(name: "Retry-After").flatMap {
-            RetryAfter.parse($0, responseDate: raw.headers.first(name: "Date"))
-        }
-        return ACSHTTPResponse(status: raw.status, body: raw.body, retryAfter: retryAfter)
-    }
 }
 
 extension ACSURL {
     /// The absolute URL AHC is given; userinfo never appears (credentials come from ManagementServer).
     var requestURL: String { (isTLS ? "https://" : "http://") + hostHeader + target }
-
-    /// A redirect's Location: an absolute http(s) URL, or an absolute path on this origin.
-    func resolving(_ location: String) -> ACSURL? {
-        let trimmed = location.trimmingSpacesAndTabs
-        if let absolute = ACSURL(trimmed) { return absolute }
-        guard trimmed.hasPrefix("/"), !trimmed.hasPrefix("//") else { return nil }
-        var resolved = self
-        resolved.target = trimmed
-        return resolved
-    }
 }
 
 extension String {

@@ -8,7 +8,8 @@ public struct ACSHTTPResponse: Sendable, Hashable {
     public var status: Int
     /// Empty for 204 and for an empty 200.
     public var body: [UInt8]
-    /// The Retry-After header (delta-seconds form) of a 503 or any other status; nil when absent or an HTTP-date.
+    /// The Retry-After header of a 503 or any other status, delta-seconds or HTTP-date (`RetryAfter.parse`); nil
+    /// when absent or unreadable.
     public var retryAfter: Duration?
 
     public init(status: Int, body: [UInt8] = [], retryAfter: Duration? = nil) {
@@ -119,5 +120,57 @@ public struct ACSURL: Sendable, Hashable {
     public var hostHeader: String {
         let name = host.contains(":") ? "[\(host)]" : host
         return port == (isTLS ? 443 : 80) ? name : "\(name):\(port)"
+    }
+}
+
+extension ACSURL {
+    /// A redirect's Location (RFC 9110 §10.2.2: a URI reference, resolved against the request's URL by RFC 3986
+    /// §5.2): an absolute http(s) URL, a network-path (`//host/p`), an absolute path (`/p`), a query (`?q`) or a
+    /// relative path (`p`, `../p`). nil for another scheme or an unusable authority.
+    public func resolving(_ location: String) -> ACSURL? {
+        let trimmed = location.trimmingSpacesAndTabs
+        guard !trimmed.isEmpty else { return nil }
+        if let absolute = ACSURL(trimmed) { return absolute }
+        if trimmed.hasPrefix("//") { return ACSURL((isTLS ? "https:" : "http:") + trimmed) }
+        // A scheme before any '/', '?' or '#' (RFC 3986 §3.1) that ACSURL refused: ftp:, mailto:, …
+        let beforePath = trimmed.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let colon = beforePath.firstIndex(of: ":"), beforePath[..<colon].allSatisfy({ $0.isLetter || $0.isNumber
+            || $0 == "+" || $0 == "-" || $0 == "." }), beforePath.first?.isLetter == true {
+            return nil
+        }
+        let reference = String(trimmed.prefix { $0 != "#" })
+        let basePath = String(target.prefix { $0 != "?" })
+        var resolved = self
+        if reference.isEmpty {
+            return resolved  // only a fragment: the same resource
+        } else if reference.hasPrefix("?") {
+            resolved.target = basePath + reference
+        } else {
+            let path = reference.prefix { $0 != "?" }
+            let query = reference.dropFirst(path.count)
+            let merged = path.hasPrefix("/") ? String(path)
+                : String(basePath[...(basePath.lastIndex(of: "/") ?? basePath.startIndex)]) + path
+            resolved.target = Self.removingDotSegments(merged) + query
+        }
+        return resolved
+    }
+
+    /// RFC 3986 §5.2.4 on an absolute path: "." and ".." segments go, ".." never climbs above the root.
+    static func removingDotSegments(_ path: String) -> String {
+        var output: [Substring] = []
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        for (index, segment) in segments.enumerated() {
+            let isLast = index == segments.count - 1
+            switch segment {
+            case ".":
+                if isLast { output.append("") }
+            case "..":
+                if !output.isEmpty { output.removeLast() }
+                if isLast { output.append("") }
+            default:
+                output.append(segment)
+            }
+        }
+        return "/" + output.joined(separator: "/")
     }
 }

@@ -1,10 +1,13 @@
 // A small ACS transport directly on SwiftNIO: one TCP (or TLS) connection per CWMP session, kept alive across
-// the session's POSTs, cookies echoed, 401 answered through `HTTPClientAuthenticator`, redirects followed on the
-// Inform only (cwmp.md §6 rule 9). It is the reference implementation of `ACSTransport` and what the agent tests
-// run on; per session it holds one channel and a few hundred bytes, nothing per idle agent.
+// the session's POSTs. The HTTP rules above the bytes (cookies, 401s, redirects on the Inform only and the
+// credential reset on a new origin, Retry-After) are `ACSSessionRules`, the same value ACSHTTPSession runs, so the
+// https path (this one, on the shared NIOSSLContext) and the http path (AHC) cannot drift apart again. Answers are
+// decompressed by NIOHTTPCompression (zlib), capped at maximumResponseBytes after decompression. It is what the
+// agent tests run on; per session it holds one channel and a few hundred bytes, nothing per idle agent.
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOHTTPCompression
 import NIOPosix
 import NIOSSL
 import Synchronization
@@ -13,21 +16,25 @@ public struct NIOACSTransport: ACSTransport {
     public struct Configuration: Sendable {
         /// Connect timeout of each TCP connection.
         public var connectTimeout: Duration
-        /// Largest response body accepted (the decoder refuses more than 4 MiB anyway).
+        /// Largest response body accepted, after decompression (the decoder refuses more than 4 MiB anyway).
         public var maximumResponseBytes: Int
         /// Redirects followed for the first POST of a session.
         public var maximumRedirects: Int
         /// Basic sends the password in clear: TR-069 allows it over TLS only, so plain HTTP refuses it unless set.
         public var allowsBasicOverPlainHTTP: Bool
+        /// Sends `Accept-Encoding: gzip, deflate` and decompresses answers; off, the header is not sent and the
+        /// ACS answers uncompressed. Request bodies are never compressed: not every ACS accepts that.
+        public var acceptsCompressedResponses: Bool
         public var userAgent: String
 
         public init(connectTimeout: Duration = .seconds(10), maximumResponseBytes: Int = 4 << 20,
                     maximumRedirects: Int = 5, allowsBasicOverPlainHTTP: Bool = false,
-                    userAgent: String = "cwmp-proxy") {
+                    acceptsCompressedResponses: Bool = true, userAgent: String = "cwmp-proxy") {
             self.connectTimeout = connectTimeout
             self.maximumResponseBytes = maximumResponseBytes
             self.maximumRedirects = maximumRedirects
             self.allowsBasicOverPlainHTTP = allowsBasicOverPlainHTTP
+            self.acceptsCompressedResponses = acceptsCompressedResponses
             self.userAgent = userAgent
         }
     }
@@ -35,7 +42,7 @@ public struct NIOACSTransport: ACSTransport {
     public let configuration: Configuration
     private let group: any EventLoopGroup
     private let tlsContext: NIOSSLContext?
-    private let logger: Logger
+    fileprivate let logger: Logger
 
     public init(configuration: Configuration = Configuration(),
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -63,8 +70,12 @@ public struct NIOACSTransport: ACSTransport {
     }
 
     fileprivate func connect(to url: ACSURL) async throws -> any Channel {
+        // openSession checks this for the configured URL; a redirect can still lead to https, and https without a
+        // context must not quietly become plain TCP.
+        if url.isTLS, tlsContext == nil { throw ACSTransportError(.invalidURL, "TLS is not configured") }
         let tlsContext = url.isTLS ? self.tlsContext : nil
         let maximumBytes = configuration.maximumResponseBytes
+        let decompresses = configuration.acceptsCompressedResponses
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.nanoseconds(configuration.connectTimeout.totalNanoseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -77,6 +88,12 @@ public struct NIOACSTransport: ACSTransport {
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    if decompresses {
+                        // The cap is on the decompressed size; the decompressor checks it after every inflate step,
+                        // each bounded by its input, so a gzip bomb stops at the cap instead of filling memory.
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOHTTPResponseDecompressor(limit: .size(maximumBytes)))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ACSExchangeHandler(maximumBodyBytes: maximumBytes))
                 }
             }
@@ -92,10 +109,6 @@ public struct NIOACSTransport: ACSTransport {
             throw ACSTransportError(.connectionFailed, "connect to \(url.hostHeader) failed")
         }
     }
-
-    fileprivate var allowsBasicOverPlainHTTP: Bool { configuration.allowsBasicOverPlainHTTP }
-    fileprivate var userAgent: String { configuration.userAgent }
-    fileprivate var maximumRedirects: Int { configuration.maximumRedirects }
 }
 
 /// One request and the promise of its response, written into the pipeline as one outbound message.
@@ -171,7 +184,15 @@ final class ACSExchangeHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(ACSTransportError(.connectionFailed, "connection error"), context: context)
+        switch error {
+        case let error as NIOHTTPDecompression.DecompressionError where error == .limit:
+            fail(ACSTransportError(.responseTooLarge, "response body over the limit after decompression"),
+                 context: context)
+        case is NIOHTTPDecompression.DecompressionError, is NIOHTTPDecompression.ExtraDecompressionError:
+            fail(ACSTransportError(.connectionFailed, "the compressed response body is corrupt"), context: context)
+        default:
+            fail(ACSTransportError(.connectionFailed, "connection error"), context: context)
+        }
     }
 
     private func fail(_ error: ACSTransportError, context: ChannelHandlerContext) {
@@ -185,15 +206,11 @@ final class ACSExchangeHandler: ChannelDuplexHandler {
     }
 }
 
-/// One session: the connection, the cookies the ACS set, the authenticator.
+/// One session: the connection and the shared session rules (cookies, authenticator, redirects).
 final class NIOACSSession: ACSSession {
     private struct State: Sendable {
-        var url: ACSURL
+        var rules: ACSSessionRules
         var channel: (any Channel)?
-        var cookies: [(name: String, value: String)] = []
-        var authenticator: HTTPClientAuthenticator?
-        var posts = 0
-        var closed = false
     }
 
     private let transport: NIOACSTransport
@@ -201,88 +218,81 @@ final class NIOACSSession: ACSSession {
 
     init(url: ACSURL, credentials: HTTPCredentials?, transport: NIOACSTransport) {
         self.transport = transport
-        let authenticator = credentials.map {
-            HTTPClientAuthenticator(credentials: $0, allowsBasic: url.isTLS || transport.allowsBasicOverPlainHTTP)
-        }
-        self.state = Mutex(State(url: url, authenticator: authenticator))
+        let configuration = transport.configuration
+        self.state = Mutex(State(rules: ACSSessionRules(
+            url: url, credentials: credentials, allowsBasicOverPlainHTTP: configuration.allowsBasicOverPlainHTTP,
+            maximumRedirects: configuration.maximumRedirects)))
     }
 
     func post(body: [UInt8]?, timeout: Duration) async throws -> ACSHTTPResponse {
-        let isFirst = state.withLock { state in
-            state.posts += 1
-            return state.posts == 1
-        }
-        var redirects = 0
-        var authenticationRounds = 0
-        while true {
-            let raw = try await exchange(body: body, timeout: timeout)
-            let status = Int(raw.head.status.code)
-            storeCookies(raw.head.headers)
-            if status == 401 {
-                let disposition = state.withLock { state -> HTTPClientAuthenticator.ChallengeDisposition? in
-                    guard state.authenticator != nil else { return nil }
-                    return state.authenticator!.received401(wwwAuthenticate: raw.head.headers["WWW-Authenticate"])
+        do {
+            try state.withLock { try $0.rules.beginPost() }
+            while true {
+                let (raw, url) = try await exchange(body: body, timeout: timeout)
+                transport.logger.debug("acs.http.exchange", metadata: [
+                    "acs.url": "\(url.requestURL)", "http.status": "\(raw.head.status.code)",
+                    "http.request.bytes": "\(body?.count ?? 0)", "http.response.bytes": "\(raw.body.count)",
+                ])
+                let action = try state.withLock { state in
+                    try state.rules.received(status: Int(raw.head.status.code), headers: raw.head.headers,
+                                             body: raw.body)
                 }
-                // Two rounds cover a stale nonce; anything more is a refusal the session reports as the 401.
-                if disposition == .retry, authenticationRounds < 2 {
-                    authenticationRounds += 1
-                    continue
+                switch action {
+                case .answer(let response):
+                    return response
+                case .resend(newOrigin: false):
+                    continue  // same connection if the ACS kept it open; connectedChannel() reconnects otherwise
+                case .resend(newOrigin: true):
+                    // The connection goes to the old origin; the next exchange connects to the new one.
+                    let (old, target) = state.withLock { state -> ((any Channel)?, ACSURL) in
+                        defer { state.channel = nil }
+                        return (state.channel, state.rules.url)
+                    }
+                    transport.logger.debug("acs.http.redirect", metadata: [
+                        "http.status": "\(raw.head.status.code)", "acs.url": "\(target.requestURL)",
+                        "acs.redirect.new-origin": "true",
+                    ])
+                    try? await old?.close()
                 }
-                return Self.response(raw)
             }
-            if let info = raw.head.headers.first(name: "Authentication-Info") {
-                state.withLock { $0.authenticator?.receivedAuthenticationInfo(info) }
-            }
-            if isFirst, [301, 302, 303, 307, 308].contains(status) {
-                guard redirects < transport.maximumRedirects,
-                      let location = raw.head.headers.first(name: "Location"), let target = ACSURL(location)
-                else { throw ACSTransportError(.badRedirect, "redirect without a usable Location, or too many") }
-                redirects += 1
-                let old = state.withLock { state -> (any Channel)? in
-                    defer { state.channel = nil }
-                    state.url = target
-                    return state.channel
-                }
-                try? await old?.close()
-                continue
-            }
-            return Self.response(raw)
+        } catch let error as CWMPError where error.code == .authenticationFailed {
+            // The ACSTransport contract reports refused credentials as the 401 itself (as ACSHTTPSession does).
+            return ACSHTTPResponse(status: 401)
+        } catch let error as CWMPError {
+            throw error.acsTransportError
         }
     }
 
     func close() async {
         let channel = state.withLock { state -> (any Channel)? in
-            state.closed = true
+            state.rules.close()
             defer { state.channel = nil }
             return state.channel
         }
         try? await channel?.close()
     }
 
-    private static func response(_ raw: ACSRawResponse) -> ACSHTTPResponse {
-        let retryAfter = raw.head.headers.first(name: "Retry-After")
-            .flatMap { Int64($0.trimmingCharacters(in: " \t")) }
-            .map { Duration.seconds(max($0, 0)) }
-        return ACSHTTPResponse(status: Int(raw.head.status.code), body: raw.body, retryAfter: retryAfter)
-    }
-
-    private func exchange(body: [UInt8]?, timeout: Duration) async throws -> ACSRawResponse {
+    /// One request and its answer, with the URL it went to.
+    private func exchange(body: [UInt8]?, timeout: Duration) async throws -> (ACSRawResponse, ACSURL) {
         let channel = try await connectedChannel()
-        let (url, header, authorization) = state.withLock { state -> (ACSURL, String?, String?) in
-            let cookie = state.cookies.isEmpty ? nil : state.cookies.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")
-            let authorization = state.authenticator?.authorization(method: "POST", uri: state.url.target)
-            return (state.url, cookie, authorization)
-        }
+        let request = state.withLock { $0.rules.nextRequest() }
+        let url = request.url
+        let configuration = transport.configuration
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: url.target)
         head.headers.add(name: "Host", value: url.hostHeader)
-        head.headers.add(name: "User-Agent", value: transport.userAgent)
+        head.headers.add(name: "User-Agent", value: configuration.userAgent)
         head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
         if let body, !body.isEmpty {
             head.headers.add(name: "Content-Type", value: "text/xml; charset=\"utf-8\"")
             head.headers.add(name: "SOAPAction", value: "")
         }
-        if let header { head.headers.add(name: "Cookie", value: header) }
-        if let authorization { head.headers.add(name: "Authorization", value: authorization) }
+        // Only when the pipeline has the decompressor: advertising gzip without decoding it would hand the agent
+        // compressed bytes.
+        if configuration.acceptsCompressedResponses {
+            head.headers.add(name: "Accept-Encoding", value: ACSSessionRules.acceptEncoding)
+        }
+        if let cookie = request.cookie { head.headers.add(name: "Cookie", value: cookie) }
+        if let authorization = request.authorization { head.headers.add(name: "Authorization", value: authorization) }
         let buffer = body.flatMap { $0.isEmpty ? nil : channel.allocator.buffer(bytes: $0) }
         let promise = channel.eventLoop.makePromise(of: ACSRawResponse.self)
         let exchange = ACSExchange(head: head, body: buffer, timeout: .nanoseconds(timeout.totalNanoseconds),
@@ -300,17 +310,18 @@ final class NIOACSSession: ACSSession {
             state.withLock { if $0.channel === channel { $0.channel = nil } }
             try? await channel.close()
         }
-        return raw
+        return (raw, url)
     }
 
-    /// The session's connection, (re)connecting when the ACS closed it (a 401 with Connection: close, say).
+    /// The session's connection to the current URL's origin, (re)connecting when the ACS closed it (a 401 with
+    /// Connection: close, say) or a redirect moved the session to another origin.
     private func connectedChannel() async throws -> any Channel {
-        let (existing, url, closed) = state.withLock { ($0.channel, $0.url, $0.closed) }
+        let (existing, url, closed) = state.withLock { ($0.channel, $0.rules.url, $0.rules.closed) }
         if closed { throw ACSTransportError(.connectionFailed, "the session is closed") }
         if let existing, existing.isActive { return existing }
         let channel = try await transport.connect(to: url)
         let raced = state.withLock { state -> Bool in
-            if state.closed { return true }
+            if state.rules.closed { return true }
             state.channel = channel
             return false
         }
@@ -319,31 +330,5 @@ final class NIOACSSession: ACSSession {
             throw ACSTransportError(.connectionFailed, "the session is closed")
         }
         return channel
-    }
-
-    /// Keeps `name=value` of each Set-Cookie (attributes ignored: one session, one ACS) to echo it (cwmp.md §6 rule 7).
-    private func storeCookies(_ headers: HTTPHeaders) {
-        let values = headers["Set-Cookie"]
-        guard !values.isEmpty else { return }
-        state.withLock { state in
-            for value in values {
-                let pair = value.prefix { $0 != ";" }
-                guard let equals = pair.firstIndex(of: "=") else { continue }
-                let name = String(pair[..<equals]).trimmingCharacters(in: " \t")
-                let cookieValue = String(pair[pair.index(after: equals)...]).trimmingCharacters(in: " \t")
-                guard !name.isEmpty else { continue }
-                state.cookies.removeAll { $0.name == name }
-                state.cookies.append((name, cookieValue))
-            }
-        }
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var result = Substring(self)
-        while let first = result.first, set.contains(first) { result.removeFirst() }
-        while let last = result.last, set.contains(last) { result.removeLast() }
-        return String(result)
     }
 }

@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import base64
 import functools
+import gzip
 import hashlib
 import hmac
 import http.client
@@ -526,6 +527,22 @@ def encode_reply(r: Reply) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (r.body if r.status != 204 else b"")
 
 
+def accepts_gzip(headers: dict[str, str]) -> bool:
+    """Whether Accept-Encoding names gzip (or *) with a non-zero q (RFC 9110 §12.5.3)."""
+    for item in headers.get("accept-encoding", "").split(","):
+        coding, _, params = item.strip().partition(";")
+        q = params.strip().lower()
+        if coding.strip().lower() in ("gzip", "x-gzip", "*") and q not in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            return True
+    return False
+
+
+def gzip_reply(r: Reply) -> Reply:
+    """The same answer with a gzip body (--gzip: as an ACS behind a compressing proxy sends it)."""
+    return Reply(r.status, gzip.compress(r.body), r.headers + [("Content-Encoding", "gzip")], r.content_type,
+                 r.close, r.abort, r.delay)
+
+
 def json_reply(status: int, obj: object) -> Reply:
     return Reply(status, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode(), content_type="application/json")
 
@@ -680,6 +697,7 @@ class Stats:
         self.cpe_requests = 0
         self.protocol_errors = 0
         self.informs = 0
+        self.gzip_responses = 0
         self.informs_by_event: dict[str, int] = {}
         self.injected: dict[str, int] = {}
 
@@ -1239,6 +1257,9 @@ async def serve_cwmp_connection(peer: AcsPeer, reader: asyncio.StreamReader, wri
             if req is None:
                 break
             reply = peer.handle_cwmp(conn, req)
+            if peer.args.gzip and reply.body and reply.status != 204 and accepts_gzip(req.headers):
+                reply = gzip_reply(reply)
+                peer.stats.gzip_responses += 1
             if reply.abort:
                 writer.transport.abort()
                 return
@@ -1471,6 +1492,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--delay-count", type=int, default=0, help="delay the next N matching answers")
     p.add_argument("--delay-on", choices=("inform", "empty", "response", "request", "any"), default="any")
     p.add_argument("--fault-8005", type=int, default=0, help="answer the next N CPE requests with fault 8005")
+    p.add_argument("--gzip", action="store_true",
+                   help="gzip non-empty CWMP answers when the request's Accept-Encoding allows it (not --minimal)")
     p.add_argument("--exit-with-parent", action="store_true", help="exit when the parent process dies")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
