@@ -28,10 +28,14 @@ public final class ACSPeer: @unchecked Sendable {
     public let port: Int
     public let controlPort: Int
 
-    public var acsURL: String { "http://127.0.0.1:\(port)/acs" }
+    /// Whether the CWMP listener speaks https (`--tls-cert`).
+    public let tls: Bool
+
+    public var acsURL: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)/acs" }
 
     public init(arguments: [String] = [], password: String? = nil) throws {
         guard let python3 = Self.python3 else { throw PeerUnavailable.python3Missing }
+        tls = arguments.contains("--tls-cert")
         process.executableURL = URL(fileURLWithPath: python3)
         process.arguments = [Self.script, "--port", "0", "--control-port", "0", "--exit-with-parent"] + arguments
         var environment = ProcessInfo.processInfo.environment
