@@ -53,6 +53,9 @@ public final class DownloadActions: CWMPAgentActions {
     /// Weak: the agent owns its dispatcher, which owns these actions.
     private let reference = Mutex(AgentReference())
     private let running = Mutex<[Int64: Task<Void, Never>]>([:])
+    /// Held from recording a transfer until its task is in `running`, and by `reportInterruptedTransfers`: so the
+    /// recovery never takes a transfer recorded by this process, between the two steps, for one left by the last.
+    private let recording = AsyncExclusion()
 
     public init(configuration: DownloadConfiguration, logger: Logger = Logger(label: "cwmp-proxy.download")) {
         self.configuration = configuration
@@ -81,6 +84,8 @@ public final class DownloadActions: CWMPAgentActions {
         }
         // Recorded before the DownloadResponse goes out: a Status 1 the store does not know would be lost by a
         // restart. (The URL is kept, never the password.)
+        await recording.acquire()
+        defer { recording.release() }
         let id = try await agent.recordTransfer(PendingTransfer(
             commandKey: request.commandKey, kind: .download, state: .queued, fileType: request.fileType,
             url: request.url, targetFileName: request.targetFileName))
@@ -98,6 +103,8 @@ public final class DownloadActions: CWMPAgentActions {
     /// failed (9010, interrupted), not resumed. Call once the agent has started.
     public func reportInterruptedTransfers() async {
         guard let agent = reference.withLock({ $0.agent }) else { return }
+        await recording.acquire()
+        defer { recording.release() }
         do {
             let owed = Set(await agent.pendingRequests.compactMap { request -> String? in
                 if case .transferComplete(let report) = request { return report.commandKey }
@@ -187,6 +194,37 @@ public final class DownloadActions: CWMPAgentActions {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return (try? CWMPDateTime(secondsSince1970: Int64(time.tv_sec)))?.rawValue
+    }
+}
+
+/// A lock that is held across suspension points: waiters queue in order, nothing blocks a thread.
+final class AsyncExclusion: Sendable {
+    private let state = Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let granted = state.withLock { state -> Bool in
+                if state.held {
+                    state.waiters.append(continuation)
+                    return false
+                }
+                state.held = true
+                return true
+            }
+            if granted { continuation.resume() }
+        }
+    }
+
+    /// Hands the lock to the next waiter, if any (it stays held), or frees it.
+    func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.held = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
     }
 }
 
