@@ -7,13 +7,22 @@ import Testing
 @Suite(.serialized, .enabled(if: InteropTools.lighttpd != nil,
                              "lighttpd is not installed (apt-get install lighttpd): skipping the Download fetch tests"))
 struct FileDownloadClientTests {
+    /// The fixture picks a free port, lets it go and starts lighttpd on it; a parallel test can take the port in
+    /// between (lighttpd then exits at once), so a start is tried three times.
+    private func startLighttpd() async throws -> DigestClientInteropTests.Lighttpd {
+        for _ in 0..<2 {
+            if let server = try? await DigestClientInteropTests.Lighttpd(executable: InteropTools.lighttpd!) { return server }
+        }
+        return try await DigestClientInteropTests.Lighttpd(executable: InteropTools.lighttpd!)
+    }
+
     private func target() -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("download-\(UUID().uuidString)").path
     }
 
     @Test("Digest-protected file fetched with the Download's Username/Password", arguments: ["/md5/index.html", "/sha/index.html"])
     func digestProtectedFile(uri: String) async throws {
-        let lighttpd = try await DigestClientInteropTests.Lighttpd(executable: InteropTools.lighttpd!)
+        let lighttpd = try await startLighttpd()
         defer { lighttpd.stop() }
         let path = target()
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -31,7 +40,7 @@ struct FileDownloadClientTests {
 
     @Test("wrong or missing credentials: 9012; a missing file: 9016; a FileSize mismatch: 9018; over the limit: 9010; nothing left on disk")
     func failures() async throws {
-        let lighttpd = try await DigestClientInteropTests.Lighttpd(executable: InteropTools.lighttpd!)
+        let lighttpd = try await startLighttpd()
         defer { lighttpd.stop() }
         let base = "http://127.0.0.1:\(lighttpd.port)"
         let good = HTTPCredentials(username: "cpe", password: "pass word")
