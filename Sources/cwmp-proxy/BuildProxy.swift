@@ -101,7 +101,9 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger,
         configuration: .init(directory: absolutePath(configuration.stateDirectory) + "/downloads",
                              hooks: configuration.downloads.hooks,
                              maximumFileSize: configuration.downloads.maximumFileSize,
-                             timeLimit: .seconds(configuration.downloads.timeLimitSeconds)),
+                             timeLimit: .seconds(configuration.downloads.timeLimitSeconds),
+                             // File servers are usually the ACS operator's: the ACS's CA bundle serves both.
+                             caBundlePath: configuration.acs.caBundlePath),
         logger: logger)
     let gatewaySetup = AgentHost.AgentSetup(agentID: agentID) { environment in
         let agent = CWMPAgent(configuration: .init(agentID: agentID, deviceId: deviceId, startupJitterWindow: .seconds(2)),

@@ -1,12 +1,14 @@
-// The Download fetch against a file server that is not ours: lighttpd's mod_auth Digest (MD5 and SHA-256), the
-// `DigestClientInteropTests.Lighttpd` fixture. Every failure is the TransferComplete fault it must be reported with.
-import Foundation  // FileManager, temporary paths: tests only
+// The Download fetch against file servers that are not ours: lighttpd's mod_auth Digest (MD5 and SHA-256, the
+// `DigestClientInteropTests.Lighttpd` fixture) and Python's http.server over ssl (https trust roots). Every failure is
+// the TransferComplete fault it must be reported with.
+import CWMPTestSupport
+import Foundation  // FileManager, Process, temporary paths: tests only
 import Testing
 @testable import CWMPClient
 
-@Suite(.serialized, .enabled(if: InteropTools.lighttpd != nil,
-                             "lighttpd is not installed (apt-get install lighttpd): skipping the Download fetch tests"))
-struct FileDownloadClientTests {
+@Suite(.serialized) struct FileDownloadClientTests {
+    static let lighttpdMissing: Comment = "lighttpd is not installed (apt-get install lighttpd): skipping this fetch test"
+
     /// The fixture picks a free port, lets it go and starts lighttpd on it; a parallel test can take the port in
     /// between (lighttpd then exits at once), so a start is tried three times.
     private func startLighttpd() async throws -> DigestClientInteropTests.Lighttpd {
@@ -20,7 +22,8 @@ struct FileDownloadClientTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("download-\(UUID().uuidString)").path
     }
 
-    @Test("Digest-protected file fetched with the Download's Username/Password", arguments: ["/md5/index.html", "/sha/index.html"])
+    @Test("Digest-protected file fetched with the Download's Username/Password",
+          .enabled(if: InteropTools.lighttpd != nil, lighttpdMissing), arguments: ["/md5/index.html", "/sha/index.html"])
     func digestProtectedFile(uri: String) async throws {
         let lighttpd = try await startLighttpd()
         defer { lighttpd.stop() }
@@ -38,7 +41,8 @@ struct FileDownloadClientTests {
         #expect(mode == 0o600)
     }
 
-    @Test("wrong or missing credentials: 9012; a missing file: 9016; a FileSize mismatch: 9018; over the limit: 9010; nothing left on disk")
+    @Test("wrong or missing credentials: 9012; a missing file: 9016; a FileSize mismatch: 9018; over the limit: 9010; nothing left on disk",
+          .enabled(if: InteropTools.lighttpd != nil, lighttpdMissing))
     func failures() async throws {
         let lighttpd = try await startLighttpd()
         defer { lighttpd.stop() }
@@ -71,5 +75,67 @@ struct FileDownloadClientTests {
         let result = await FileDownloadClient().download(url: "http://127.0.0.1:9/fw.bin", credentials: nil,
                                                          expectedSize: 0, to: target())
         #expect(result == .failed(TransferFault(faultCode: 9015, faultString: "cannot contact the file server")))
+    }
+
+    /// Python's http.server behind the standard library's ssl, serving `directory` on loopback over https.
+    final class HTTPSFileServer {
+        let process = Process()
+        let port: Int
+
+        init(directory: String, certificate: String, key: String) throws {
+            let script = """
+                import http.server, os, ssl, sys
+                os.chdir(sys.argv[1])
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.load_cert_chain(sys.argv[2], sys.argv[3])
+                server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+                server.socket = context.wrap_socket(server.socket, server_side=True)
+                print(server.server_address[1], flush=True)
+                server.serve_forever()
+                """
+            process.executableURL = URL(fileURLWithPath: InteropTools.python3!)
+            process.arguments = ["-c", script, directory, certificate, key]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+            guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                killChild(process)
+                throw CWMPError(.invalidArgument, "the https file server did not start: \(line)")
+            }
+            self.port = port
+        }
+
+        func stop() { killChild(process) }
+    }
+
+    @Test("https: the configured CA bundle is trusted; an unrelated CA or the system store gives 9012",
+          .enabled(if: InteropTools.python3 != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
+    func httpsTrustRoots() async throws {
+        let pki = try ACSTransportTLSTests.PKI()
+        defer { pki.remove() }
+        try "firmware\n".write(toFile: pki.directory + "/fw.bin", atomically: true, encoding: .utf8)
+        let server = try HTTPSFileServer(directory: pki.directory, certificate: pki.serverCertificate, key: pki.serverKey)
+        defer { server.stop() }
+        let url = "https://127.0.0.1:\(server.port)/fw.bin"
+
+        let path = target()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let trusted = FileDownloadClient(configuration: .init(trustRoots: .caBundle(path: pki.caBundle)))
+        #expect(await trusted.download(url: url, credentials: nil, expectedSize: 9, to: path) == .downloaded(bytes: 9))
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "firmware\n")
+
+        for roots in [ACSHTTPTransport.Configuration.TrustRoots.caBundle(path: pki.otherCABundle), .system] {
+            let refusedPath = target()
+            let result = await FileDownloadClient(configuration: .init(trustRoots: roots))
+                .download(url: url, credentials: nil, expectedSize: 0, to: refusedPath)
+            guard case .failed(let fault) = result else {
+                Issue.record("\(roots): \(result)")
+                continue
+            }
+            #expect(fault.faultCode == 9012, "\(roots): \(fault)")
+            #expect(!FileManager.default.fileExists(atPath: refusedPath))
+        }
     }
 }

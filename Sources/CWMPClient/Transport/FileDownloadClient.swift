@@ -11,6 +11,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Musl)
@@ -33,13 +34,18 @@ public struct FileDownloadClient: Sendable {
         public var connectTimeout: Duration
         /// Longest silence of the server while the body is read.
         public var readTimeout: Duration
+        /// What an https file server's certificate must chain to (the gateway passes the ACS's `acs.caBundle`:
+        /// file servers are usually run by the operator of the ACS). The host name is always checked.
+        public var trustRoots: ACSHTTPTransport.Configuration.TrustRoots
 
         public init(maximumBytes: Int = 64 << 20, timeLimit: Duration = .seconds(600),
-                    connectTimeout: Duration = .seconds(10), readTimeout: Duration = .seconds(30)) {
+                    connectTimeout: Duration = .seconds(10), readTimeout: Duration = .seconds(30),
+                    trustRoots: ACSHTTPTransport.Configuration.TrustRoots = .system) {
             self.maximumBytes = maximumBytes
             self.timeLimit = timeLimit
             self.connectTimeout = connectTimeout
             self.readTimeout = readTimeout
+            self.trustRoots = trustRoots
         }
     }
 
@@ -67,7 +73,11 @@ public struct FileDownloadClient: Sendable {
         if expectedSize > 0, Int(expectedSize) > configuration.maximumBytes {
             return .failed(.transfer(9010, "FileSize \(expectedSize) exceeds the limit of \(configuration.maximumBytes) bytes"))
         }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .fullVerification
+        if case .caBundle(let bundle) = configuration.trustRoots { tls.trustRoots = .file(bundle) }
         var client = HTTPClient.Configuration(
+            tlsConfiguration: tls,
             // Credentials must not follow a redirect to another server, and AHC would not answer its challenge:
             // with credentials, a redirect is a failure (9016); without, up to 5 are followed.
             redirectConfiguration: credentials == nil ? .follow(max: 5, allowCycles: false) : .disallow,
@@ -125,6 +135,11 @@ public struct FileDownloadClient: Sendable {
             }
             return .failed(.transfer(9017, "the download failed: \(error)"))
         } catch {
+            // The server's certificate was refused (unknown CA, wrong host name, expired): the CPE could not
+            // authenticate the file server, which is what 9012 names ("file transfer server authentication failure").
+            if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+                return .failed(.transfer(9012, "the file server's certificate was not accepted"))
+            }
             // Connection refused, name resolution: NIO's connect errors.
             if error is NIOConnectionError || error is IOError {
                 return .failed(.transfer(9015, "cannot contact the file server"))

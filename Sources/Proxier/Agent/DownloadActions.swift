@@ -30,13 +30,16 @@ public struct DownloadConfiguration: Sendable, Hashable {
     public var maximumFileSize: Int
     /// Bound on the fetch, and separately on the hook.
     public var timeLimit: Duration
+    /// PEM CA bundle an https file server must chain to; nil: the system trust store.
+    public var caBundlePath: String?
 
     public init(directory: String, hooks: [String: String] = [:], maximumFileSize: Int = 64 << 20,
-                timeLimit: Duration = .seconds(600)) {
+                timeLimit: Duration = .seconds(600), caBundlePath: String? = nil) {
         self.directory = directory
         self.hooks = hooks
         self.maximumFileSize = maximumFileSize
         self.timeLimit = timeLimit
+        self.caBundlePath = caBundlePath
     }
 }
 
@@ -59,8 +62,10 @@ public final class DownloadActions: CWMPAgentActions {
 
     public init(configuration: DownloadConfiguration, logger: Logger = Logger(label: "cwmp-proxy.download")) {
         self.configuration = configuration
-        self.client = FileDownloadClient(configuration: .init(maximumBytes: configuration.maximumFileSize,
-                                                              timeLimit: configuration.timeLimit), logger: logger)
+        self.client = FileDownloadClient(
+            configuration: .init(maximumBytes: configuration.maximumFileSize, timeLimit: configuration.timeLimit,
+                                 trustRoots: configuration.caBundlePath.map { .caBundle(path: $0) } ?? .system),
+            logger: logger)
         self.logger = logger
     }
 
