@@ -112,6 +112,7 @@ struct AgentDownloadTests {
         // Reported and acknowledged: the transfer and the request are gone from the store.
         #expect(try await setup.harness.agent.pendingTransfers().isEmpty)
         #expect(await setup.harness.agent.pendingRequests.isEmpty)
+        #expect(await eventually(30) { setup.actions.activeDownloads == 0 })
         let sent = try FileManager.default.contentsOfDirectory(atPath: setup.record)
         #expect(sent.contains { $0.contains("-cpe-DownloadResponse") }, "\(sent)")
         #expect(sent.contains { $0.contains("-cpe-TransferComplete") }, "\(sent)")
