@@ -83,6 +83,38 @@ import Testing
         #expect(response.body.isEmpty)
     }
 
+    @Test func everyTwoWaySplitReadsTheSameAsWhole() throws {
+        // A dm_device.py answer head plus folding, a colon-less line, a value with ':' and UTF-8, spaces around ':'.
+        let text = "HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\nX-Time : 12:30:00 \r\n"
+            + "X-Fold: a\r\n\tb\r\nnot a header\r\nX-Name: caf\u{E9} \u{1F600}\r\nContent-Length: 10\r\n\r\n0123456789"
+        let bytes = Array(text.utf8)
+        let whole = try #require(completed(read(text, close: false)))
+        #expect(whole.headers.first(name: "x-time") == "12:30:00")
+        #expect(whole.headers.first(name: "x-fold") == "a b")
+        #expect(whole.headers.first(name: "x-name") == "caf\u{E9} \u{1F600}")
+        #expect(whole.anomalies == [.malformedHeaderLinesSkipped(1)])
+        for split in 1..<bytes.count {
+            var parser = UPnPHTTPResponseParser()
+            if case .complete = parser.feed(bytes[..<split]) { Issue.record("complete after \(split) bytes") }
+            guard case .complete(let response) = parser.feed(bytes[split...]) else {
+                Issue.record("not complete when split at \(split)")
+                continue
+            }
+            #expect(response.statusCode == whole.statusCode && response.reasonPhrase == whole.reasonPhrase)
+            #expect(response.headers == whole.headers && response.body == whole.body && response.anomalies == whole.anomalies)
+            #expect(parser.endedByFraming)
+        }
+    }
+
+    @Test func invalidUTF8InAHeaderValueIsReplacedNotFatal() throws {
+        var bytes = Array("HTTP/1.1 200 OK\r\nX-Bad: a".utf8)
+        bytes += [0xFF, 0xFE]
+        bytes += Array("b\r\nContent-Length: 0\r\n\r\n".utf8)
+        var parser = UPnPHTTPResponseParser()
+        guard case .complete(let response) = parser.feed(bytes) else { Issue.record("not complete"); return }
+        #expect(response.headers.first(name: "x-bad") == "a\u{FFFD}\u{FFFD}b")
+    }
+
     @Test func lfOnlyLinesFoldedHeadersAndJunkLines() throws {
         let text = "\r\nHTTP/1.1 500 Internal Server Error\nX-A: one\n  two\nnot a header\nContent-Length: 2\n\nok"
         let response = try #require(completed(read(text, close: false)))

@@ -180,6 +180,135 @@ func upnpFault(_ code: Int, _ description: String) -> String {
     }
 }
 
+/// `decodeResponse` reads the usual answer with a SAX pass (`ResponseArgumentsReader`) and hands everything else to
+/// the tree reader (`decodeResponseTree`). These check that both give the same result, and which one answered.
+@Suite struct ResponseStreamReaderTests {
+    static let envelopeStart = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+        + "s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><s:Body>"
+
+    func response(_ xml: String, status: Int = 200) -> UPnPHTTPResponse {
+        UPnPHTTPResponse(statusCode: status, reasonPhrase: "OK", body: Array(xml.utf8))
+    }
+
+    func tree(_ response: UPnPHTTPResponse, action: String) -> Result<[UPnPActionArgument], UPnPDMError> {
+        Result { () throws(UPnPDMError) in
+            try UPnPSOAP.decodeResponseTree(response, action: action, serviceType: cms, maximumBytes: 1 << 20)
+        }
+    }
+
+    func decoded(_ response: UPnPHTTPResponse, action: String) -> Result<[UPnPActionArgument], UPnPDMError> {
+        Result { () throws(UPnPDMError) in
+            try UPnPSOAP.decodeResponse(response, action: action, serviceType: cms, maximumBytes: 1 << 20)
+        }
+    }
+
+    /// Usual answers: the stream reads them, with the tree reader's values.
+    @Test(arguments: [
+        // dm_device.py / async-upnp-client: XML declaration with single quotes, `st:` prefix, an escaped document.
+        "<?xml version='1.0' encoding='utf-8'?>\n\(envelopeStart)<st:GetValuesResponse xmlns:st=\"\(cms)\">"
+            + "<ParameterValueList>&lt;?xml version=\"1.0\"?&gt;&lt;cms:ParameterValueList&gt;&lt;Parameter&gt;"
+            + "&lt;Value&gt;a &amp;amp; b&lt;/Value&gt;&lt;/Parameter&gt;&lt;/cms:ParameterValueList&gt;"
+            + "</ParameterValueList></st:GetValuesResponse></s:Body></s:Envelope>",
+        // padded values, an empty element, a self-closed one, CDATA, a comment and an entity inside a value
+        "\(envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"><A> \t padded \r\n</A><B></B><C/>"
+            + "<D>x<![CDATA[<y>]]>z</D><E>1<!-- note -->2</E><F>&#x20AC; &lt;&amp;&gt; é</F></u:GetValuesResponse>"
+            + "</s:Body></s:Envelope>",
+        // a Header before the Body, qualified arguments, no arguments at all
+        "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Header><h:X xmlns:h=\"urn:h\">"
+            + "<Y>1</Y></h:X></s:Header><s:Body><u:GetValuesResponse xmlns:u=\"\(cms)\"><u:A>1</u:A>"
+            + "</u:GetValuesResponse></s:Body></s:Envelope>",
+        "\(envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"></u:GetValuesResponse></s:Body></s:Envelope>",
+        // ISO-8859-1 declared: both readers honour the declaration
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\(envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\">"
+            + "<A>caf\u{E9}</A></u:GetValuesResponse></s:Body></s:Envelope>",
+    ])
+    func usualAnswersAreStreamedWithTheTreeReadersValues(_ xml: String) throws {
+        var bytes = Array(xml.utf8)
+        if xml.contains("ISO-8859-1") { bytes = xml.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) } }
+        let response = UPnPHTTPResponse(statusCode: 200, reasonPhrase: "OK", body: bytes)
+        let streamed = try #require(ResponseArgumentsReader.read(bytes, action: "GetValues", maximumBytes: 1 << 20))
+        #expect(streamed == (try tree(response, action: "GetValues").get()))
+        #expect(try decoded(response, action: "GetValues").get() == streamed)
+    }
+
+    @Test func aUTF16AnswerWithAByteOrderMarkIsStreamed() throws {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\(Self.envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\">"
+            + "<A>caf\u{E9} \u{20AC}</A></u:GetValuesResponse></s:Body></s:Envelope>"
+        var bytes: [UInt8] = [0xFF, 0xFE]
+        for unit in xml.utf16 { bytes += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+        for _ in 0..<3 {   // the reused parser context, each time from a clean start
+            let streamed = try #require(ResponseArgumentsReader.read(bytes, action: "GetValues", maximumBytes: 1 << 20))
+            #expect(streamed == [UPnPActionArgument(name: "A", value: "caf\u{E9} \u{20AC}")])
+        }
+    }
+
+    /// Everything else goes to the tree reader: the stream declines, and the result (value or error) is the tree's.
+    @Test(arguments: [
+        // unescaped XML inside an argument (gwsim): the tree serialises it
+        "\(envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"><L><P>1</P></L></u:GetValuesResponse></s:Body></s:Envelope>",
+        // a fault with status 200 (some devices)
+        "\(envelopeStart)<s:Fault><faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring><detail>"
+            + "<UPnPError xmlns=\"urn:schemas-upnp-org:control-1-0\"><errorCode>703</errorCode></UPnPError></detail>"
+            + "</s:Fault></s:Body></s:Envelope>",
+        // the answer followed by a Fault in the same Body
+        "\(envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"/><s:Fault><faultstring>x</faultstring></s:Fault>"
+            + "</s:Body></s:Envelope>",
+        // wrong response element, empty Body, not an Envelope, two Bodies, malformed, a DOCTYPE
+        "\(envelopeStart)<u:GetOtherResponse xmlns:u=\"\(cms)\"/></s:Body></s:Envelope>",
+        "\(envelopeStart)</s:Body></s:Envelope>",
+        "<root><Body><GetValuesResponse/></Body></root>",
+        "\(envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"/></s:Body><s:Body/></s:Envelope>",
+        "\(envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"><A>1</B></u:GetValuesResponse></s:Body></s:Envelope>",
+        "<!DOCTYPE x [<!ENTITY a \"b\">]>\(envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"><A>&a;</A>"
+            + "</u:GetValuesResponse></s:Body></s:Envelope>",
+        "\(envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"><A>&undeclared;</A></u:GetValuesResponse></s:Body></s:Envelope>",
+    ])
+    func everythingElseIsTheTreeReadersCase(_ xml: String) {
+        let response = response(xml)
+        #expect(ResponseArgumentsReader.read(response.body, action: "GetValues", maximumBytes: 1 << 20) == nil)
+        switch (decoded(response, action: "GetValues"), tree(response, action: "GetValues")) {
+        case (.success(let a), .success(let b)):
+            #expect(a == b)
+        case (.failure(let a), .failure(let b)):
+            #expect(a.code == b.code)
+            #expect(a.reason == b.reason)
+        case (let a, let b):
+            Issue.record("decodeResponse gave \(a), the tree reader \(b)")
+        }
+    }
+
+    @Test func longTextInManyPiecesIsKeptWhole() throws {
+        // ~60,000 pieces (every entity reference splits the text) growing the text buffer many times over.
+        let value = String(repeating: "&lt;a b=&quot;1&quot;&gt;x&amp;y&lt;/a&gt;", count: 6_000)
+        let xml = "\(Self.envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"><L>\(value)</L><M>2</M>"
+            + "</u:GetValuesResponse></s:Body></s:Envelope>"
+        let response = response(xml)
+        let streamed = try #require(ResponseArgumentsReader.read(response.body, action: "GetValues", maximumBytes: 1 << 20))
+        #expect(streamed.count == 2)
+        #expect(streamed.first?.value == String(repeating: "<a b=\"1\">x&y</a>", count: 6_000))
+        #expect(streamed == (try tree(response, action: "GetValues").get()))
+    }
+
+    @Test func caps() {
+        let xml = "\(Self.envelopeStart)<u:GetValuesResponse xmlns:u=\"\(cms)\"><A>1</A></u:GetValuesResponse></s:Body></s:Envelope>"
+        let bytes = Array(xml.utf8)
+        // Over the byte cap: declined unread (the tree reader then refuses it with .documentTooLarge).
+        #expect(ResponseArgumentsReader.read(bytes, action: "GetValues", maximumBytes: bytes.count - 1) == nil)
+        #expect(ResponseArgumentsReader.read(bytes, action: "GetValues", maximumBytes: bytes.count) != nil)
+        #expect(throws: UPnPDMError(.documentTooLarge, "")) {
+            try UPnPSOAP.decodeResponse(response(xml), action: "GetValues", serviceType: cms, maximumBytes: bytes.count - 1)
+        }
+        // Deeper than the envelope depth cap inside a Header: the tree reader's documentTooDeep.
+        let deep = String(repeating: "<x>", count: 70) + String(repeating: "</x>", count: 70)
+        let nested = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Header>\(deep)</s:Header>"
+            + "<s:Body><u:GetValuesResponse xmlns:u=\"\(cms)\"/></s:Body></s:Envelope>"
+        #expect(ResponseArgumentsReader.read(Array(nested.utf8), action: "GetValues", maximumBytes: 1 << 20) == nil)
+        #expect(throws: UPnPDMError(.documentTooDeep, "")) {
+            try UPnPSOAP.decodeResponse(response(nested), action: "GetValues", serviceType: cms, maximumBytes: 1 << 20)
+        }
+    }
+}
+
 /// `UPnPControlClient` against in-test servers on loopback.
 @Suite struct ControlClientTests {
     let client = UPnPControlClient(actionTimeout: .seconds(2))

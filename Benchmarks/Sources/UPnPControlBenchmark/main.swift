@@ -27,21 +27,26 @@ struct Options {
     /// task and the channel share threads instead of hopping between the cooperative pool and an event loop.
     var eventLoops = 0
     var nioGlobalExecutor = false
+    /// The timed calls from the cooperative pool instead of the device's event loop (two thread crossings per
+    /// action). The proxier's provider runs on the device's loop (UPnPDMProvider), so that is the default.
+    var callerOnPool = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
-            let value = flag == "--swift-only" || flag == "--nio-global-executor" ? "" : (iterator.next() ?? "")
+            let value = ["--swift-only", "--nio-global-executor", "--caller-on-pool"].contains(flag) ? ""
+                : (iterator.next() ?? "")
             switch flag {
             case "--swift-only": swiftOnly = true
             case "--nio-global-executor": nioGlobalExecutor = true
+            case "--caller-on-pool": callerOnPool = true
             case "--event-loops": eventLoops = max(0, Int(value) ?? 0)
             case "--calls": calls = max(1, Int(value) ?? calls)
             case "--warmup": warmup = max(1, Int(value) ?? warmup)
             case "--rounds": rounds = max(1, Int(value) ?? rounds)
             case "--path": paths.append(value)
             default:
-                print("usage: UPnPControlBenchmark [--calls N] [--warmup N] [--rounds R] [--path P]... [--swift-only] [--event-loops N] [--nio-global-executor]")
+                print("usage: UPnPControlBenchmark [--calls N] [--warmup N] [--rounds R] [--path P]... [--swift-only] [--event-loops N] [--nio-global-executor] [--caller-on-pool]")
                 exit(2)
             }
         }
@@ -76,8 +81,16 @@ struct SwiftRound {
     var cpuPerCall: Double { userPerCall + systemPerCall }
 }
 
-/// `calls` sequential GetValues, timed by this process's CPU (every thread: the NIO event loop included).
-func swiftRound(_ client: ConfigurationManagementClient, paths: [String], calls: Int) async throws -> SwiftRound {
+/// `calls` sequential GetValues, timed by this process's CPU (every thread: the NIO event loop included), run on
+/// the device's event loop as UPnPDMProvider runs them (`callerOnPool`: from the cooperative pool instead).
+func swiftRound(_ client: ConfigurationManagementClient, paths: [String], calls: Int,
+                callerOnPool: Bool) async throws -> SwiftRound {
+    try await withTaskExecutorPreference(callerOnPool ? nil : client.preferredExecutor) {
+        try await timedRound(client, paths: paths, calls: calls)
+    }
+}
+
+func timedRound(_ client: ConfigurationManagementClient, paths: [String], calls: Int) async throws -> SwiftRound {
     var parameters = 0
     let cpu = processCPUTimes()
     let wall = monotonicSeconds()
@@ -149,15 +162,17 @@ func run() async throws -> Bool {
     print("device \(location), CMS control URL \(cms.controlURL); paths \(options.paths)")
     print("client: UPnPControlClient, keep-alive connection per device; event loops: "
         + (options.eventLoops > 0 ? "own group of \(options.eventLoops)" : "NIO singleton")
-        + (options.nioGlobalExecutor ? ", NIO as global executor: \(installedNIOExecutor)" : ""))
+        + (options.nioGlobalExecutor ? ", NIO as global executor: \(installedNIOExecutor)" : "")
+        + (options.callerOnPool ? "; caller on the cooperative pool" : "; caller on the device's event loop"))
     print("\(options.rounds) rounds × (\(options.swiftOnly ? "Swift only" : "Swift, Python")), "
         + "\(options.calls) sequential GetValues each, \(options.warmup) warm-up")
 
-    _ = try await swiftRound(client, paths: options.paths, calls: options.warmup)
+    _ = try await swiftRound(client, paths: options.paths, calls: options.warmup, callerOnPool: options.callerOnPool)
     var swiftRounds: [SwiftRound] = []
     var pythonRounds: [PythonRound] = []
     for round in 1...options.rounds {
-        let swift = try await swiftRound(client, paths: options.paths, calls: options.calls)
+        let swift = try await swiftRound(client, paths: options.paths, calls: options.calls,
+                                         callerOnPool: options.callerOnPool)
         swiftRounds.append(swift)
         if options.swiftOnly {
             print("round \(round): Swift \(format(swift.cpuPerCall)) µs CPU/call (user \(format(swift.userPerCall)), "

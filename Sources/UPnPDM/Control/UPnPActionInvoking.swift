@@ -25,4 +25,12 @@ public protocol UPnPActionInvoking: Sendable {
     /// Invokes `action` with in-arguments in order; returns the out-arguments in the order received.
     /// SOAP faults throw `UPnPDMError` with code `.actionFailed` and `upnpErrorCode`/`upnpErrorDescription`.
     func invoke(_ action: String, arguments: [UPnPActionArgument], on service: UPnPServiceEndpoint) async throws -> [UPnPActionArgument]
+
+    /// Where a caller should run a sequence of actions on `service` to spare the thread crossings (the event loop
+    /// of the device's connection, see EventLoopTaskExecutor.swift); nil when any executor is as good.
+    func preferredExecutor(for service: UPnPServiceEndpoint) -> (any TaskExecutor)?
+}
+
+extension UPnPActionInvoking {
+    public func preferredExecutor(for service: UPnPServiceEndpoint) -> (any TaskExecutor)? { nil }
 }

@@ -24,6 +24,11 @@ public struct UPnPControlClient: UPnPActionInvoking {
         self.logger = logger
     }
 
+    /// The event loop that carries the device's connections.
+    public func preferredExecutor(for service: UPnPServiceEndpoint) -> (any TaskExecutor)? {
+        httpClient.preferredExecutor(for: service.controlURL)
+    }
+
     public func invoke(_ action: String, arguments: [UPnPActionArgument],
                        on service: UPnPServiceEndpoint) async throws -> [UPnPActionArgument] {
         try await invokeTyped(action, arguments: arguments, on: service)

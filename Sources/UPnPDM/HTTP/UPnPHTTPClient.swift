@@ -5,7 +5,8 @@
 // a connection is only pooled again after a response that was framed cleanly (Content-Length or chunked, no
 // tolerated anomaly, no byte after it) and that did not ask to close (`Connection: close`, or HTTP/1.0 without
 // `Connection: keep-alive`). Anything odd closes the connection, so a misbehaving device cannot poison the next
-// request. A device's connections all live on one event loop (chosen from the host and port).
+// request. A device's connections all live on one event loop (chosen from the host and port), which callers can
+// run on (`preferredExecutor(for:)`).
 //
 // The retry rule (why POSTs are special): a device may close an idle connection at the moment a request is
 // written on it; the request then dies unanswered, and whether the device acted on it cannot be known. So
@@ -61,8 +62,9 @@ struct UPnPHTTPTarget: Hashable, Sendable {
     /// Path and query, as sent in the request line (`/` when the URL has none).
     var requestTarget: String
 
-    /// The Host header value (IPv6 literals in brackets, the port always included: some devices need it).
-    var hostHeader: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    /// The Host header value (IPv6 literals in brackets, the port always included: some devices need it). Stored:
+    /// targets are cached, and every action sends it.
+    let hostHeader: String
 
     init(url: String) throws(UPnPDMError) {
         guard let parsed = URL(string: url.trimmingWhitespace().description), parsed.scheme?.lowercased() == "http",
@@ -81,6 +83,7 @@ struct UPnPHTTPTarget: Hashable, Sendable {
         self.requestTarget = target
         // inet_pton only: a name (or an IPv6 literal with a zone, which needs the resolver) stays nil.
         self.literalAddress = try? SocketAddress(ipAddress: host, port: port)
+        self.hostHeader = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }
 
@@ -127,6 +130,10 @@ public struct UPnPHTTPClient: Sendable {
     private let logger: Logger
     /// nil when keep-alive is off.
     let pool: UPnPHTTPConnectionPool?
+    /// Parsed control URLs: a client sends every action of a device to the same few URLs.
+    private let targets = UPnPHTTPTargetCache()
+    /// One task executor per loop of the group, made once (a caller asks for one per provider call).
+    private let executors: [EventLoopTaskExecutor]
 
     public init(configuration: Configuration = .init(),
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -134,9 +141,9 @@ public struct UPnPHTTPClient: Sendable {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        self.executors = eventLoopGroup.makeIterator().map { EventLoopTaskExecutor($0) }
         self.pool = configuration.maximumIdleConnectionsPerDevice > 0
-            ? UPnPHTTPConnectionPool(eventLoopGroup: eventLoopGroup,
-                                     maximumIdlePerDevice: configuration.maximumIdleConnectionsPerDevice,
+            ? UPnPHTTPConnectionPool(maximumIdlePerDevice: configuration.maximumIdleConnectionsPerDevice,
                                      maximumIdle: configuration.maximumIdleConnections,
                                      idleTimeout: configuration.idleConnectionTimeout)
             : nil
@@ -145,12 +152,26 @@ public struct UPnPHTTPClient: Sendable {
     /// The event loop that carries every connection to the device at `url` (nil for an invalid URL). Code that
     /// runs a whole action there avoids a thread hop per exchange.
     public func eventLoop(for url: String) -> (any EventLoop)? {
-        guard let target = try? UPnPHTTPTarget(url: url) else { return nil }
+        guard let target = try? targets.target(for: url) else { return nil }
         return eventLoop(for: target)
     }
 
+    /// The device's event loop as a task executor (nil for an invalid URL): run a device's action sequence under
+    /// `withTaskExecutorPreference(client.preferredExecutor(for: controlURL))` and each action costs no thread
+    /// crossing (EventLoopTaskExecutor.swift says why, and what must never run there).
+    public func preferredExecutor(for url: String) -> (any TaskExecutor)? {
+        guard let target = try? targets.target(for: url), let index = loopIndex(for: target) else { return nil }
+        return executors[index]
+    }
+
+    /// One loop per device (host, port), so its connections, and a caller that follows them, stay on one thread.
+    private func loopIndex(for target: UPnPHTTPTarget) -> Int? {
+        guard !executors.isEmpty else { return nil }
+        return Int(UInt(bitPattern: UPnPHTTPConnectionPool.Key(target).hashValue) % UInt(executors.count))
+    }
+
     private func eventLoop(for target: UPnPHTTPTarget) -> any EventLoop {
-        pool?.eventLoop(for: UPnPHTTPConnectionPool.Key(target)) ?? eventLoopGroup.next()
+        loopIndex(for: target).map { executors[$0].eventLoop } ?? eventLoopGroup.next()
     }
 
     /// Closes every idle connection now (they also close on their own after `idleConnectionTimeout`).
@@ -169,7 +190,7 @@ public struct UPnPHTTPClient: Sendable {
     /// `.malformedHTTPResponse`, `.responseTooLarge`.
     /// - Parameter timeout: overrides the configured total deadline for this request (a retry included).
     public func execute(_ request: UPnPHTTPRequest, timeout: TimeAmount? = nil) async throws(UPnPDMError) -> UPnPHTTPResponse {
-        let target = try UPnPHTTPTarget(url: request.url)
+        let target = try targets.target(for: request.url)
         let total = timeout ?? configuration.timeout
         let deadline = NIODeadline.now() + total
         let keepAlive = pool != nil
@@ -218,13 +239,13 @@ public struct UPnPHTTPClient: Sendable {
         // All of the set-up in one task on the loop: scheduleTask, whenComplete and whenFailure called from the
         // caller's thread would each enqueue their own task and wake the loop (an eventfd write and an epoll
         // return per call), four wake-ups per action instead of one.
-        let start = { @Sendable [self] in
-            bound(promise, on: eventLoop, deadline: deadline, total: total, target: target)
-            promise.futureResult.whenFailure { _ in channel.close(promise: nil) }
-            handler.value.start(exchange, promise: promise)
-        }
+        // The deadline is the handler's (a timer per connection, re-armed lazily, not one scheduled and cancelled
+        // per exchange), and the handler closes the connection on every failure it sees; a cancelled caller
+        // closes it here.
+        let bound = UPnPHTTPClientHandler.Deadline(at: deadline, total: total, hostHeader: target.hostHeader)
+        let start = { @Sendable in handler.value.start(exchange, promise: promise, deadline: bound) }
         if eventLoop.inEventLoop { start() } else { eventLoop.execute(start) }
-        return try await awaitResponse(promise, target: target)
+        return try await awaitResponse(promise, target: target, closing: channel)
     }
 
     private func runOnNewConnection(_ exchange: UPnPHTTPExchange, target: UPnPHTTPTarget, deadline: NIODeadline,
@@ -277,22 +298,28 @@ public struct UPnPHTTPClient: Sendable {
         promise.futureResult.whenComplete { _ in deadlineTask.cancel() }
     }
 
-    private func awaitResponse(_ promise: EventLoopPromise<UPnPHTTPResponse>,
-                               target: UPnPHTTPTarget) async throws -> UPnPHTTPResponse {
+    private func awaitResponse(_ promise: EventLoopPromise<UPnPHTTPResponse>, target: UPnPHTTPTarget,
+                               closing channel: (any Channel)? = nil) async throws -> UPnPHTTPResponse {
         // A cancelled caller (the RPC dispatcher's budget ran out) ends the exchange at once.
         try await withTaskCancellationHandler {
             try await promise.futureResult.get()
         } onCancel: {
             promise.fail(UPnPDMError(.deadlineExceeded, "the request to \(target.hostHeader) was cancelled",
                                      underlying: CancellationError()))
+            channel?.close(promise: nil)
         }
+    }
+
+    /// `name` is "Host" in any case, without a lowercased copy per header.
+    private static func isHost(_ name: String) -> Bool {
+        name.utf8.count == 4 && name.utf8.elementsEqual("host".utf8, by: { ($0 | 0x20) == $1 })
     }
 
     static func makeHead(_ request: UPnPHTTPRequest, target: UPnPHTTPTarget, userAgent: String,
                          keepAlive: Bool = false) -> HTTPRequestHead {
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: target.hostHeader)
-        for (name, value) in request.headers where name.lowercased() != "host" { headers.add(name: name, value: value) }
+        for (name, value) in request.headers where !Self.isHost(name) { headers.add(name: name, value: value) }
         // HTTP/1.1 keeps the connection by default; some HTTP/1.0-minded devices need to be told.
         if !headers.contains(name: "Connection") { headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close") }
         if !headers.contains(name: "User-Agent") { headers.add(name: "User-Agent", value: userAgent) }
@@ -303,6 +330,28 @@ public struct UPnPHTTPClient: Sendable {
         }
         return HTTPRequestHead(version: .http1_1, method: request.method, uri: target.requestTarget, headers: headers)
     }
+}
+
+/// The last URLs taken apart, so each action does not run the RFC 3986 parser again (per GetValues it cost about as
+/// much as reading the answer's HTTP head). Bounded: past `capacity` entries it starts over, so a client fed
+/// endless distinct URLs (a hostile description) holds at most that many.
+final class UPnPHTTPTargetCache: Sendable {
+    private let entries = NIOLockedValueBox([String: UPnPHTTPTarget]())
+    let capacity: Int
+
+    init(capacity: Int = 256) { self.capacity = capacity }
+
+    func target(for url: String) throws(UPnPDMError) -> UPnPHTTPTarget {
+        if let target = entries.withLockedValue({ $0[url] }) { return target }
+        let target = try UPnPHTTPTarget(url: url)   // errors are not cached: a bad URL is rare and cheap to refuse
+        entries.withLockedValue { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[url] = target
+        }
+        return target
+    }
+
+    var count: Int { entries.withLockedValue { $0.count } }
 }
 
 /// What one exchange sends and how its response is read.
@@ -344,24 +393,14 @@ final class UPnPHTTPConnectionPool: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    private let eventLoops: [any EventLoop]
-    private let fallbackGroup: any EventLoopGroup
     let maximumIdlePerDevice: Int
     let maximumIdle: Int
     let idleTimeout: TimeAmount
 
-    init(eventLoopGroup: any EventLoopGroup, maximumIdlePerDevice: Int, maximumIdle: Int, idleTimeout: TimeAmount) {
-        self.eventLoops = Array(eventLoopGroup.makeIterator())
-        self.fallbackGroup = eventLoopGroup
+    init(maximumIdlePerDevice: Int, maximumIdle: Int, idleTimeout: TimeAmount) {
         self.maximumIdlePerDevice = maximumIdlePerDevice
         self.maximumIdle = maximumIdle
         self.idleTimeout = idleTimeout
-    }
-
-    /// One loop per device, so its connections (and a caller that follows them) stay on one thread.
-    func eventLoop(for key: Key) -> any EventLoop {
-        guard !eventLoops.isEmpty else { return fallbackGroup.next() }
-        return eventLoops[Int(UInt(bitPattern: key.hashValue) % UInt(eventLoops.count))]
     }
 
     /// The most recently pooled idle connection to the device, taken out of the pool.
@@ -418,13 +457,28 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
         /// A request is out; `reused` when the connection served an earlier exchange, `answering` once a response
         /// byte arrived.
         case exchanging(UPnPHTTPResponseParser, EventLoopPromise<UPnPHTTPResponse>, reused: Bool, answering: Bool)
-        /// In the pool; the timer closes it.
-        case idle(Scheduled<Void>?)
+        /// In the pool since that instant; `idleCheck` closes it once it has been idle for the pool's timeout.
+        case idle(since: NIODeadline)
         case closed
+    }
+
+    /// The deadline of an exchange on a reused connection (a new connection's is bound in `runOnNewConnection`,
+    /// as it also covers the connect).
+    struct Deadline: Sendable {
+        var at: NIODeadline
+        var total: TimeAmount
+        var hostHeader: String
     }
 
     private var state: State
     private var context: ChannelHandlerContext?
+    /// The running exchange's deadline, checked by `deadlineCheck`.
+    private var deadline: Deadline?
+    /// Timers are per connection and lazy: an exchange (every few hundred microseconds on a busy device) does not
+    /// schedule and cancel its own. A check that fires early re-arms for what is due; one that finds nothing due
+    /// lapses. Cancelled when the connection closes.
+    private var deadlineCheck: (at: NIODeadline, task: Scheduled<Void>)?
+    private var idleCheck: Scheduled<Void>?
     private let pool: UPnPHTTPConnectionPool?
     private let key: UPnPHTTPConnectionPool.Key
 
@@ -453,13 +507,64 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// The next exchange on this pooled connection. Fails with `UPnPHTTPUnanswered` (nothing written) when the
     /// connection closed or expired in the meantime.
-    func start(_ exchange: UPnPHTTPExchange, promise: EventLoopPromise<UPnPHTTPResponse>) {
-        guard case .idle(let timer) = state, let context, context.channel.isActive else {
+    func start(_ exchange: UPnPHTTPExchange, promise: EventLoopPromise<UPnPHTTPResponse>, deadline: Deadline) {
+        guard case .idle = state, let context, context.channel.isActive else {
             promise.fail(UPnPHTTPUnanswered(requestWritten: false, underlying: nil))
             return
         }
-        timer?.cancel()
+        self.deadline = deadline
+        armDeadlineCheck(deadline.at, context: context)
         write(exchange, promise: promise, reused: true, context: context)
+    }
+
+    private func armDeadlineCheck(_ at: NIODeadline, context: ChannelHandlerContext) {
+        if let check = deadlineCheck {
+            if check.at <= at { return }   // fires first and re-arms for `at`
+            check.task.cancel()
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadlineCheck = (at, context.eventLoop.scheduleTask(deadline: at) {
+            loopBound.value.0.deadlineCheckFired(context: loopBound.value.1)
+        })
+    }
+
+    private func deadlineCheckFired(context: ChannelHandlerContext) {
+        deadlineCheck = nil
+        guard case .exchanging(_, let promise, _, _) = state, let deadline else { return }
+        guard NIODeadline.now() >= deadline.at else {
+            armDeadlineCheck(deadline.at, context: context)
+            return
+        }
+        close(context: context)
+        promise.fail(UPnPDMError(.deadlineExceeded, "no complete response from \(deadline.hostHeader) within "
+                                 + "\(deadline.total.nanoseconds / 1_000_000) ms"))
+    }
+
+    private func armIdleCheck(_ at: NIODeadline, context: ChannelHandlerContext) {
+        guard idleCheck == nil else { return }   // fires first and re-arms for what is due
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleCheck = context.eventLoop.scheduleTask(deadline: at) {
+            loopBound.value.0.idleCheckFired(context: loopBound.value.1)
+        }
+    }
+
+    private func idleCheckFired(context: ChannelHandlerContext) {
+        idleCheck = nil
+        guard case .idle(let since) = state, let pool else { return }
+        let expiry = since + pool.idleTimeout
+        if NIODeadline.now() >= expiry {
+            close(context: context)
+        } else {
+            armIdleCheck(expiry, context: context)
+        }
+    }
+
+    private func cancelTimers() {
+        deadlineCheck?.task.cancel()
+        deadlineCheck = nil
+        idleCheck?.cancel()
+        idleCheck = nil
+        deadline = nil
     }
 
     private func write(_ exchange: UPnPHTTPExchange, promise: EventLoopPromise<UPnPHTTPResponse>, reused: Bool,
@@ -506,6 +611,7 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
                                      underlying: error))
         case .exchanging(var parser, let promise, let reused, let answering):
             state = .closed
+            cancelTimers()
             if reused && !answering {
                 promise.fail(UPnPHTTPUnanswered(requestWritten: true, underlying: error))
                 return
@@ -521,12 +627,12 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
                 promise.fail(UPnPDMError(.connectionClosed, "the connection failed before a response arrived",
                                          underlying: error))
             }
-        case .idle(let timer):
+        case .idle:
             state = .closed
-            timer?.cancel()
+            cancelTimers()
             pool?.remove(context.channel, key: key)
         case .closed:
-            break
+            cancelTimers()
         }
     }
 
@@ -536,11 +642,13 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
         case .needMoreData:
             break
         case .complete(let response):
+            deadline = nil
             if let pool, parser.endedByFraming, Self.keepsAlive(response), context.channel.isActive,
                pool.release(.init(channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop)),
                             key: key) {
-                let channel = context.channel
-                state = .idle(context.eventLoop.scheduleTask(in: pool.idleTimeout) { channel.close(promise: nil) })
+                let now = NIODeadline.now()
+                state = .idle(since: now)
+                armIdleCheck(now + pool.idleTimeout, context: context)
             } else {
                 close(context: context)
             }
@@ -552,10 +660,8 @@ final class UPnPHTTPClientHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func close(context: ChannelHandlerContext) {
-        if case .idle(let timer) = state {
-            timer?.cancel()
-            pool?.remove(context.channel, key: key)
-        }
+        if case .idle = state { pool?.remove(context.channel, key: key) }
+        cancelTimers()
         state = .closed
         context.close(promise: nil)
     }

@@ -142,7 +142,7 @@ public struct UPnPHTTPResponseParser: Sendable {
                 return .fail(UPnPDMError(.connectionClosed, "the device closed the connection without a response"))
             }
             // The head never ended: take what arrived as the head (gwsim-style devices drop the final CRLF).
-            switch parseHeadBlock(Array(bytes)) {
+            switch parseHeadBlock(bytes) {
             case .failure(let error):
                 return .fail(error)
             case .success(var response):
@@ -182,9 +182,8 @@ public struct UPnPHTTPResponseParser: Sendable {
                 state = .done
                 return .fail(UPnPDMError(.responseTooLarge, "the response head exceeds \(limits.maximumHeadBytes) bytes"))
             }
-            let head = Array(pending[..<headEnd])
             let rest = pending[bodyStart...]
-            switch parseHeadBlock(head) {
+            switch parseHeadBlock(pending[..<headEnd]) {
             case .failure(let error):
                 state = .done
                 return .fail(error)
@@ -213,16 +212,28 @@ public struct UPnPHTTPResponseParser: Sendable {
         return nil
     }
 
-    private func parseHeadBlock(_ head: [UInt8]) -> Result<UPnPHTTPResponse, UPnPDMError> {
-        var lines = head.split(separator: 10, omittingEmptySubsequences: false).map { line -> Substring in
-            var text = Substring(String(decoding: line, as: UTF8.self))
-            while text.last == "\r" { text.removeLast() }
-            return text
+    /// Reads the status line and the header fields. Works on the bytes: one String per field name and value (and
+    /// the status line), not one per line plus trimmed copies (per GetValues that was the largest single cost left
+    /// in reading the answer).
+    private func parseHeadBlock(_ head: ArraySlice<UInt8>) -> Result<UPnPHTTPResponse, UPnPDMError> {
+        head.withUnsafeBufferPointer { bytes in parseHeadBlock(bytes) }
+    }
+
+    private func parseHeadBlock(_ head: UnsafeBufferPointer<UInt8>) -> Result<UPnPHTTPResponse, UPnPDMError> {
+        // Lines end at LF; CRs before it are not part of the line. Trailing empty lines are dropped.
+        var lines: [Range<Int>] = []
+        var lineStart = 0
+        for index in 0...head.count where index == head.count || head[index] == 10 {
+            var lineEnd = index
+            while lineEnd > lineStart, head[lineEnd - 1] == 13 { lineEnd -= 1 }
+            if index < head.count || lineStart < head.count { lines.append(lineStart..<lineEnd) }
+            lineStart = index + 1
         }
-        while lines.last?.isEmpty == true { lines.removeLast() }
-        guard let statusLine = lines.first else {
+        while let last = lines.last, last.isEmpty { lines.removeLast() }
+        guard let statusRange = lines.first else {
             return .failure(UPnPDMError(.malformedHTTPResponse, "the response has no status line"))
         }
+        let statusLine = Substring(String(decoding: UnsafeBufferPointer(rebasing: head[statusRange]), as: UTF8.self))
         // `HTTP/1.1 200 OK`; the reason phrase may be missing or contain spaces.
         let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[0].count == 8,
@@ -232,29 +243,40 @@ public struct UPnPHTTPResponseParser: Sendable {
                                         "the status line is not HTTP/1.x: \(String(statusLine.prefix(80)).debugDescription)"))
         }
         var fields: [(String, String)] = []
+        fields.reserveCapacity(lines.count - 1)
         var skipped = 0
         for line in lines.dropFirst() {
-            if let first = line.first, first == " " || first == "\t" {
+            if let first = line.first, head[first] == 0x20 || head[first] == 0x09 {
                 // Obsolete line folding: a continuation of the previous header's value.
                 if !fields.isEmpty {
-                    fields[fields.count - 1].1 += " " + line.trimmingWhitespace()
+                    fields[fields.count - 1].1 += " " + Self.trimmedString(head, line)
                 } else {
                     skipped += 1
                 }
                 continue
             }
-            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
+            guard let colon = line.first(where: { head[$0] == 0x3A }), colon != line.lowerBound else {
                 skipped += 1
                 continue
             }
-            fields.append((String(line[..<colon].trimmingWhitespace()),
-                           String(line[line.index(after: colon)...].trimmingWhitespace())))
+            fields.append((Self.trimmedString(head, line.lowerBound..<colon),
+                           Self.trimmedString(head, (colon + 1)..<line.upperBound)))
         }
         let headers = HTTPHeaders(fields)
         var response = UPnPHTTPResponse(version: HTTPVersion(major: 1, minor: minor), statusCode: code,
                                         reasonPhrase: parts.count > 2 ? String(parts[2]) : "", headers: headers)
         if skipped > 0 { response.anomalies.append(.malformedHeaderLinesSkipped(skipped)) }
         return .success(response)
+    }
+
+    /// The bytes in `range` without leading and trailing ASCII whitespace, decoded as UTF-8 (invalid sequences
+    /// replaced, as for the whole line before).
+    private static func trimmedString(_ head: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        while lower < upper, isASCIIWhitespace(head[lower]) { lower += 1 }
+        while upper > lower, isASCIIWhitespace(head[upper - 1]) { upper -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: head[lower..<upper]), as: UTF8.self)
     }
 
     // MARK: - Body

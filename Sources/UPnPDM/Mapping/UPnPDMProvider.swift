@@ -35,79 +35,91 @@ public final class UPnPDMProvider: DataModelProvider {
         self.logger = logger
     }
 
+    /// Runs a provider call's actions on the device's event loop (`ConfigurationManagementClient.preferredExecutor`):
+    /// a call may make several actions, and none of them then crosses threads.
+    private func onDevice<T>(_ body: () async throws -> T) async throws -> T {
+        try await withTaskExecutorPreference(cms.preferredExecutor, operation: body)
+    }
+
     static func isFault(_ error: any Error, _ code: Int) -> UPnPDMError? {
         guard let error = error as? UPnPDMError, error.code == .actionFailed, error.upnpErrorCode == code else { return nil }
         return error
     }
 
     public func instances(of tables: [ProviderPath]) async throws -> [[ProviderInstance]] {
-        var result: [[ProviderInstance]] = []
-        result.reserveCapacity(tables.count)
-        for table in tables {
-            let tablePath = try mapping.upnpPath(table)
-            let paths: [String]
-            do {
-                paths = try await cms.getInstances(startingNode: tablePath, searchDepth: 1)
-            } catch {
-                if Self.isFault(error, 703) != nil {
-                    logger.debug("UPnP DM device has no such table", metadata: ["upnp.path": "\(tablePath)"])
-                    result.append([])
-                    continue
+        try await onDevice {
+            var result: [[ProviderInstance]] = []
+            result.reserveCapacity(tables.count)
+            for table in tables {
+                let tablePath = try mapping.upnpPath(table)
+                let paths: [String]
+                do {
+                    paths = try await cms.getInstances(startingNode: tablePath, searchDepth: 1)
+                } catch {
+                    if Self.isFault(error, 703) != nil {
+                        logger.debug("UPnP DM device has no such table", metadata: ["upnp.path": "\(tablePath)"])
+                        result.append([])
+                        continue
+                    }
+                    throw error
                 }
-                throw error
+                // SearchDepth semantics differ between devices (some list the whole subtree): keep direct children only,
+                // once each, in the device's order.
+                var seen: Set<String> = []
+                result.append(paths.compactMap { path in
+                    guard let key = DMPathMapping.instanceKey(of: path, inTable: tablePath), seen.insert(key).inserted else { return nil }
+                    return ProviderInstance(key: key)
+                })
             }
-            // SearchDepth semantics differ between devices (some list the whole subtree): keep direct children only,
-            // once each, in the device's order.
-            var seen: Set<String> = []
-            result.append(paths.compactMap { path in
-                guard let key = DMPathMapping.instanceKey(of: path, inTable: tablePath), seen.insert(key).inserted else { return nil }
-                return ProviderInstance(key: key)
-            })
+            return result
         }
-        return result
     }
 
     public func values(of parameters: [ProviderPath]) async throws -> [String] {
-        var upnpPaths: [String] = []
-        upnpPaths.reserveCapacity(parameters.count)
-        for parameter in parameters { upnpPaths.append(try mapping.upnpPath(parameter)) }
-        var unique: [String] = []
-        var seen: Set<String> = []
-        for path in upnpPaths where seen.insert(path).inserted { unique.append(path) }
-        let answer: [DMParameterValue]
-        do {
-            answer = try await cms.getValues(unique)
-        } catch {
-            if let fault = Self.isFault(error, 703) {
-                throw ProxierError(.unknownPath, "the device has no such parameter: \(fault.upnpErrorDescription ?? "703")",
-                                   underlying: fault)
+        try await onDevice {
+            var upnpPaths: [String] = []
+            upnpPaths.reserveCapacity(parameters.count)
+            for parameter in parameters { upnpPaths.append(try mapping.upnpPath(parameter)) }
+            var unique: [String] = []
+            var seen: Set<String> = []
+            for path in upnpPaths where seen.insert(path).inserted { unique.append(path) }
+            let answer: [DMParameterValue]
+            do {
+                answer = try await cms.getValues(unique)
+            } catch {
+                if let fault = Self.isFault(error, 703) {
+                    throw ProxierError(.unknownPath, "the device has no such parameter: \(fault.upnpErrorDescription ?? "703")",
+                                       underlying: fault)
+                }
+                throw error
             }
-            throw error
-        }
-        var byPath: [String: String] = [:]
-        for entry in answer where byPath[entry.path] == nil { byPath[entry.path] = entry.value }
-        var values: [String] = []
-        values.reserveCapacity(parameters.count)
-        for (index, path) in upnpPaths.enumerated() {
-            guard let value = byPath[path] else {
-                throw ProxierError(.unknownPath, "the device answered GetValues without \(parameters[index]) (\(path))")
+            var byPath: [String: String] = [:]
+            for entry in answer where byPath[entry.path] == nil { byPath[entry.path] = entry.value }
+            var values: [String] = []
+            values.reserveCapacity(parameters.count)
+            for (index, path) in upnpPaths.enumerated() {
+                guard let value = byPath[path] else {
+                    throw ProxierError(.unknownPath, "the device answered GetValues without \(parameters[index]) (\(path))")
+                }
+                values.append(value)
             }
-            values.append(value)
+            return values
         }
-        return values
     }
 
     public func setValues(_ values: [ProviderParameterValue]) async throws -> ApplyStatus {
-        var upnpValues: [DMParameterValue] = []
-        upnpValues.reserveCapacity(values.count)
-        for value in values { upnpValues.append(DMParameterValue(path: try mapping.upnpPath(value.path), value: value.value)) }
-        let status: DMChangeStatus
-        do {
-            status = try await cms.setValues(upnpValues)
-        } catch let error as UPnPDMError {
-            throw Self.setValuesError(error, paths: upnpValues.map(\.path)) ?? error
+        try await onDevice {
+            var upnpValues: [DMParameterValue] = []
+            upnpValues.reserveCapacity(values.count)
+            for value in values { upnpValues.append(DMParameterValue(path: try mapping.upnpPath(value.path), value: value.value)) }
+            let status: DMChangeStatus
+            do {
+                status = try await cms.setValues(upnpValues)
+            } catch let error as UPnPDMError {
+                throw Self.setValuesError(error, paths: upnpValues.map(\.path)) ?? error
+            }
+            return status == .changesCommitted ? .appliedLater : .applied
         }
-        return status == .changesCommitted ? .appliedLater : .applied
     }
 
     /// The CWMP per-parameter fault a SetValues fault stands for (upnp-dm.md §7).
@@ -148,49 +160,55 @@ public final class UPnPDMProvider: DataModelProvider {
     /// The parameter templates the device implements under this provider's subtree, from one GetSupportedParameters
     /// of the BBF Location (SearchDepth 0: everything) plus the identity leaves the device has.
     public func supportedParameterTemplates() async throws -> Set<String> {
-        var templates: Set<String> = []
-        for path in try await cms.getSupportedParameters(startingNode: mapping.location, searchDepth: 0) where !path.hasSuffix("/") {
-            if let template = mapping.template(ofStructurePath: path) { templates.insert(template) }
-        }
-        do {
-            for entry in try await cms.getValues([DMPathMapping.upnpDeviceInfoLocation]) {
-                if let template = mapping.template(ofStructurePath: entry.path) { templates.insert(template) }
+        try await onDevice {
+            var templates: Set<String> = []
+            for path in try await cms.getSupportedParameters(startingNode: mapping.location, searchDepth: 0) where !path.hasSuffix("/") {
+                if let template = mapping.template(ofStructurePath: path) { templates.insert(template) }
             }
-        } catch {
-            if Self.isFault(error, 703) == nil { throw error }
+            do {
+                for entry in try await cms.getValues([DMPathMapping.upnpDeviceInfoLocation]) {
+                    if let template = mapping.template(ofStructurePath: entry.path) { templates.insert(template) }
+                }
+            } catch {
+                if Self.isFault(error, 703) == nil { throw error }
+            }
+            return templates
         }
-        return templates
     }
 
     public func addInstance(to table: ProviderPath, instanceNumber: UInt32) async throws -> (key: String, status: ApplyStatus) {
-        // The device numbers its instances itself; `instanceNumber` (the engine's CWMP number) is not sent.
-        let tablePath = try mapping.upnpPath(table)
-        let created: (instanceIdentifier: String, status: DMChangeStatus)
-        do {
-            created = try await cms.createInstance(multiInstanceName: try mapping.multiInstanceName(table: table))
-        } catch {
-            if let fault = Self.isFault(error, 703) {
-                throw ProxierError(.unknownPath, "the device has no table \(tablePath)", underlying: fault)
+        try await onDevice {
+            // The device numbers its instances itself; `instanceNumber` (the engine's CWMP number) is not sent.
+            let tablePath = try mapping.upnpPath(table)
+            let created: (instanceIdentifier: String, status: DMChangeStatus)
+            do {
+                created = try await cms.createInstance(multiInstanceName: try mapping.multiInstanceName(table: table))
+            } catch {
+                if let fault = Self.isFault(error, 703) {
+                    throw ProxierError(.unknownPath, "the device has no table \(tablePath)", underlying: fault)
+                }
+                throw error
             }
-            throw error
+            guard let key = DMPathMapping.instanceKey(of: created.instanceIdentifier, inTable: tablePath) else {
+                throw UPnPDMError(.invalidResponse,
+                                  "CreateInstance on \(tablePath) answered \(created.instanceIdentifier), not an instance of that table")
+            }
+            logger.debug("UPnP DM instance created", metadata: ["upnp.path": "\(created.instanceIdentifier)"])
+            return (key, created.status == .changesCommitted ? .appliedLater : .applied)
         }
-        guard let key = DMPathMapping.instanceKey(of: created.instanceIdentifier, inTable: tablePath) else {
-            throw UPnPDMError(.invalidResponse,
-                              "CreateInstance on \(tablePath) answered \(created.instanceIdentifier), not an instance of that table")
-        }
-        logger.debug("UPnP DM instance created", metadata: ["upnp.path": "\(created.instanceIdentifier)"])
-        return (key, created.status == .changesCommitted ? .appliedLater : .applied)
     }
 
     public func deleteInstance(_ instance: ProviderPath) async throws -> ApplyStatus {
-        let path = try mapping.upnpPath(instance)
-        do {
-            return try await cms.deleteInstance(path) == .changesCommitted ? .appliedLater : .applied
-        } catch {
-            if let fault = Self.isFault(error, 703) {
-                throw ProxierError(.unknownPath, "the device has no instance \(path)", underlying: fault)
+        try await onDevice {
+            let path = try mapping.upnpPath(instance)
+            do {
+                return try await cms.deleteInstance(path) == .changesCommitted ? .appliedLater : .applied
+            } catch {
+                if let fault = Self.isFault(error, 703) {
+                    throw ProxierError(.unknownPath, "the device has no instance \(path)", underlying: fault)
+                }
+                throw error
             }
-            throw error
         }
     }
 }

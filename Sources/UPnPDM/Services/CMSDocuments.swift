@@ -173,14 +173,25 @@ public enum CMSDocuments {
         }
     }
 
+    /// Read straight from the SAX events (`ParameterListReader`), not through a `DMXMLElement` tree: this is the
+    /// answer to every GetValues. The rules are those of the tree readers above: root and entry by local name,
+    /// the first `ParameterPath` and `Value` child of each `Parameter`, leaf text trimmed, other elements ignored.
     private static func parseParameterList(_ text: String, root: String, limits: DMDocumentLimits) throws(UPnPDMError) -> [DMParameterValue] {
+        if DMXML.trimmed(text).isEmpty { return [] }
+        let reader = ParameterListReader(limits: limits, what: root)
+        try DMXML.read(text, root: root, handler: reader, limits: limits)
+        guard let rootName = reader.rootName else {
+            throw UPnPDMError(.malformedXML, "the \(root) document has no root element")
+        }
+        try DMXML.check(rootName: rootName, expected: root)
         var result: [DMParameterValue] = []
-        for entry in try entries(text, root: root, entry: "Parameter", limits: limits) ?? [] {
-            guard let path = entry.child("ParameterPath"), !path.isEmpty else {
+        result.reserveCapacity(reader.entries.count)
+        for entry in reader.entries {
+            guard let path = entry.path, !path.isEmpty else {
                 throw UPnPDMError(.invalidResponse, "a Parameter of the \(root) document has no ParameterPath")
             }
             // An absent Value is an empty one (an empty string parameter written as <Value/> or left out).
-            result.append(DMParameterValue(path: path, value: entry.child("Value") ?? ""))
+            result.append(DMParameterValue(path: path, value: entry.value ?? ""))
         }
         return result
     }
@@ -270,5 +281,93 @@ public enum CMSDocuments {
         var text = "\(update.version),\(update.time)"
         if !update.changes.isEmpty { text += "," + (try parameterValueList(update.changes)) }
         return text
+    }
+}
+
+/// Reads `<Root><Parameter><ParameterPath>…</ParameterPath><Value>…</Value></Parameter>…</Root>` from SAX events:
+/// for each `Parameter` child of the root, the trimmed text of its first `ParameterPath` and first `Value` child
+/// ("" when that child has child elements, as a tree reader's leaf rule gives). Checks nothing but the caps;
+/// `parseParameterList` validates the entries after the whole document parsed, so a malformed document is reported
+/// as malformed whatever its first entries hold.
+final class ParameterListReader: UPnPXMLStreamHandler {
+    struct Entry {
+        var path: String?
+        var value: String?
+    }
+
+    private enum Field { case path, value }
+
+    private var caps: DMElementCaps
+    private(set) var rootName: String?
+    private(set) var entries: [Entry] = []
+    private var inParameter = false
+    /// The field whose element is open at depth 3, if it is the first of its name in this Parameter.
+    private var field: Field?
+    private var fieldHasChildren = false
+    private var text: [UInt8] = []
+
+    init(limits: DMDocumentLimits, what: String) {
+        caps = DMElementCaps(limits: limits, what: what)
+    }
+
+    func startElement(_ localName: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError? {
+        if let error = caps.admit(depth: depth) { return error }
+        switch depth {
+        case 1:
+            rootName = String(decoding: localName, as: UTF8.self)
+        case 2:
+            inParameter = Self.equals(localName, "Parameter")
+            if inParameter { entries.append(Entry()) }
+        case 3:
+            guard inParameter else { return nil }
+            if Self.equals(localName, "ParameterPath"), entries[entries.count - 1].path == nil {
+                field = .path
+            } else if Self.equals(localName, "Value"), entries[entries.count - 1].value == nil {
+                field = .value
+            } else {
+                field = nil
+            }
+            fieldHasChildren = false
+            text.removeAll(keepingCapacity: true)
+        default:
+            if depth == 4, field != nil { fieldHasChildren = true }
+        }
+        return nil
+    }
+
+    func characters(_ bytes: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError? {
+        if depth == 3, field != nil { text.append(contentsOf: bytes) }
+        return nil
+    }
+
+    func endElement(depth: Int) -> UPnPDMError? {
+        switch depth {
+        case 3:
+            guard let field else { return nil }
+            let value = fieldHasChildren ? "" : Self.trimmedText(text)
+            switch field {
+            case .path: entries[entries.count - 1].path = value
+            case .value: entries[entries.count - 1].value = value
+            }
+            self.field = nil
+        case 2:
+            inParameter = false
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// A local name compared with a literal, byte for byte (no String on either side).
+    private static func equals(_ name: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        name.count == literal.utf8CodeUnitCount
+            && name.elementsEqual(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// The text without leading and trailing ASCII whitespace, as `DMXML.trimmed`.
+    private static func trimmedText(_ bytes: [UInt8]) -> String {
+        guard let first = bytes.firstIndex(where: { !isASCIIWhitespace($0) }),
+              let last = bytes.lastIndex(where: { !isASCIIWhitespace($0) }) else { return "" }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }

@@ -17,6 +17,10 @@ public struct ConfigurationManagementClient: Sendable {
         self.limits = limits
     }
 
+    /// Where to run a sequence of this service's actions (the device's event loop; see
+    /// `UPnPActionInvoking.preferredExecutor(for:)`), nil when it does not matter.
+    public var preferredExecutor: (any TaskExecutor)? { invoker.preferredExecutor(for: service) }
+
     private func call(_ action: String, _ arguments: [(String, String)] = []) async throws -> DMActionAnswer {
         try await invoker.call(action, arguments, on: service)
     }

@@ -6,19 +6,19 @@
 // the document unescaped as child elements), and libxml2 does every bit of escaping and unescaping.
 //
 // Reading is defensive, because the documents come from LAN devices nobody vouches for:
-// * no DTD at all: the internalSubset/externalSubset/entityDecl callbacks stop the parser at the first
-//   `<!DOCTYPE`, so no entity is ever declared (billion laughs) and nothing external is fetched (XXE); options are
-//   NONET (+ NOERROR/NOWARNING so libxml2 prints nothing), never NOENT, DTDLOAD or HUGE;
+// * no DTD at all, through UPnPXMLStream (the DTD callbacks stop the parser at the first `<!DOCTYPE`: no entity is
+//   ever declared, nothing external is fetched); options NONET and IGNORE_ENC, never NOENT, DTDLOAD or HUGE;
 // * a byte cap before libxml2 sees anything, CWMPClient's StartTagGuard against libxml2 2.9's quadratic attribute
-//   check, and depth and element-count caps while the tree is copied out.
-// The DOM is copied into plain Swift values (`DMXMLElement`) and freed at once: no C pointer leaves this file.
-// Errors use the module's XML codes (malformedXML, forbiddenDocumentType, documentTooLarge, documentTooDeep) like
-// UPnPXML, which reads descriptions and SOAP envelopes. This reader differs in two ways the argument documents need:
-// the bytes are always read as UTF-8 (they come from a Swift String, whatever the declaration says), and
-// CWMPClient's StartTagGuard runs first.
+//   check, and depth and element-count caps checked as each element opens.
+// The SAX events are built straight into plain Swift values (`DMXMLElement`): no libxml2 tree, no C pointer
+// leaves the parse. Errors use the module's XML codes (malformedXML, forbiddenDocumentType, documentTooLarge,
+// documentTooDeep) like UPnPXML, which reads descriptions and SOAP envelopes. This reader differs in two ways the
+// argument documents need: the bytes are always read as UTF-8 (they come from a Swift String, whatever the
+// declaration says), and CWMPClient's StartTagGuard runs first.
 
 internal import CLibXML2
 import CWMPClient
+import NIOPosix
 
 /// Caps on an XML argument document a device sends.
 public struct DMDocumentLimits: Hashable, Sendable {
@@ -70,7 +70,12 @@ enum DMXML {
     /// passes control characters through, which would make the document unreadable (and a NUL would cut the C
     /// string short), so values are checked before they are written.
     static func isXMLText(_ text: String) -> Bool {
-        text.unicodeScalars.allSatisfy { scalar in
+        // ASCII (paths and almost every value): a byte check, no scalar decoding. 0x7F is a legal XML character.
+        let asciiOnly = text.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.allSatisfy { $0 < 0x80 } ? bytes.allSatisfy { $0 >= 0x20 || $0 == 0x9 || $0 == 0xA || $0 == 0xD } : nil
+        }
+        if let verdict = asciiOnly ?? nil { return verdict }
+        return text.unicodeScalars.allSatisfy { scalar in
             switch scalar.value {
             case 0x9, 0xA, 0xD, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: true
             default: false
@@ -80,59 +85,47 @@ enum DMXML {
 
     // MARK: Reading
 
-    /// Parses `text` and returns its root element, which must have the local name `rootName`.
+    /// Parses `text` and returns its root element, which must have the local name `rootName`. Streamed through
+    /// SAX (UPnPXMLStream) into `DMXMLElement`s: no libxml2 tree is built, and the caps apply as elements open.
     static func parse(_ text: String, root rootName: String, limits: DMDocumentLimits) throws(UPnPDMError) -> DMXMLElement {
-        _ = initialized
-        var bytes = Array(text.utf8)
-        guard bytes.count <= limits.maximumBytes else {
-            throw UPnPDMError(.documentTooLarge, "the \(rootName) document is \(bytes.count) bytes, more than \(limits.maximumBytes)")
-        }
-        guard !bytes.isEmpty else { throw UPnPDMError(.malformedXML, "the \(rootName) document is empty") }
-        var guardian = StartTagGuard(limit: 64)
-        let admitted = bytes.withUnsafeBytes { guardian.admit($0) }
-        guard admitted else {
-            throw UPnPDMError(.documentTooLarge, "the \(rootName) document has a start tag with more than 64 attributes")
-        }
-        let document = try DMXMLDocument(parsing: &bytes, what: rootName)
-        guard let root = xmlDocGetRootElement(document.pointer) else {
+        let builder = DMTreeBuilder(limits: limits, what: rootName)
+        try read(text, root: rootName, handler: builder, limits: limits)
+        guard let tree = builder.root else {
             throw UPnPDMError(.malformedXML, "the \(rootName) document has no root element")
         }
-        var elements = 0
-        let tree = try copy(root, depth: 1, elements: &elements, limits: limits, what: rootName)
-        guard tree.name == rootName else {
-            throw UPnPDMError(.invalidResponse, "expected a \(rootName) document, got <\(tree.name)>")
-        }
+        try check(rootName: tree.name, expected: rootName)
         return tree
     }
 
-    private static func copy(_ node: xmlNodePtr, depth: Int, elements: inout Int, limits: DMDocumentLimits,
-                             what: String) throws(UPnPDMError) -> DMXMLElement {
-        elements += 1
-        guard elements <= limits.maximumElements else {
-            throw UPnPDMError(.documentTooLarge, "the \(what) document has more than \(limits.maximumElements) elements")
-        }
-        guard depth <= limits.maximumDepth else {
-            throw UPnPDMError(.documentTooDeep, "the \(what) document nests deeper than \(limits.maximumDepth)")
-        }
-        let name = node.pointee.name.map { String(cString: $0) } ?? ""
-        var children: [DMXMLElement] = []
-        var text = ""
-        var child = node.pointee.children
-        while let current = child {
-            switch current.pointee.type {
-            case XML_ELEMENT_NODE:
-                children.append(try copy(current, depth: depth + 1, elements: &elements, limits: limits, what: what))
-            case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
-                if let content = current.pointee.content { text += String(cString: content) }
-            case XML_ENTITY_REF_NODE:
-                // Unreachable without a DTD (undeclared entities are fatal); refuse rather than drop text silently.
-                throw UPnPDMError(.forbiddenDocumentType, "the \(what) document references an entity")
-            default:
-                break  // comments, processing instructions
+    /// Streams `text` to `handler` after the checks every argument document gets (byte cap, StartTagGuard); the
+    /// handler counts elements and checks depth (`DMElementCaps`), libxml2's own depth limit of 256 still applies.
+    static func read(_ text: String, root rootName: String, handler: some UPnPXMLStreamHandler,
+                     limits: DMDocumentLimits) throws(UPnPDMError) {
+        var text = text
+        // Contiguous UTF-8 without a copy for native strings (a bridged or odd string is made native once).
+        let result: Result<Void, UPnPDMError> = text.withUTF8 { bytes in
+            Result { () throws(UPnPDMError) in
+                let bytes = UnsafeRawBufferPointer(bytes)
+                guard bytes.count <= limits.maximumBytes else {
+                    throw UPnPDMError(.documentTooLarge, "the \(rootName) document is \(bytes.count) bytes, more than \(limits.maximumBytes)")
+                }
+                guard !bytes.isEmpty else { throw UPnPDMError(.malformedXML, "the \(rootName) document is empty") }
+                var guardian = StartTagGuard(limit: 64)
+                guard guardian.admit(bytes) else {
+                    throw UPnPDMError(.documentTooLarge, "the \(rootName) document has a start tag with more than 64 attributes")
+                }
+                try UPnPXMLStream.parse(bytes, maximumDepth: .max, readAsUTF8: true, what: "\(rootName) document",
+                                        handler: handler)
             }
-            child = current.pointee.next
         }
-        return DMXMLElement(name: name, text: children.isEmpty ? text : "", children: children)
+        try result.get()
+    }
+
+    /// The root element must have the expected local name.
+    static func check(rootName: String, expected: String) throws(UPnPDMError) {
+        guard rootName == expected else {
+            throw UPnPDMError(.invalidResponse, "expected a \(expected) document, got <\(rootName)>")
+        }
     }
 
     // MARK: Writing
@@ -142,73 +135,120 @@ enum DMXML {
     /// they were handed as text (lxml does).
     static func document(prefix: StaticString, root: StaticString, namespace: StaticString, schemaLocation: StaticString?,
                          _ body: (DMXMLWriter) throws(UPnPDMError) -> Void) throws(UPnPDMError) -> String {
-        let writer = try DMXMLWriter()
-        try writer.startElement("\(prefix):\(root)")
-        try writer.attribute("xmlns:\(prefix)", "\(namespace)")
-        if let schemaLocation {
-            try writer.attribute("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
-            try writer.attribute("xsi:schemaLocation", "\(namespace) \(schemaLocation)")
+        try DMXMLWriter.withWriter { writer throws(UPnPDMError) in
+            try writer.startElement("\(prefix):\(root)")
+            try writer.attribute("xmlns:\(prefix)", "\(namespace)")
+            if let schemaLocation {
+                try writer.attribute("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
+                try writer.attribute("xsi:schemaLocation", "\(namespace) \(schemaLocation)")
+            }
+            try body(writer)
+            try writer.endElement()
+            return try writer.finish()
         }
-        try body(writer)
-        try writer.endElement()
-        return try writer.finish()
     }
 }
 
-/// Owns one libxml2 document and frees it in `deinit`. Confined to the function that parses (never shared).
-final class DMXMLDocument {
-    let pointer: xmlDocPtr
+/// The element-count and depth caps of an argument document, checked as each element opens.
+struct DMElementCaps {
+    let limits: DMDocumentLimits
+    let what: String
+    private var elements = 0
 
-    /// A `_private` marker the DTD callbacks leave on the parser context, so the error can say why it stopped.
-    private static var sawDTD: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: 0xD7D) }
-
-    init(parsing bytes: inout [UInt8], what: String) throws(UPnPDMError) {
-        guard let context = xmlNewParserCtxt() else {
-            throw UPnPDMError(.malformedXML, "libxml2 could not allocate a parser for the \(what) document")
-        }
-        defer { xmlFreeParserCtxt(context) }
-        if let sax = context.pointee.sax {
-            // User data of the DOM builder is the context itself, so the callbacks can stop it.
-            sax.pointee.internalSubset = { user, _, _, _ in DMXMLDocument.refuseDTD(user) }
-            sax.pointee.externalSubset = { user, _, _, _ in DMXMLDocument.refuseDTD(user) }
-            sax.pointee.entityDecl = { user, _, _, _, _, _ in DMXMLDocument.refuseDTD(user) }
-        }
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
-        let document = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) {
-                // The SOAP layer hands over a Swift String, so the bytes are UTF-8 whatever the declaration says.
-                xmlCtxtReadMemory(context, $0.baseAddress, Int32($0.count), nil, "UTF-8", options)
-            }
-        }
-        if context.pointee._private == Self.sawDTD {
-            if let document { xmlFreeDoc(document) }
-            throw UPnPDMError(.forbiddenDocumentType, "the \(what) document has a DTD (refused: entities, external subsets)")
-        }
-        guard let document, context.pointee.wellFormed != 0 else {
-            if let document { xmlFreeDoc(document) }
-            var reason = "the \(what) document is not well-formed XML"
-            if let message = context.pointee.lastError.message {
-                reason += ": " + DMXML.trimmed(String(cString: message))
-            }
-            throw UPnPDMError(.malformedXML, reason)
-        }
-        pointer = document
+    init(limits: DMDocumentLimits, what: String) {
+        self.limits = limits
+        self.what = what
     }
 
-    deinit { xmlFreeDoc(pointer) }
+    mutating func admit(depth: Int) -> UPnPDMError? {
+        elements += 1
+        guard elements <= limits.maximumElements else {
+            return UPnPDMError(.documentTooLarge, "the \(what) document has more than \(limits.maximumElements) elements")
+        }
+        guard depth <= limits.maximumDepth else {
+            return UPnPDMError(.documentTooDeep, "the \(what) document nests deeper than \(limits.maximumDepth)")
+        }
+        return nil
+    }
+}
 
-    private static func refuseDTD(_ user: UnsafeMutableRawPointer?) {
-        guard let context = user?.assumingMemoryBound(to: xmlParserCtxt.self) else { return }
-        context.pointee._private = sawDTD
-        xmlStopParser(context)
+/// Builds the `DMXMLElement` tree from a document's SAX events: local names (prefixes and namespaces ignored, as
+/// devices use several), the text of leaf elements (text beside child elements is dropped), children in order.
+/// Element-count and depth caps are checked as each element opens, before anything is kept.
+private final class DMTreeBuilder: UPnPXMLStreamHandler {
+    private var caps: DMElementCaps
+    /// The elements open now, outermost first.
+    private var open: [DMXMLElement] = []
+    /// The text since the innermost open element started (or its last child ended): a leaf's whole text at its end.
+    private var text: [UInt8] = []
+    private(set) var root: DMXMLElement?
+
+    init(limits: DMDocumentLimits, what: String) {
+        caps = DMElementCaps(limits: limits, what: what)
+    }
+
+    func startElement(_ localName: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError? {
+        if let error = caps.admit(depth: depth) { return error }
+        open.append(DMXMLElement(name: String(decoding: localName, as: UTF8.self), text: "", children: []))
+        text.removeAll(keepingCapacity: true)
+        return nil
+    }
+
+    func characters(_ bytes: UnsafeRawBufferPointer, depth: Int) -> UPnPDMError? {
+        text.append(contentsOf: bytes)
+        return nil
+    }
+
+    func endElement(depth: Int) -> UPnPDMError? {
+        guard var element = open.popLast() else { return nil }
+        if element.children.isEmpty { element.text = String(decoding: text, as: UTF8.self) }
+        text.removeAll(keepingCapacity: true)
+        if open.isEmpty {
+            root = element
+        } else {
+            open[open.count - 1].children.append(element)
+        }
+        return nil
     }
 }
 
 /// Owns one libxml2 `xmlTextWriter` over an `xmlBuffer` and frees both in `deinit`. libxml2 does the XML syntax
 /// and all escaping; this class checks that caller text holds only XML characters. One per document.
-final class DMXMLWriter {
+final class DMXMLWriter: @unchecked Sendable {
     private let buffer: xmlBufferPtr
     private let writer: xmlTextWriterPtr
+
+    private var busy = false
+    private var finished = false
+    private static let perThread = ThreadSpecificVariable<DMXMLWriter>()
+
+    /// Runs `body` with this thread's writer (a new one when it is in use or was dropped); `body` ends with
+    /// `finish`. Reused because making and freeing a writer per document cost more than writing a small one; a
+    /// writer that failed or was not finished is dropped, so no open element carries over.
+    static func withWriter<T>(_ body: (DMXMLWriter) throws(UPnPDMError) -> T) throws(UPnPDMError) -> T {
+        let writer: DMXMLWriter
+        if let cached = perThread.currentValue, !cached.busy {
+            writer = cached
+        } else {
+            writer = try DMXMLWriter()
+            if perThread.currentValue == nil { perThread.currentValue = writer }
+        }
+        writer.busy = true
+        writer.finished = false
+        defer { writer.busy = false }
+        do {
+            let result = try body(writer)
+            if !writer.finished { writer.retire() }
+            return result
+        } catch {
+            writer.retire()
+            throw error
+        }
+    }
+
+    private func retire() {
+        if Self.perThread.currentValue === self { Self.perThread.currentValue = nil }
+    }
 
     init() throws(UPnPDMError) {
         _ = DMXML.initialized
@@ -264,6 +304,10 @@ final class DMXMLWriter {
         try check(xmlTextWriterEndDocument(writer), "the end of the document")
         try check(xmlTextWriterFlush(writer), "the output")
         guard let content = xmlBufferContent(buffer) else { throw UPnPDMError(.invalidArgument, "libxml2 produced no output") }
+        defer {
+            xmlBufferEmpty(buffer)
+            finished = true
+        }
         return String(cString: content)
     }
 }
