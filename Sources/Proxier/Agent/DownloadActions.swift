@@ -69,7 +69,8 @@ public final class DownloadActions: CWMPAgentActions {
         self.logger = logger
     }
 
-    public var supportedMethods: Set<CPEMethod> { [.reboot, .factoryReset, .scheduleInform, .download] }
+    /// What every agent that acts on the session's follow-ups supports (`RebootCapableActions`), plus Download.
+    public var supportedMethods: Set<CPEMethod> { RebootCapableActions().supportedMethods.union([.download]) }
 
     /// The agent whose transfers these are (the one built with these actions).
     public func attach(_ agent: CWMPAgent) {
