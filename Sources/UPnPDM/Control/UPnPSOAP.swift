@@ -174,7 +174,7 @@ final class ResponseArgumentsReader: UPnPXMLStreamHandler {
     private var sawResult = false
     private var inResult = false
     private var argumentName: String?
-    private var text: [UInt8] = []
+    fileprivate var text: [UInt8] = []
     private var arguments: [UPnPActionArgument] = []
 
     /// Stops the stream when the document is not the usual answer; never leaves this file.
@@ -188,6 +188,7 @@ final class ResponseArgumentsReader: UPnPXMLStreamHandler {
     static func read(_ body: [UInt8], action: String, maximumBytes: Int) -> [UPnPActionArgument]? {
         guard !body.isEmpty, body.count <= maximumBytes else { return nil }
         let reader = ResponseArgumentsReader(action: action, maximumElements: UPnPSOAP.maximumResponseElements)
+        reader.text.reserveCapacity(min(body.count, 1 << 16))   // an argument's text is at most the body
         let completed = body.withUnsafeBytes { bytes -> Bool in
             do {
                 try UPnPXMLStream.parse(bytes, maximumDepth: UPnPSOAP.maximumResponseDepth, readAsUTF8: false,

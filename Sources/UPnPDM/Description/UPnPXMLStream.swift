@@ -56,7 +56,8 @@ enum UPnPXMLStream {
         let context = parser.context
         let state = StreamState(handler: handler, maximumDepth: maximumDepth, what: what)
         let callbacks = UnsafeMutablePointer<CallbackContext>.allocate(capacity: 1)
-        callbacks.initialize(to: CallbackContext(state: state))
+        // Text is at most the document's size: sized for it up front (capped), it rarely grows.
+        callbacks.initialize(to: CallbackContext(state: state, capacity: min(max(bytes.count, 64), 1 << 16)))
         defer {
             context.pointee._private = nil
             callbacks.pointee.text.deallocate()
@@ -206,8 +207,8 @@ enum UPnPXMLStream {
         var capacity: Int
         let state: Unmanaged<StreamState>
 
-        init(state: StreamState) {
-            capacity = 256
+        init(state: StreamState, capacity: Int) {
+            self.capacity = capacity
             text = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
             self.state = Unmanaged.passUnretained(state)
         }

@@ -318,6 +318,7 @@ public struct UPnPHTTPClient: Sendable {
     static func makeHead(_ request: UPnPHTTPRequest, target: UPnPHTTPTarget, userAgent: String,
                          keepAlive: Bool = false) -> HTTPRequestHead {
         var headers = HTTPHeaders()
+        headers.reserveCapacity(request.headers.count + 5)   // one allocation, not one per doubling
         headers.add(name: "Host", value: target.hostHeader)
         for (name, value) in request.headers where !Self.isHost(name) { headers.add(name: name, value: value) }
         // HTTP/1.1 keeps the connection by default; some HTTP/1.0-minded devices need to be told.
