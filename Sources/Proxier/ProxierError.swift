@@ -20,6 +20,7 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
             case unknownAgent
             case methodNotSupported
             case timedOut
+            case unsupportedTransferProtocol
         }
 
         let backingCode: BackingCode
@@ -54,6 +55,8 @@ public struct ProxierError: Error, Hashable, CustomStringConvertible, @unchecked
         public static let methodNotSupported = ErrorCode(backingCode: .methodNotSupported)
         /// An RPC did not finish within its time budget (a provider or the agent did not answer in time).
         public static let timedOut = ErrorCode(backingCode: .timedOut)
+        /// A Download or Upload names a URL scheme the CPE cannot transfer with (TR-069 fault 9013).
+        public static let unsupportedTransferProtocol = ErrorCode(backingCode: .unsupportedTransferProtocol)
 
         public var description: String { String(describing: backingCode) }
     }
@@ -107,6 +110,7 @@ extension ProxierError: CWMPFaultConvertible {
         case .methodNotSupported: CWMPFault(.methodNotSupported, reason)
         // The ACS cannot tell a slow device from a broken one, and neither is its fault: 9002 with the reason.
         case .timedOut: CWMPFault(.internalError, reason)
+        case .unsupportedTransferProtocol: CWMPFault(.unsupportedProtocolForFileTransfer, reason)
         }
     }
 }

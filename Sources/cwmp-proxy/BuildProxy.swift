@@ -97,14 +97,26 @@ func buildProxy(configuration: ProxyConfiguration, logger: Logger, logLevel: Log
     let deviceId = DeviceId(manufacturer: identity.manufacturer, oui: identity.manufacturerOUI,
                             productClass: identity.productClass, serialNumber: identity.serialNumber)
     // The gateway informs soon after start; only virtual devices, started by the thousand, need a wide window.
+    // Download: fetched into the state directory, applied by the FileType's configured hook.
+    let downloads = DownloadActions(
+        configuration: .init(directory: absolutePath(configuration.stateDirectory) + "/downloads",
+                             hooks: configuration.downloads.hooks,
+                             maximumFileSize: configuration.downloads.maximumFileSize,
+                             timeLimit: .seconds(configuration.downloads.timeLimitSeconds),
+                             // File servers are usually the ACS operator's: the ACS's CA bundle serves both.
+                             caBundlePath: configuration.acs.caBundlePath),
+        logger: logger)
     let gatewaySetup = AgentHost.AgentSetup(agentID: agentID) { environment in
-        CWMPAgent(configuration: .init(agentID: agentID, deviceId: deviceId, startupJitterWindow: .seconds(2)),
-                  gateway: gateway, hooks: agentHooks(configuration.gateway, logger: logger), environment: environment)
+        let agent = CWMPAgent(configuration: .init(agentID: agentID, deviceId: deviceId, startupJitterWindow: .seconds(2)),
+                              gateway: gateway, actions: downloads,
+                              hooks: agentHooks(configuration.gateway, logger: logger), environment: environment)
+        downloads.attach(agent)
+        return agent
     }
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
         .init(service: AgentHostService(host: host, setups: [gatewaySetup], store: store, listener: listener,
-                                        logger: logger)),
+                                        logger: logger, started: { await downloads.reportInterruptedTransfers() })),
     ]
     if let discovery {
         // Discovery failing (a LAN interface missing) must not stop the gateway's own management: logged, not fatal.
@@ -134,11 +146,14 @@ struct AgentHostService: Service {
     let store: AgentStore
     let listener: ConnectionRequestServer
     let logger: Logger
+    /// Runs once the agents have started (what needs a started agent: reporting transfers cut short by a restart).
+    var started: @Sendable () async -> Void = {}
 
     func run() async throws {
         do {
             try await host.start(setups)
             logger.info("agents started", metadata: ["cwmp.agents.count": .stringConvertible(host.agentCount)])
+            await started()
             try? await gracefulShutdown()
         } catch {
             logger.error("agents failed to start", metadata: ["error": .string(String(describing: error))])

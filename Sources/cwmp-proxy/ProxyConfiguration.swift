@@ -61,7 +61,17 @@ struct ProxyConfiguration: Sendable, Equatable {
         var searchTargets: [String] = SSDPDiscoveryStateMachine.Configuration.defaultSearchTargets
     }
 
+    /// Download (TR-069 §A.3.2.8): files go to `<stateDirectory>/downloads`, then to the hook of their FileType.
+    struct Downloads: Sendable, Equatable {
+        /// FileType → absolute path of the executable that applies such a file. None: every Download is
+        /// reported failed (TransferComplete 9010), never as success.
+        var hooks: [String: String] = [:]
+        var maximumFileSize: Int = 64 << 20
+        var timeLimitSeconds: Int = 600
+    }
+
     var acs = ACS()
+    var downloads = Downloads()
     var upnp = UPnP()
     var connectionRequest = ConnectionRequest()
     var gateway = Gateway()
@@ -91,7 +101,7 @@ extension ProxyConfiguration {
         }
 
         var configuration = ProxyConfiguration()
-        try root.allowOnly(["acs", "connectionRequest", "gateway", "stateDirectory", "logLevel", "upnp"])
+        try root.allowOnly(["acs", "connectionRequest", "downloads", "gateway", "stateDirectory", "logLevel", "upnp"])
         if let acs = try root.object("acs") {
             try acs.allowOnly(["url", "username", "passwordFile", "caBundle", "periodicInformEnable", "periodicInformInterval"])
             configuration.acs.url = try acs.string("url")
@@ -152,6 +162,20 @@ extension ProxyConfiguration {
                 configuration.gateway[keyPath: keyPath] = command
             }
             configuration.gateway.hookTimeoutSeconds = try gateway.integer("hookTimeoutSeconds", in: 1...3600) ?? 60
+        }
+        if let downloads = try root.object("downloads") {
+            try downloads.allowOnly(["hooks", "maximumFileSize", "timeLimitSeconds"])
+            if let hooks = try downloads.object("hooks") {
+                for fileType in hooks.values.keys.sorted() {
+                    // The FileType is matched as the ACS sends it: "1 Firmware Upgrade Image", "X 00D09E name", …
+                    guard !fileType.isEmpty, fileType.count <= 64, let path = try hooks.string(fileType), path.hasPrefix("/") else {
+                        throw ConfigurationError(key: hooks.key(fileType), problem: "the absolute path of an executable, under a FileType of at most 64 characters")
+                    }
+                    configuration.downloads.hooks[fileType] = path
+                }
+            }
+            configuration.downloads.maximumFileSize = Int(try downloads.integer("maximumFileSize", in: 1...UInt32.max) ?? UInt32(configuration.downloads.maximumFileSize))
+            configuration.downloads.timeLimitSeconds = Int(try downloads.integer("timeLimitSeconds", in: 1...86_400) ?? UInt32(configuration.downloads.timeLimitSeconds))
         }
         if let upnp = try root.object("upnp") {
             try upnp.allowOnly(["interfaces", "mx", "searchTargets"])

@@ -18,14 +18,24 @@ public final class ACSPeer: @unchecked Sendable {
         return nil
     }
 
+    /// Whether a peer can run here (python3 and the script). Suites and tests that need the peer take
+    /// `.enabled(if: ACSPeer.isAvailable, "\(ACSPeer.unavailableReason)")`, so that a missing peer is reported as a
+    /// skipped test, not as a test that printed a line and passed.
+    public static var isAvailable: Bool { python3 != nil && FileManager.default.fileExists(atPath: script) }
+    public static let unavailableReason = "python3 or Tests/Peers/acs/acs_peer.py is missing: the ACS peer cannot run"
+
     public let process = Process()
     public let port: Int
     public let controlPort: Int
 
-    public var acsURL: String { "http://127.0.0.1:\(port)/acs" }
+    /// Whether the CWMP listener speaks https (`--tls-cert`).
+    public let tls: Bool
+
+    public var acsURL: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)/acs" }
 
     public init(arguments: [String] = [], password: String? = nil) throws {
         guard let python3 = Self.python3 else { throw PeerUnavailable.python3Missing }
+        tls = arguments.contains("--tls-cert")
         process.executableURL = URL(fileURLWithPath: python3)
         process.arguments = [Self.script, "--port", "0", "--control-port", "0", "--exit-with-parent"] + arguments
         var environment = ProcessInfo.processInfo.environment

@@ -20,13 +20,8 @@ struct AgentGapsTests {
     static let localTimeZone = "Device.Time.LocalTimeZone"
     static let upTime = "Device.DeviceInfo.UpTime"
 
-    private func startPeer() throws -> ACSPeer? {
-        do {
-            return try ACSPeer(arguments: ["--max-sessions", "1000"])
-        } catch PeerUnavailable.python3Missing {
-            print("SKIPPED: python3 is missing, the ACS peer cannot run")
-            return nil
-        }
+    private func startPeer() throws -> ACSPeer {
+        try ACSPeer(arguments: ["--max-sessions", "1000"])
     }
 
     private func parameters(_ inform: [String: Any]?) -> [String: Any] { inform?["parameters"] as? [String: Any] ?? [:] }
@@ -101,9 +96,10 @@ struct AgentGapsTests {
     /// The child records an active change (LocalTimeZone, Notification 2) and a passive one (UpTime, 1) while its
     /// ACS is unreachable, and is killed once they are in the store. The next start reports them, with the values
     /// the parameters have then, in its first Inform (`1 BOOT` + `4 VALUE CHANGE`), and never again.
-    @Test("value changes not yet in an acknowledged Inform survive a SIGKILL and are reported exactly once")
+    @Test("value changes not yet in an acknowledged Inform survive a SIGKILL and are reported exactly once",
+          .requiresACSPeer)
     func valueChangesSurviveSIGKILL() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         try await withTemporaryStateDirectory { directory in
             // The child informs the peer's URL (so the restart is no BOOTSTRAP) through a transport that never gets there.
@@ -157,9 +153,9 @@ struct AgentGapsTests {
 
     /// The parameter changes again after the Inform read its value and before the InformResponse: the ACS has seen
     /// the older value only, so the change stays pending and the next Inform reports the newer one.
-    @Test("a change made while its Inform is in flight is reported again with the newer value")
+    @Test("a change made while its Inform is in flight is reported again with the newer value", .requiresACSPeer)
     func aChangeDuringTheInformIsNotAcknowledgedByIt() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         let first = "CET-1CEST,M3.5.0,M10.5.0/3", second = "EST+5EDT,M3.2.0/2,M11.1.0/2"
         let gatewayBox = Mutex<GatewayDataModel?>(nil)
@@ -196,9 +192,9 @@ struct AgentGapsTests {
 
     /// A new ACS URL: BOOTSTRAP discards `4 VALUE CHANGE`, and with the event its parameters (docs/agent-events.md),
     /// in memory and in the store.
-    @Test("a new ACS URL voids the pending value changes")
+    @Test("a new ACS URL voids the pending value changes", .requiresACSPeer)
     func aNewACSURLVoidsPendingValueChanges() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         let harness = try await AgentHarness.make(peer: peer)
         try await harness.agent.start()
@@ -225,9 +221,10 @@ struct AgentGapsTests {
 
     /// DefaultActiveNotificationThrottle set in the configuration reaches the agent: an active change right after a
     /// session waits the throttle (the manual clock stands still, so the deadline is exact), then goes.
-    @Test("DefaultActiveNotificationThrottle delays a session whose only reason is an active notification")
+    @Test("DefaultActiveNotificationThrottle delays a session whose only reason is an active notification",
+          .requiresACSPeer)
     func activeNotificationThrottle() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         let settings = ManagementServerSettings(url: peer.acsURL, periodicInformEnable: true, periodicInformInterval: 86_400,
                                                 connectionRequestUsername: "cr-user", connectionRequestPassword: "cr-s3cret",
@@ -254,9 +251,9 @@ struct AgentGapsTests {
     /// A ScheduleInform accepted before a restart still fires after it: the agent stops (nothing more is written at
     /// stop than a kill -9 would leave) and a new one on the same store reports `3 SCHEDULED` + `M ScheduleInform`
     /// when the delay has passed, once.
-    @Test("a ScheduleInform not yet due survives a restart and fires once")
+    @Test("a ScheduleInform not yet due survives a restart and fires once", .requiresACSPeer)
     func scheduledInformSurvivesARestart() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         try await withTemporaryStateDirectory { directory in
             let clock = ManualAgentClock()
@@ -289,9 +286,10 @@ struct AgentGapsTests {
     /// ScheduleInformResponse and holds its answer to it (the next RPC, a GetParameterValues) for 60 s, so the
     /// session is still open when the child is killed. The ScheduleInform was stored before its response went out: the next start reports `3 SCHEDULED` +
     /// `M ScheduleInform` with its CommandKey when the delay has passed, and never again.
-    @Test("a ScheduleInform answered in a session killed before its end fires after the restart, once")
+    @Test("a ScheduleInform answered in a session killed before its end fires after the restart, once",
+          .requiresACSPeer)
     func scheduledInformSurvivesSIGKILLMidSession() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         try await withTemporaryStateDirectory { directory in
             let urlFile = directory + ".acs-url"
@@ -358,9 +356,9 @@ struct AgentGapsTests {
 
     /// The store refuses the scheduled_informs row: the ScheduleInform is answered 9002 and is not scheduled (in
     /// the store or in the agent's timer); once the store works again the same RPC is stored and fires.
-    @Test("a ScheduleInform that cannot be stored answers 9002 and schedules nothing")
+    @Test("a ScheduleInform that cannot be stored answers 9002 and schedules nothing", .requiresACSPeer)
     func scheduleInformRefusedWhenTheStoreFails() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         let harness = try await AgentHarness.make(peer: peer)
         try await harness.agent.start()
@@ -401,9 +399,9 @@ struct AgentGapsTests {
     /// The store refuses the ParameterKey (a trigger makes SQLite abort the UPDATE, as a full or broken database
     /// would): the SetParameterValues is answered with 9002, ParameterKey and the value are as before in memory
     /// and in the store; once the store works again the same RPC succeeds.
-    @Test("a SetParameterValues whose changes cannot be stored answers 9002 and changes nothing")
+    @Test("a SetParameterValues whose changes cannot be stored answers 9002 and changes nothing", .requiresACSPeer)
     func setParameterValuesRolledBackWhenTheStoreFails() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         let record = try makeTemporaryStateDirectory() + "-record"
         defer { try? FileManager.default.removeItem(atPath: record) }
@@ -448,7 +446,7 @@ struct AgentGapsTests {
 
         // Every envelope the agent sent, the 9002 fault included, validates against the CWMP XSDs.
         guard XSDValidator.isAvailable else {
-            print("SKIPPED: ../shared/tools/cwmp-validate is absent; envelopes not validated")
+            recordXSDValidationSkipped("envelopes")
             return
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: record).filter { $0.contains("-cpe-") }.sorted()
@@ -461,9 +459,10 @@ struct AgentGapsTests {
     }
 
     /// A SetParameterAttributes whose attribute cannot be stored: 9002, and the Notification stays as it was.
-    @Test("a SetParameterAttributes whose attribute cannot be stored answers 9002 and changes nothing")
+    @Test("a SetParameterAttributes whose attribute cannot be stored answers 9002 and changes nothing",
+          .requiresACSPeer)
     func setParameterAttributesRolledBackWhenTheStoreFails() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         let harness = try await AgentHarness.make(peer: peer)
         try await harness.agent.start()
@@ -486,9 +485,9 @@ struct AgentGapsTests {
 
     /// An AddObject (an InformParameter row) whose instance number cannot be stored: 9002, and neither the row nor
     /// the number exists afterwards, in memory or in the store.
-    @Test("an AddObject whose instance cannot be stored answers 9002 and leaves no instance behind")
+    @Test("an AddObject whose instance cannot be stored answers 9002 and leaves no instance behind", .requiresACSPeer)
     func addObjectRolledBackWhenTheStoreFails() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         let harness = try await AgentHarness.make(peer: peer)
         try await harness.agent.start()

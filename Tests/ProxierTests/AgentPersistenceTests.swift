@@ -51,15 +51,10 @@ struct ObservingSession: ACSSession {
     func close() async { await inner.close() }
 }
 
-@Suite("Agent persistence across restarts")
+@Suite("Agent persistence across restarts", .requiresACSPeer)
 struct AgentPersistenceTests {
-    private func startPeer() throws -> ACSPeer? {
-        do {
-            return try ACSPeer(arguments: ["--max-sessions", "1000"])
-        } catch PeerUnavailable.python3Missing {
-            print("SKIPPED: python3 is missing, the ACS peer cannot run")
-            return nil
-        }
+    private func startPeer() throws -> ACSPeer {
+        try ACSPeer(arguments: ["--max-sessions", "1000"])
     }
 
     /// The CommandKeys of the TransferCompletes the peer received from the harness's device.
@@ -71,7 +66,7 @@ struct AgentPersistenceTests {
 
     @Test("InformParameter rows the ACS added keep their instance numbers across a restart; deleted numbers stay used")
     func informParameterNumbers() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         try await withTemporaryStateDirectory { directory in
             let first = try await AgentHarness.make(peer: peer, directory: directory)
@@ -121,7 +116,7 @@ struct AgentPersistenceTests {
 
     @Test("after a FactoryReset instances are renumbered from the counters: no number the ACS saw comes back")
     func factoryResetKeepsCounters() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         try await withTemporaryStateDirectory { directory in
             let harness = try await AgentHarness.make(peer: peer, directory: directory)
@@ -235,7 +230,7 @@ struct AgentPersistenceTests {
 
     @Test("a ManagementServer value the ACS sets is in the store before the SetParameterValuesResponse is sent")
     func settingsWrittenBeforeTheResponse() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         try await withTemporaryStateDirectory { directory in
             let storeBox = Mutex<AgentStore?>(nil)
@@ -269,7 +264,7 @@ struct AgentPersistenceTests {
 
     @Test("a TransferComplete queued just before a SIGKILL is delivered after the restart, exactly once")
     func transferCompleteSurvivesSIGKILL() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         try await withTemporaryStateDirectory { directory in
             let lines = try await CrashChild.run(mode: .queueRequestThenHang, directory: directory) { lines in

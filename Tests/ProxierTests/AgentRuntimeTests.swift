@@ -7,20 +7,15 @@ import Logging
 import Testing
 @testable import Proxier
 
-@Suite("CWMP agent runtime", .serialized)
+@Suite("CWMP agent runtime", .serialized, .requiresACSPeer)
 struct AgentRuntimeTests {
-    private func startPeer(_ arguments: [String] = [], password: String? = nil) throws -> ACSPeer? {
-        do {
-            return try ACSPeer(arguments: arguments, password: password)
-        } catch PeerUnavailable.python3Missing {
-            print("SKIPPED: python3 is missing, the ACS peer cannot run")
-            return nil
-        }
+    private func startPeer(_ arguments: [String] = [], password: String? = nil) throws -> ACSPeer {
+        try ACSPeer(arguments: arguments, password: password)
     }
 
     @Test("first session: BOOTSTRAP + BOOT acknowledged; GPV, SPV of PeriodicInformInterval, CR, Reboot; envelopes valid")
     func sessionCycle() async throws {
-        guard let peer = try startPeer(["--max-sessions", "1000"]) else { return }
+        let peer = try startPeer(["--max-sessions", "1000"])
         let record = try makeTemporaryStateDirectory() + "-record"
         try peer.control("POST", "/record", ["dir": record])
         let harness = try await AgentHarness.make(peer: peer)
@@ -83,8 +78,8 @@ struct AgentRuntimeTests {
 
     @Test("Digest authentication to the ACS", arguments: ["MD5", "SHA-256"])
     func digest(algorithm: String) async throws {
-        guard let peer = try startPeer(["--auth", "digest", "--digest-algorithms", algorithm, "--username", "gw"],
-                                       password: "acs-pw-\(algorithm)") else { return }
+        let peer = try startPeer(["--auth", "digest", "--digest-algorithms", algorithm, "--username", "gw"],
+                                 password: "acs-pw-\(algorithm)")
         let settings = ManagementServerSettings(url: peer.acsURL, username: "gw", password: "acs-pw-\(algorithm)",
                                                 connectionRequestUsername: "cr-user",
                                                 connectionRequestPassword: "cr-s3cret")
@@ -98,7 +93,7 @@ struct AgentRuntimeTests {
 
     @Test("wrong ACS password: the session fails with the 401, RetryCount counts it")
     func digestRefused() async throws {
-        guard let peer = try startPeer(["--auth", "digest", "--username", "gw"], password: "right") else { return }
+        let peer = try startPeer(["--auth", "digest", "--username", "gw"], password: "right")
         let settings = ManagementServerSettings(url: peer.acsURL, username: "gw", password: "wrong")
         let harness = try await AgentHarness.make(peer: peer, settings: settings)
         try await harness.agent.start()
@@ -110,7 +105,7 @@ struct AgentRuntimeTests {
 
     @Test("503 + Retry-After: the agent waits at least Retry-After, then informs with RetryCount 1")
     func retryAfter() async throws {
-        guard let peer = try startPeer(["--max-sessions", "0"]) else { return }
+        let peer = try startPeer(["--max-sessions", "0"])
         let harness = try await AgentHarness.make(peer: peer)
         let start = harness.clock.now()
         try await harness.agent.start()
@@ -131,7 +126,7 @@ struct AgentRuntimeTests {
 
     @Test("HTTP 500 on the Inform: retry with RetryCount 1, events not lost")
     func informFailure() async throws {
-        guard let peer = try startPeer(["--fail-inform", "1"]) else { return }
+        let peer = try startPeer(["--fail-inform", "1"])
         let harness = try await AgentHarness.make(peer: peer)
         try await harness.agent.start()
         #expect(await harness.sessions(1))
@@ -148,7 +143,7 @@ struct AgentRuntimeTests {
 
     @Test("CWMPRetryMinimumWaitInterval changed at run time sizes the next retry wait, without a restart")
     func retryParametersTakeEffectAtRunTime() async throws {
-        guard let peer = try startPeer(["--fail-inform", "2"]) else { return }
+        let peer = try startPeer(["--fail-inform", "2"])
         let harness = try await AgentHarness.make(peer: peer)
         try await harness.agent.start()
         #expect(await harness.sessions(1))
@@ -172,7 +167,7 @@ struct AgentRuntimeTests {
 
     @Test("events pending at a crash are delivered after restart, once")
     func crashRecovery() async throws {
-        guard let peer = try startPeer(["--fail-inform", "1"]) else { return }
+        let peer = try startPeer(["--fail-inform", "1"])
         let first = try await AgentHarness.make(peer: peer)
         try await first.agent.start()
         #expect(await first.sessions(1))
@@ -204,7 +199,7 @@ struct AgentRuntimeTests {
     /// an ACS URL change drops the Connection Request event and queues BOOTSTRAP) must not reach the Inform.
     @Test("events removed while a session waits at the gate are not in its Inform")
     func eventsRemovedWhileWaitingAtTheGate() async throws {
-        guard let peer = try startPeer(["--max-sessions", "1000"]) else { return }
+        let peer = try startPeer(["--max-sessions", "1000"])
         let record = try makeTemporaryStateDirectory() + "-record"
         try peer.control("POST", "/record", ["dir": record])
         let gate = SessionGate(limit: 1)
@@ -237,7 +232,7 @@ struct AgentRuntimeTests {
 
     @Test("200 agents on one host complete their first session")
     func manyAgents() async throws {
-        guard let peer = try startPeer(["--max-sessions", "1000", "--cookie", "none"]) else { return }
+        let peer = try startPeer(["--max-sessions", "1000", "--cookie", "none"])
         let directory = try makeTemporaryStateDirectory()
         let store = try await AgentStore.open(directory: directory)
         let host = AgentHost(configuration: .init(maximumConcurrentSessions: 32), store: store,
@@ -278,7 +273,7 @@ struct AgentRuntimeTests {
 
     private func validateRecorded(_ directory: String) throws {
         guard XSDValidator.isAvailable else {
-            print("SKIPPED: ../shared/tools/cwmp-validate is absent; envelopes not validated")
+            recordXSDValidationSkipped("envelopes")
             return
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains("-cpe-") }.sorted()

@@ -46,7 +46,7 @@ import Testing
                     })
                     #expect(failures.isEmpty, "\(failures)")
                 } else {
-                    print("SKIPPED: ../shared/tools/cwmp-validate is absent; stored envelopes not validated")
+                    recordXSDValidationSkipped("stored envelopes")
                 }
             }
         }

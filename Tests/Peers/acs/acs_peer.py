@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 import signal
+import ssl
 import sys
 import time
 import urllib.parse
@@ -1433,8 +1434,14 @@ async def main_async(args: argparse.Namespace) -> int:
         server = await loop.create_server(lambda: MinimalProtocol(peer), args.host, args.port, backlog=1024,
                                           reuse_address=True)
     else:
+        tls = None
+        if args.tls_cert:
+            # https for the CWMP listener: the CPE's certificate validation (CA bundle, host name) is what a test
+            # checks, so the certificate comes from the test's own throw-away PKI.
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(args.tls_cert, args.tls_key)
         server = await asyncio.start_server(lambda r, w: serve_cwmp_connection(peer, r, w), args.host, args.port,
-                                            backlog=1024, limit=MAX_HEADER_BYTES, reuse_address=True)
+                                            backlog=1024, limit=MAX_HEADER_BYTES, reuse_address=True, ssl=tls)
     control = await asyncio.start_server(lambda r, w: serve_control_connection(peer, r, w), args.control_host,
                                          args.control_port, limit=MAX_HEADER_BYTES, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
@@ -1494,6 +1501,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fault-8005", type=int, default=0, help="answer the next N CPE requests with fault 8005")
     p.add_argument("--gzip", action="store_true",
                    help="gzip non-empty CWMP answers when the request's Accept-Encoding allows it (not --minimal)")
+    p.add_argument("--tls-cert", default=None, help="PEM certificate chain: the CWMP listener speaks https (not --minimal)")
+    p.add_argument("--tls-key", default=None, help="PEM private key of --tls-cert")
     p.add_argument("--exit-with-parent", action="store_true", help="exit when the parent process dies")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
@@ -1506,6 +1515,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for a in args.digest_algorithms.split(","):
         if a.strip() not in DIGEST_HASHES:
             p.error(f"unknown digest algorithm {a!r}")
+    if bool(args.tls_cert) != bool(args.tls_key) or (args.tls_cert and args.minimal):
+        p.error("--tls-cert and --tls-key go together, and not with --minimal")
     if args.auth != "none" and not args.password:
         p.error("--auth needs --password or $ACS_PEER_PASSWORD")
     return args
