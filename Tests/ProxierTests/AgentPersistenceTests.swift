@@ -150,7 +150,7 @@ struct AgentPersistenceTests {
     /// configured FactoryReset hook command runs, and a restart restores nothing the ACS had set.
     @Test("FactoryReset restores the configured ManagementServer values and forgets what the ACS set; the hook command runs")
     func factoryResetRestoresTheConfiguration() async throws {
-        guard let peer = try startPeer() else { return }
+        let peer = try startPeer()
         defer { peer.stop() }
         try await withTemporaryStateDirectory { directory in
             let marker = directory + "/factory-reset-hook"
