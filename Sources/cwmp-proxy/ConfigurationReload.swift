@@ -85,6 +85,13 @@ enum ConfigurationReload {
             ReloadableKey("gateway.productClass", \.gateway.productClass, .restart),
             ReloadableKey("gateway.serialNumber", \.gateway.serialNumber, .restart),
             ReloadableKey("gateway.modelName", \.gateway.modelName, .restart),
+            // The Reboot/FactoryReset hooks and the Download actions are built with the gateway agent at start.
+            ReloadableKey("gateway.rebootCommand", \.gateway.rebootCommand, .restart),
+            ReloadableKey("gateway.factoryResetCommand", \.gateway.factoryResetCommand, .restart),
+            ReloadableKey("gateway.hookTimeoutSeconds", \.gateway.hookTimeoutSeconds, .restart),
+            ReloadableKey("downloads.hooks", \.downloads.hooks, .restart),
+            ReloadableKey("downloads.maximumFileSize", \.downloads.maximumFileSize, .restart),
+            ReloadableKey("downloads.timeLimitSeconds", \.downloads.timeLimitSeconds, .restart),
             ReloadableKey("upnp.interfaces", \.upnp.interfaces, .restart),
             ReloadableKey("upnp.mx", \.upnp.mx, .restart),
             ReloadableKey("upnp.searchTargets", \.upnp.searchTargets, .restart),

@@ -160,12 +160,16 @@ struct AgentPeerSessionTests {
         await harness.shutdown()
     }
 
-    @Test("HTTPConnectionRequestEnable false: 503 through the real listener and no session; true again: 200")
+    @Test("HTTPConnectionRequestEnable false: ConnectionRequestURL reads \"\" (one VALUE CHANGE session), then 503 and no session; true again: 200")
     func connectionRequestsDisabled() async throws {
         let peer = try ACSPeer(arguments: ["--max-sessions", "1000"])
         let harness = try await AgentHarness.make(peer: peer)
         try await harness.agent.start()
         #expect(await harness.sessions(1))
+        // The ACS keeps the URL it learnt: after the change the Inform carries "" for it (TR-181).
+        let url = try #require((peer.lastInform(Self.device)?["parameters"] as? [String: Any])?[
+            "Device.ManagementServer.ConnectionRequestURL"] as? String)
+        #expect(!url.isEmpty)
 
         // The username changes in the same update: the listener's view of the agent (credentials and the enable
         // flag, updated together) has taken the change once the new username is in effect, so no request of the
@@ -175,21 +179,31 @@ struct AgentPeerSessionTests {
             $0.connectionRequestUsername = "cr-user-2"
         }
         #expect(await eventually(30) { harness.agent.connectionRequestCredentials().username == "cr-user-2" })
-        let credentials: [String: Any] = ["username": "cr-user-2", "password": "cr-s3cret", "timeout": 5]
+        // ConnectionRequestURL now reads "" (TR-181): a change of an active-notification parameter, which the agent
+        // reports in a session of its own before anything else is tried.
+        #expect(await harness.sessions(2))
+        #expect(peer.eventCodes(peer.lastInform(Self.device)) == ["4 VALUE CHANGE"])
+        #expect((peer.lastInform(Self.device)?["parameters"] as? [String: Any])?[
+            "Device.ManagementServer.ConnectionRequestURL"] as? String == "")
+        let credentials: [String: Any] = ["username": "cr-user-2", "password": "cr-s3cret", "timeout": 5, "url": url]
         let refused = try peer.control("POST", "/devices/\(Self.device)/connection-request", credentials) as? [String: Any]
         #expect(refused?["status"] as? Int == 503)
         #expect(refused?["statuses"] as? [Int] == [401, 503])
         #expect(refused?["device_offline"] as? Bool == true)
         try await Task.sleep(for: .milliseconds(500))
-        #expect(await harness.agent.sessionsEnded == 1)
+        #expect(await harness.agent.sessionsEnded == 2)
 
+        // Enabled again: ConnectionRequestURL reads the URL again (another VALUE CHANGE session), then a request is
+        // served.
         try await harness.gateway.managementServer.update { $0.httpConnectionRequestEnable = true }
+        #expect(await harness.sessions(3))
+        #expect(peer.eventCodes(peer.lastInform(Self.device)).contains("4 VALUE CHANGE"))
         #expect(await eventually(30) {
             ((try? peer.control("POST", "/devices/\(Self.device)/connection-request", credentials)) as? [String: Any])?["status"]
                 as? Int == 200
         })
-        #expect(await harness.sessions(2))
-        #expect(peer.eventCodes(peer.lastInform(Self.device)) == ["6 CONNECTION REQUEST"])
+        #expect(await harness.sessions(4))
+        #expect(peer.eventCodes(peer.lastInform(Self.device)).contains("6 CONNECTION REQUEST"))
         await harness.shutdown()
     }
 

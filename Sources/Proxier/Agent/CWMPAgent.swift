@@ -137,6 +137,8 @@ public actor CWMPAgent: ConnectionRequestAgent {
     /// The ManagementServer settings the agent last acted on (`catchUpWithSettings`).
     private var settingsInEffect = ManagementServerSettings()
     private var isCatchingUp = false
+    /// A FactoryReset is applying the restored settings (`catchUpWithSettings` leaves them to it).
+    private var resettingToFactoryDefaults = false
     private var catchUpWaiters: [CheckedContinuation<Void, Never>] = []
     private var valueChangeTask: Task<Void, Never>?
     /// The ConnectionRequestURL in the last Inform the ACS acknowledged (as stored under
@@ -416,7 +418,7 @@ public actor CWMPAgent: ConnectionRequestAgent {
             if !catchUpWaiters.isEmpty { catchUpWaiters.removeFirst().resume() }
         }
         let current = await managementServer.settings
-        guard current != settingsInEffect else { return }
+        guard !resettingToFactoryDefaults, current != settingsInEffect else { return }
         // `settingsChanged` reads what changed from previous and current; the origin does not matter to it (ACS
         // changes were written with their RPC, local ones are written by its `saveState`).
         let change = ManagementServerSettingsChange(previous: settingsInEffect, current: current, origin: .local,
@@ -857,6 +859,9 @@ public actor CWMPAgent: ConnectionRequestAgent {
             // Everything in the data model's state goes but the tables' counters: an instance number the ACS has
             // seen is never handed out again, not even after a factory reset (its instances are renumbered from the
             // counters on).
+            // The reset applies the restored settings itself (below); a catch-up entering the actor while it waits
+            // on the settings must not act on them as a change (a second BOOTSTRAP, without BOOT).
+            resettingToFactoryDefaults = true
             await managementServer.resetToFactoryDefaults()
             var storedSettings: [AgentChange] = []
             do {
@@ -879,6 +884,10 @@ public actor CWMPAgent: ConnectionRequestAgent {
             // The configured settings take effect before the machine leaves the reset (its BOOTSTRAP session uses
             // them); until `factoryResetDone` these inputs only record.
             let settings = await managementServer.settings
+            // Acted on here: the settings catch-up (`catchUpWithSettings`, at a session's end or from the change
+            // stream) must not see the restored values as a change and raise a second BOOTSTRAP.
+            settingsInEffect = settings
+            resettingToFactoryDefaults = false
             updateConnectionRequestCredentials(settings)
             _ = machine.setCWMPEnabled(Self.sessionsAllowed(settings), now: now)
             _ = machine.setPeriodicInform(Self.periodicSchedule(settings, now: now), now: now)
